@@ -1,0 +1,97 @@
+"""`echo-spark <job> [options]`: one entry point for every job.
+
+Exit codes: 0 success, 2 usage or configuration error (one line on stderr), 1 failure.
+Each job module exposes `add_arguments(parser)` and `run(config, args) -> dict` (its metrics);
+the CLI loads the configuration, prints it, runs the job and prints the metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from typing import Any, Callable, Sequence
+
+from .config import ConfigError, EchoConfig, dump_config, load_config
+from .errors import UsageError
+
+# job name -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
+JOBS: dict[str, tuple[str, str]] = {
+    "ingest": ("echo_spark.ingest.job", "raw telemetry v1 JSON Lines -> bronze events + quarantine"),
+}
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--conf", metavar="FILE", help="YAML configuration (default: conf/echo.yaml if present)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one configuration key (repeatable), e.g. --set lifecycle.anchor_chars=32",
+    )
+    parser.add_argument("--lakehouse", metavar="DIR", help="local lakehouse root (sets lakehouse.root)")
+    parser.add_argument("--engine", choices=["sail", "spark-connect", "spark-local"], help="sets engine.kind")
+    parser.add_argument("--remote", metavar="sc://HOST:PORT", help="Spark Connect URL (sets engine.remote)")
+    parser.add_argument("--metrics-json", metavar="FILE", help="also write the job's metrics as JSON")
+    parser.add_argument("--quiet", action="store_true", help="do not print the effective configuration")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="echo-spark", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="job", metavar="<job>", required=True)
+    for name, (module, help_text) in JOBS.items():
+        job_parser = sub.add_parser(name, help=help_text, description=help_text)
+        _common(job_parser)
+        importlib.import_module(module).add_arguments(job_parser)
+    return parser
+
+
+def effective_config(args: argparse.Namespace) -> EchoConfig:
+    overrides = list(args.overrides)
+    if args.lakehouse:
+        overrides.append(f"lakehouse.root={args.lakehouse}")
+    if args.engine:
+        overrides.append(f"engine.kind={args.engine}")
+    if args.remote:
+        overrides.append(f"engine.remote={args.remote}")
+    return load_config(args.conf, overrides)
+
+
+def run_job(name: str, argv: Sequence[str]) -> int:
+    return main([name, *argv])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[EchoConfig, argparse.Namespace], dict[str, Any]] = importlib.import_module(JOBS[args.job][0]).run
+    try:
+        config = effective_config(args)
+        if not args.quiet:
+            print(f"# echo-spark {args.job}: effective configuration\n{dump_config(config)}", flush=True)
+        metrics = run(config, args)
+    except (ConfigError, UsageError) as err:
+        print(f"echo-spark {args.job}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"echo-spark {args.job}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the CLI's last line of defence: a message, exit 1
+        print(f"echo-spark {args.job}: failed: {type(err).__name__}: {_first_line(err)}", file=sys.stderr)
+        return 1
+    if args.metrics_json:
+        with open(args.metrics_json, "w", encoding="utf-8") as fh:
+            json.dump(metrics, fh, indent=2, sort_keys=True, default=str)
+    return 0
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:500] if text else ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
