@@ -52,11 +52,32 @@ class LifecycleConfig(Section):
     anchor_chars: int = Field(default=32, ge=1)
 
 
+class SimulateConfig(Section):
+    seed: int = 7
+
+
+class CurateConfig(Section):
+    seed: int = 7
+
+
+class ImportConfig(Section):
+    # Continue logs a completion not accepted within this many seconds as rejected.
+    continue_reject_after_s: float = 10.0
+
+
+class CollectorConfig(Section):
+    port: int = 8787
+
+
 class EchoConfig(Section):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     lakehouse: LakehouseConfig = Field(default_factory=LakehouseConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+    simulate: SimulateConfig = Field(default_factory=SimulateConfig)
+    curate: CurateConfig = Field(default_factory=CurateConfig)
+    importers: ImportConfig = Field(default_factory=ImportConfig)
+    collector: CollectorConfig = Field(default_factory=CollectorConfig)
 
 
 DEFAULT_CONF_FILE = Path("conf") / "echo.yaml"
