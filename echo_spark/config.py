@@ -24,8 +24,8 @@ class EngineConfig(Section):
     remote: str | None = None
     # Extra Spark configuration, applied to the session (spark-local: also at JVM start).
     spark_conf: dict[str, str] = Field(default_factory=dict)
-    # Worker threads of the embedded Sail server (0: one per core).
-    sail_workers: int = 0
+    # Default parallelism of the embedded Sail server (0: Sail's own default, one per core).
+    sail_parallelism: int = Field(default=0, ge=0)
 
 
 class LakehouseConfig(Section):

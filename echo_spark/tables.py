@@ -115,6 +115,21 @@ QUARANTINE = TableDef(
     ),
 )
 
+_STAGED_EVENT_COLUMNS = tuple(c for c in EVENTS.columns if c.name not in ("event_date", "ingested_at"))
+
+INGEST_STAGING = TableDef(
+    name="_ingest_staging",
+    layer="internal",
+    meaning="One ingest run's parsed lines (events and verdicts), staged so the run reads its input once.",
+    keys=("source_file", "source_line"),
+    columns=_STAGED_EVENT_COLUMNS
+    + (
+        _c("quarantine_reason", StringType(), "Null for a valid event, else the quarantine reason code."),
+        _c("quarantine_detail", StringType(), "Field or limit behind the quarantine reason."),
+        _c("raw", StringType(), "The raw line, kept only for quarantined lines."),
+    ),
+)
+
 ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (EVENTS, QUARANTINE)}
 
 

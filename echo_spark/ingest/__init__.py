@@ -1,0 +1,1 @@
+"""Ingest: landing JSON Lines -> bronze `events` (deduplicated) + `quarantine` (with reasons)."""

@@ -1,0 +1,61 @@
+"""Landing file bytes -> staged rows: every line becomes a typed event or a quarantine verdict.
+
+Pure Python (no Spark): the Spark wiring feeds it (path, content) pairs inside `mapInArrow`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+from ..telemetry.landing import UnreadableFile, iter_lines
+from ..telemetry.parse import UNREADABLE_FILE, ParseLimits, Quarantined, parse_line
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """The parser's limits, fixed once per run so every worker judges the same way."""
+
+    max_json_depth: int
+    min_ts_ms: int
+    max_ts_ms: int
+
+    @classmethod
+    def for_run(cls, max_json_depth: int, min_ts: str, max_future_skew_hours: float, now: datetime) -> "IngestLimits":
+        floor = datetime.fromisoformat(min_ts)
+        if floor.tzinfo is None:
+            floor = floor.replace(tzinfo=timezone.utc)
+        ceiling = now + timedelta(hours=max_future_skew_hours)
+        return cls(max_json_depth, int(floor.timestamp() * 1000), int(ceiling.timestamp() * 1000))
+
+    def parse_limits(self) -> ParseLimits:
+        return ParseLimits(self.max_json_depth, self.min_ts_ms, self.max_ts_ms)
+
+
+def _quarantine_row(source: str, line: int, verdict: Quarantined, raw: str) -> dict[str, Any]:
+    return {
+        "source_file": source,
+        "source_line": line,
+        "event_id": verdict.event_id,
+        "quarantine_reason": verdict.reason,
+        "quarantine_detail": verdict.detail,
+        "raw": raw,
+    }
+
+
+def parse_file(source: str, content: bytes, limits: IngestLimits) -> Iterator[dict[str, Any]]:
+    """One staged row per line of the file (one row for a file that cannot be read at all)."""
+    parse_limits = limits.parse_limits()
+    try:
+        for line in iter_lines(content):
+            parsed = parse_line(line.data, line.complete, parse_limits)
+            if isinstance(parsed, Quarantined):
+                raw = line.data.decode("utf-8", errors="backslashreplace")
+                yield _quarantine_row(source, line.number, parsed, raw)
+            else:
+                parsed["source_file"] = source
+                parsed["source_line"] = line.number
+                yield parsed
+    except UnreadableFile as err:
+        yield _quarantine_row(source, 0, Quarantined(UNREADABLE_FILE, str(err)[:200]), "")
