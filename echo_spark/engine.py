@@ -31,6 +31,8 @@ def sail_remote(parallelism: int = 0) -> str:
     global _sail_server
     with _lock:
         if _sail_server is None:
+            # Sail logs through Rust's env_logger; INFO lines per session drown job output.
+            os.environ.setdefault("RUST_LOG", "warn")
             if parallelism:
                 # Read once, when the native module starts: it must be set before the import.
                 os.environ.setdefault("SAIL_EXECUTION__DEFAULT_PARALLELISM", str(parallelism))

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from pyspark.sql.types import (
     ArrayType,
+    BooleanType,
     DataType,
     DateType,
+    DoubleType,
     LongType,
     StringType,
     StructField,
@@ -115,6 +117,72 @@ QUARANTINE = TableDef(
     ),
 )
 
+COMPLETIONS = TableDef(
+    name="completions",
+    layer="silver",
+    meaning="One row per completion request: context C0, proposal C1, outcome, and what the user committed (C_N).",
+    keys=("session_id", "request_id"),
+    columns=(
+        _c("request_id", StringType(), "Completion request id."),
+        _c("session_id", StringType(), "Editor session."),
+        _c("user_id", StringType(), "Pseudonymous user id."),
+        _c("doc_id", StringType(), "Document within the session."),
+        _c("language", StringType(), "LSP language identifier."),
+        _c("request_ts", TimestampType(), "When the completion was requested (UTC)."),
+        _c("prefix", StringType(), "C0: text before the cursor, as the model saw it (derived from the document in edit mode)."),
+        _c("suffix", StringType(), "C0: text after the cursor; null when the log has none."),
+        _c("proposal", StringType(), "C1: the proposal shown (last completion_shown); null if never shown."),
+        _c("model", StringType(), "Model that proposed C1."),
+        _c("outcome", StringType(), "accepted, partial, rejected or ignored."),
+        _c("accepted_length", LongType(), "Units of C1 accepted by a partial accept."),
+        _c("committed", StringType(), "C_N: gap content at the last moment both anchors were intact; '' = void; null = never observed."),
+        _c("is_void", BooleanType(), "True when the user left the gap empty (silence was right)."),
+        _c("finalize_reason", StringType(), "Why tracking stopped: anchor_broken, left_region, doc_closed, session_end, max_lifetime, ..."),
+        _c("gap_lifetime_ms", LongType(), "Milliseconds from the request to the final observation of the gap."),
+        _c("c1_edit_distance", LongType(), "Levenshtein distance from C1 to C_N."),
+        _c("c1_survival", DoubleType(), "Share of C1 that survived in C_N (0..1)."),
+        _c("retention_30s", DoubleType(), "Accepted text still present 30 s after the accept (share), null if not observed."),
+        _c("retention_2m", DoubleType(), "Same at 2 minutes."),
+        _c("retention_5m", DoubleType(), "Same at 5 minutes."),
+        _c("retention_10m", DoubleType(), "Same at 10 minutes."),
+        _c("kept_at_first_check", BooleanType(), "Accepted C1 found intact after the prefix anchor at the first later observation."),
+        _c("tracking_mode", StringType(), "edits (document changes), requests (later windows) or prefix_only."),
+        _c("trigger", StringType(), "auto or manual."),
+        _c("request_event_id", StringType(), "event_id of the completion_request (provenance)."),
+        _c("event_ids", ArrayType(StringType()), "Events that contributed: request, shown, accept/reject, changes to the gap."),
+    ),
+)
+
+ORPHANS = TableDef(
+    name="orphans",
+    layer="silver",
+    meaning="Events that cannot be tied to a request or a document, with the reason (counted, never dropped).",
+    keys=("event_id",),
+    columns=(
+        _c("event_id", StringType(), "The orphaned event."),
+        _c("session_id", StringType(), "Its session."),
+        _c("doc_id", StringType(), "Its document, if any."),
+        _c("request_id", StringType(), "The request it names, if any."),
+        _c("type", StringType(), "Its event type."),
+        _c("ts", TimestampType(), "Its time (UTC)."),
+        _c("reason", StringType(), "Why it is an orphan: no_request, duplicate_request, unapplicable_document, ..."),
+    ),
+)
+
+JOB_RUNS = TableDef(
+    name="job_runs",
+    layer="audit",
+    meaning="One row per run of an incremental job: its input watermark and metrics (what the next run starts from).",
+    keys=("job", "run_id"),
+    columns=(
+        _c("job", StringType(), "Job name."),
+        _c("run_id", StringType(), "Unique id of the run."),
+        _c("started_at", TimestampType(), "Start of the run (UTC)."),
+        _c("watermark", TimestampType(), "Newest bronze ingested_at the run covered."),
+        _c("metrics", StringType(), "The run's metrics as JSON."),
+    ),
+)
+
 _STAGED_EVENT_COLUMNS = tuple(c for c in EVENTS.columns if c.name not in ("event_date", "ingested_at"))
 
 INGEST_STAGING = TableDef(
@@ -130,7 +198,22 @@ INGEST_STAGING = TableDef(
     ),
 )
 
-ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (EVENTS, QUARANTINE)}
+LIFECYCLE_STAGING = TableDef(
+    name="_lifecycle_staging",
+    layer="internal",
+    meaning="One lifecycle run's tracker output (completions and orphans), staged so the run tracks once.",
+    keys=("record_kind", "session_id", "request_id", "orphan_event_id"),
+    columns=COMPLETIONS.columns
+    + (
+        _c("record_kind", StringType(), "completion or orphan."),
+        _c("orphan_event_id", StringType(), "Orphans: event_id."),
+        _c("orphan_type", StringType(), "Orphans: event type."),
+        _c("orphan_ts", TimestampType(), "Orphans: event time."),
+        _c("orphan_reason", StringType(), "Orphans: reason."),
+    ),
+)
+
+ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, JOB_RUNS)}
 
 
 def table(name: str) -> TableDef:
