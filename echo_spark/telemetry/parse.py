@@ -79,8 +79,6 @@ def parse_line(data: bytes, complete: bool, limits: ParseLimits) -> dict[str, An
         return Quarantined(NOT_AN_OBJECT, type(obj).__name__)
     event_id = obj.get("event_id") if isinstance(obj.get("event_id"), str) else None
     try:
-        if _depth(obj) > limits.max_json_depth:
-            raise _Reject(TOO_DEEP, f"max depth {limits.max_json_depth}")
         return _typed_event(obj, limits)
     except _Reject as rej:
         return Quarantined(rej.reason, rej.detail, event_id)
@@ -133,6 +131,9 @@ def _typed_event(obj: dict[str, Any], limits: ParseLimits) -> dict[str, Any]:
     row["changes"] = _changes(obj.get("changes"))
 
     extra = {k: v for k, v in obj.items() if k not in KNOWN_FIELDS}
+    # Known fields are flat by contract (their types are checked above); only unknown ones can nest.
+    if extra and 1 + _depth(extra) > limits.max_json_depth:
+        raise _Reject(TOO_DEEP, f"max depth {limits.max_json_depth}")
     try:
         canonical = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         canonical_bytes = canonical.encode("utf-8")
