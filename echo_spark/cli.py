@@ -19,6 +19,7 @@ from .errors import UsageError
 # job name -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
 JOBS: dict[str, tuple[str, str]] = {
     "ingest": ("echo_spark.ingest.job", "raw telemetry v1 JSON Lines -> bronze events + quarantine"),
+    "lifecycle": ("echo_spark.lifecycle.job", "bronze events -> silver completions (C_N per request) + orphans"),
     "sql": ("echo_spark.sql", "run SQL over the lakehouse tables (registered by name)"),
 }
 

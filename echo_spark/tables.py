@@ -138,6 +138,7 @@ COMPLETIONS = TableDef(
         _c("committed", StringType(), "C_N: gap content at the last moment both anchors were intact; '' = void; null = never observed."),
         _c("is_void", BooleanType(), "True when the user left the gap empty (silence was right)."),
         _c("finalize_reason", StringType(), "Why tracking stopped: anchor_broken, left_region, doc_closed, session_end, max_lifetime, ..."),
+        _c("finalize_ts", TimestampType(), "When C_N was fixed (UTC)."),
         _c("gap_lifetime_ms", LongType(), "Milliseconds from the request to the final observation of the gap."),
         _c("c1_edit_distance", LongType(), "Levenshtein distance from C1 to C_N."),
         _c("c1_survival", DoubleType(), "Share of C1 that survived in C_N (0..1)."),
@@ -150,6 +151,7 @@ COMPLETIONS = TableDef(
         _c("trigger", StringType(), "auto or manual."),
         _c("request_event_id", StringType(), "event_id of the completion_request (provenance)."),
         _c("event_ids", ArrayType(StringType()), "Events that contributed: request, shown, accept/reject, changes to the gap."),
+        _c("skipped_reason", StringType(), "Why the request's document could not be tracked (its events do not apply), else null."),
     ),
 )
 

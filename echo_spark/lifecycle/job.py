@@ -1,0 +1,170 @@
+"""`echo-spark lifecycle`: bronze events -> silver `completions` + `orphans`, incrementally.
+
+Spark groups a session's events by document (a lifecycle window) and runs the pure tracker on
+each group with `applyInArrow`, shipping only the columns the tracker reads. Session facts that
+live on document-less events (position encoding, session end) are joined onto every row first.
+Only sessions with events ingested after the last run's watermark are tracked again; their rows
+are MERGEd into silver, so a rerun with no new events writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ..config import EchoConfig, LifecycleConfig
+from ..engine import get_spark
+from ..lakehouse import Lakehouse
+from ..progress import StageClock
+from ..tables import COMPLETIONS, EVENTS, JOB_RUNS, LIFECYCLE_STAGING, ORPHANS
+
+JOB = "lifecycle"
+
+# What the tracker reads of each event; everything else stays in bronze.
+TRACKER_COLUMNS = (
+    "event_id", "type", "ts", "seq", "session_id", "user_id", "doc_id", "language", "version", "text",
+    "changes", "offset", "selection_end", "request_id", "prefix", "suffix", "trigger", "model",
+    "accepted_length", "reason",
+)
+SESSION_FACT_COLUMNS = ("session_position_encoding", "session_end_ts", "session_user_id")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--full", action="store_true", help="track every session again, not only those with new events")
+
+
+def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
+    spark = get_spark(config.engine)
+    metrics = lifecycle(spark, Lakehouse(spark, config.lakehouse), config, full=args.full)
+    print_summary(metrics)
+    return metrics
+
+
+def with_session_facts(events: DataFrame) -> DataFrame:
+    """Document events with their session's encoding, end time and user joined on."""
+    facts = events.groupBy("session_id").agg(
+        F.max(F.when(F.col("type") == "session_start", F.col("position_encoding"))).alias("session_position_encoding"),
+        F.max(F.when(F.col("type") == "session_end", F.col("ts"))).alias("session_end_ts"),
+        F.max("user_id").alias("session_user_id"),
+    )
+    documents = events.filter(F.col("doc_id").isNotNull()).select(*TRACKER_COLUMNS)
+    return documents.join(facts, "session_id", "left")
+
+
+def _track_group(config: LifecycleConfig):
+    """The applyInArrow body; closes over the (picklable) lifecycle configuration only."""
+
+    def track(group: Any) -> Any:
+        import pyarrow as pa
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        from echo_spark.lifecycle.spark_rows import staged_rows
+        from echo_spark.tables import LIFECYCLE_STAGING
+
+        schema = to_arrow_schema(LIFECYCLE_STAGING.schema, timezone="UTC")
+        return pa.Table.from_pylist(list(staged_rows(group.to_pylist(), config)), schema=schema)
+
+    return track
+
+
+def track_documents(scope: DataFrame, config: LifecycleConfig) -> DataFrame:
+    return with_session_facts(scope).groupBy("session_id", "doc_id").applyInArrow(
+        _track_group(config), LIFECYCLE_STAGING.schema
+    )
+
+
+def _last_watermark(lakehouse: Lakehouse) -> datetime | None:
+    runs = lakehouse.read(JOB_RUNS).filter(F.col("job") == JOB).agg(F.max("watermark").alias("w")).collect()
+    return runs[0]["w"] if runs else None
+
+
+def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, full: bool = False) -> dict[str, Any]:
+    clock = StageClock(JOB)
+    started = datetime.now(timezone.utc)
+    for table in (COMPLETIONS, ORPHANS, JOB_RUNS):
+        lakehouse.ensure(table)
+    events = lakehouse.read(EVENTS)
+    previous = None if full else _last_watermark(lakehouse)
+
+    with clock.stage("find sessions with new events"):
+        watermark = events.agg(F.max("ingested_at").alias("w")).collect()[0]["w"]
+        if previous is None:
+            scope = events
+        else:
+            changed = events.filter(F.col("ingested_at") > F.lit(previous)).select("session_id").distinct()
+            scope = events.join(changed, "session_id", "left_semi")
+        sessions = scope.select("session_id").distinct().count()
+
+    metrics: dict[str, Any] = {"sessions_tracked": sessions, "full": full or previous is None}
+    if sessions == 0:
+        metrics.update(requests=0, completions=0, orphans=0, stage_seconds=clock.timings)
+        return metrics
+
+    with clock.stage(f"track {sessions} sessions"):
+        lakehouse.overwrite(LIFECYCLE_STAGING, track_documents(scope, config.lifecycle))
+    staged = lakehouse.read(LIFECYCLE_STAGING)
+    try:
+        with clock.stage("merge completions and orphans"):
+            completions = staged.filter(F.col("record_kind") == "completion")
+            orphans = staged.filter(F.col("record_kind") == "orphan").select(
+                F.col("orphan_event_id").alias("event_id"), "session_id", "doc_id", "request_id",
+                F.col("orphan_type").alias("type"), F.col("orphan_ts").alias("ts"), F.col("orphan_reason").alias("reason"),
+            )
+            lakehouse.merge(COMPLETIONS, completions, update_matched=True)
+            lakehouse.merge(ORPHANS, orphans, update_matched=True)
+        with clock.stage("summarize"):
+            metrics.update(_summary(scope, completions, orphans))
+    finally:
+        lakehouse.drop_local(LIFECYCLE_STAGING)
+    metrics["stage_seconds"] = clock.timings
+    run_row = spark.createDataFrame(
+        [(JOB, uuid.uuid4().hex, started.replace(tzinfo=None), watermark, json.dumps(metrics, default=str))],
+        "job string, run_id string, started_at timestamp, watermark timestamp, metrics string",
+    )
+    lakehouse.append(JOB_RUNS, run_row)
+    return metrics
+
+
+def _counts(df: DataFrame, column: str) -> dict[str, int]:
+    return {str(r[column]): r["n"] for r in df.groupBy(column).agg(F.count(F.lit(1)).alias("n")).collect()}
+
+
+def _summary(scope: DataFrame, completions: DataFrame, orphans: DataFrame) -> dict[str, Any]:
+    requests = scope.filter(F.col("type") == "completion_request").select("session_id", "request_id").distinct().count()
+    total = completions.count()
+    return {
+        "requests": requests,
+        "completions": total,
+        "requests_unaccounted": requests - completions.join(
+            scope.filter(F.col("type") == "completion_request").select("session_id", "request_id").distinct(),
+            ["session_id", "request_id"], "inner").count(),
+        "void": completions.filter(F.col("is_void")).count(),
+        "committed_unknown": completions.filter(F.col("committed").isNull()).count(),
+        "by_outcome": _counts(completions, "outcome"),
+        "by_finalize_reason": _counts(completions, "finalize_reason"),
+        "by_tracking_mode": _counts(completions, "tracking_mode"),
+        "orphans": orphans.count(),
+        "orphans_by_reason": _counts(orphans, "reason"),
+    }
+
+
+def print_summary(metrics: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="lifecycle summary")
+    table.add_column("measure")
+    table.add_column("count", justify="right")
+    for key in ("sessions_tracked", "requests", "completions", "requests_unaccounted", "void", "committed_unknown", "orphans"):
+        if key in metrics:
+            table.add_row(key, str(metrics[key]))
+    for group in ("by_outcome", "by_finalize_reason", "by_tracking_mode", "orphans_by_reason"):
+        for name, count in sorted(metrics.get(group, {}).items()):
+            table.add_row(f"  {group.replace('by_', '').replace('_by_reason', '')}: {name}", str(count))
+    Console().print(table)
