@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from ..config import EchoConfig, LifecycleConfig
 from ..engine import get_spark
 from ..lakehouse import Lakehouse
+from ..privacy import opted_out_sessions
 from ..progress import StageClock
 from ..tables import COMPLETIONS, EVENTS, JOB_RUNS, LIFECYCLE_STAGING, ORPHANS
 
@@ -99,9 +100,16 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
         else:
             changed = events.filter(F.col("ingested_at") > F.lit(previous)).select("session_id").distinct()
             scope = events.join(changed, "session_id", "left_semi")
+        opted_out = opted_out_sessions(scope, config.privacy)
+        sessions_opted_out = opted_out.count()
+        scope = scope.join(opted_out, "session_id", "left_anti")
         sessions = scope.select("session_id").distinct().count()
 
-    metrics: dict[str, Any] = {"sessions_tracked": sessions, "full": full or previous is None}
+    metrics: dict[str, Any] = {
+        "sessions_tracked": sessions,
+        "sessions_opted_out": sessions_opted_out,
+        "full": full or previous is None,
+    }
     if sessions == 0:
         metrics.update(requests=0, completions=0, orphans=0, stage_seconds=clock.timings)
         return metrics
@@ -161,7 +169,7 @@ def print_summary(metrics: dict[str, Any]) -> None:
     table = Table(title="lifecycle summary")
     table.add_column("measure")
     table.add_column("count", justify="right")
-    for key in ("sessions_tracked", "requests", "completions", "requests_unaccounted", "void", "committed_unknown", "orphans"):
+    for key in ("sessions_tracked", "sessions_opted_out", "requests", "completions", "requests_unaccounted", "void", "committed_unknown", "orphans"):
         if key in metrics:
             table.add_row(key, str(metrics[key]))
     for group in ("by_outcome", "by_finalize_reason", "by_tracking_mode", "orphans_by_reason"):

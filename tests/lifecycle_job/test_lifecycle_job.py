@@ -84,3 +84,22 @@ def test_tracking_runs_on_every_backend(any_spark):
     staged = track_documents(df, LifecycleConfig()).collect()
     completions = [r for r in staged if r["record_kind"] == "completion"]
     assert [(r["request_id"], r["committed"], r["tracking_mode"]) for r in completions] == [("s9-r1", "42", "edits")]
+
+
+def test_opted_out_sessions_never_get_past_bronze(spark, lakehouse, config, landing, tmp_path):
+    flagged = _session("s-flag", "a = |\n", "1", 1_714_550_400_000)
+    flagged[0]["opt_out"] = True  # an event field on the session
+    listed = [dict(e, user_id="u-listed") for e in _session("s-list", "b = |\n", "2", 1_714_550_500_000)]
+    kept = _session("s-kept", "c = |\n", "3", 1_714_550_600_000)
+    _write(landing, "a.jsonl", flagged + listed + kept)
+    opt_out = tmp_path / "opt-out.txt"
+    opt_out.write_text("# users who opted out\nu-listed\n")
+    config.privacy.opt_out_list = str(opt_out)
+
+    ingest(spark, lakehouse, config, str(landing.root))
+    metrics = lifecycle(spark, lakehouse, config)
+
+    assert metrics["sessions_opted_out"] == 2
+    assert {r["session_id"] for r in lakehouse.read(COMPLETIONS).collect()} == {"s-kept"}
+    assert lakehouse.read(ORPHANS).filter(F.col("session_id") != "s-kept").count() == 0
+    assert lakehouse.read(EVENTS).select("session_id").distinct().count() == 3  # bronze keeps the raw record
