@@ -200,6 +200,21 @@ INGEST_STAGING = TableDef(
     ),
 )
 
+ERASURES = TableDef(
+    name="erasures",
+    layer="audit",
+    meaning="One row per `echo-spark forget`: whose data was erased (as a hash), when, and how many rows per table.",
+    keys=("erasure_id",),
+    columns=(
+        _c("erasure_id", StringType(), "Unique id of the erasure."),
+        _c("requested_at", TimestampType(), "When it ran (UTC)."),
+        _c("subject_sha256", StringType(), "SHA-256 of the erased user_id (the id itself is not kept)."),
+        _c("reason", StringType(), "Why, as given by the operator (ticket number, ...)."),
+        _c("rows_deleted", StringType(), "JSON: table name -> rows removed from its current version."),
+        _c("vacuumed", BooleanType(), "Whether older table versions were vacuumed right away."),
+    ),
+)
+
 LIFECYCLE_STAGING = TableDef(
     name="_lifecycle_staging",
     layer="internal",
@@ -215,7 +230,9 @@ LIFECYCLE_STAGING = TableDef(
     ),
 )
 
-ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, JOB_RUNS)}
+ALL_TABLES: dict[str, TableDef] = {
+    t.name: t for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, JOB_RUNS, ERASURES)
+}
 
 
 def table(name: str) -> TableDef:
