@@ -1,0 +1,84 @@
+"""Reruns change nothing; a job killed mid-write and rerun ends where an uninterrupted run ends;
+incremental runs equal a full rebuild."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from echo_spark.checksums import table_checksums
+from echo_spark.config import EchoConfig, LakehouseConfig
+from echo_spark.ingest.job import ingest
+from echo_spark.lakehouse import Lakehouse
+from echo_spark.lifecycle.job import lifecycle
+from echo_spark.tables import COMPLETIONS, EVENTS, ORPHANS, QUARANTINE
+
+from .conftest import REPO
+from .lifecycle_job.test_lifecycle_job import _session, _write
+from .telemetry.badlines import mixed_file
+
+TABLES = [EVENTS, QUARANTINE, COMPLETIONS, ORPHANS]
+
+
+def _lakehouse(spark, root) -> tuple[Lakehouse, EchoConfig]:
+    config = EchoConfig(lakehouse=LakehouseConfig(root=str(root)))
+    return Lakehouse(spark, config.lakehouse), config
+
+
+def _fill(landing, sessions: int, start: int = 0) -> None:
+    for i in range(start, start + sessions):
+        _write(landing, f"part-{i:03d}.jsonl", _session(f"s{i}", f"v{i} = |\n", f"{i} * 2", 1_714_550_400_000 + i * 60_000))
+
+
+def _pipeline(spark, root, landing) -> dict:
+    lakehouse, config = _lakehouse(spark, root)
+    ingest(spark, lakehouse, config, str(landing))
+    lifecycle(spark, lakehouse, config)
+    return table_checksums(lakehouse, TABLES)
+
+
+def test_rerunning_the_pipeline_changes_no_table(spark, tmp_path, landing):
+    _fill(landing, 5)
+    landing.write("bad.jsonl", mixed_file()[0])
+    first = _pipeline(spark, tmp_path / "lh", landing.root)
+    assert _pipeline(spark, tmp_path / "lh", landing.root) == first
+
+
+def test_incremental_runs_equal_a_full_rebuild(spark, tmp_path, landing):
+    _fill(landing, 3)
+    _pipeline(spark, tmp_path / "incremental", landing.root)
+    _fill(landing, 3, start=3)
+    incremental = _pipeline(spark, tmp_path / "incremental", landing.root)
+    assert incremental == _pipeline(spark, tmp_path / "full", landing.root)
+
+
+def _run_and_kill(job_args: list[str], when: str, delay: float) -> None:
+    """Start a job in its own process and SIGKILL it once `when` shows on its stderr."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), RUST_LOG="warn")
+    proc = subprocess.Popen([sys.executable, "-m", "echo_spark.cli", *job_args, "--quiet"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, text=True)
+    try:
+        for line in proc.stderr:
+            if when in line:
+                time.sleep(delay)
+                break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the job finished before it could be killed mid-write"
+
+
+def test_jobs_killed_mid_write_then_rerun_match_an_uninterrupted_run(spark, tmp_path, landing):
+    _fill(landing, 8)
+    landing.write("bad.jsonl", mixed_file()[0])
+    expected = _pipeline(spark, tmp_path / "clean", landing.root)
+
+    root = tmp_path / "killed"
+    common = ["--lakehouse", str(root)]
+    _run_and_kill(["ingest", "--landing", str(landing.root), *common], "deduplicate and merge events", 0.2)
+    lakehouse, config = _lakehouse(spark, root)
+    ingest(spark, lakehouse, config, str(landing.root))
+    _run_and_kill(["lifecycle", *common], "merge completions and orphans", 0.1)
+    lifecycle(spark, lakehouse, config)
+    assert table_checksums(lakehouse, TABLES) == expected
