@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 
 class Section(BaseModel):
@@ -50,6 +50,19 @@ class IngestConfig(Section):
 class LifecycleConfig(Section):
     # Characters of the static anchors (tail of the prefix P1, head of the suffix S1).
     anchor_chars: int = Field(default=32, ge=1)
+    # An anchor that is not unique in the known text grows up to this many characters.
+    anchor_max_chars: int = Field(default=256, ge=1)
+    # The gap is committed once the cursor has stayed outside its region this long (Copilot captures at 30 s).
+    left_region_s: float = Field(default=30.0, gt=0)
+    # ... and at the latest this long after the request (the last Copilot/Cody check is at 10 min).
+    max_lifetime_s: float = Field(default=600.0, gt=0)
+    # Edit mode: an anchor edited and restored within this long (an undo, a character deleted and
+    # retyped) stays intact; one still altered after it broke when it was first edited.
+    anchor_repair_s: float = Field(default=30.0, ge=0)
+    # Prefix-only logs: a later cursor further than this past P1 has left the gap (Copilot's fallback: 500),
+    prefix_only_max_gap_chars: int = Field(default=500, ge=0)
+    # ... or on a line beyond this many times the lines of the proposal (Copilot's: twice the block).
+    prefix_only_line_factor: int = Field(default=2, ge=1)
 
 
 class SimulateConfig(Section):
@@ -62,11 +75,131 @@ class CurateConfig(Section):
 
 class ImportConfig(Section):
     # Continue logs a completion not accepted within this many seconds as rejected.
-    continue_reject_after_s: float = 10.0
+    continue_reject_after_s: float = Field(default=10.0, gt=0)
+    # A user's events further apart than this start a new session (the imported logs have none).
+    session_gap_minutes: float = Field(default=30.0, gt=0)
 
 
 class CollectorConfig(Section):
-    port: int = 8787
+    # Bind address; loopback by default (put a TLS proxy in front to take uploads from other hosts).
+    host: str = "127.0.0.1"
+    port: int = Field(default=8787, ge=0, le=65535)
+    # Shared bearer token; when empty, read from the environment variable named by token_env.
+    # A secret: printed as stars with the effective configuration, never logged.
+    token: SecretStr | None = None
+    token_env: str = "ECHO_COLLECTOR_TOKEN"
+    # Largest request body accepted, before and after gzip decoding (413 above it).
+    max_body_bytes: int = Field(default=8 << 20, ge=1024)
+    # A landing file is closed (renamed .jsonl.open -> .jsonl) once this big or this old.
+    rotate_bytes: int = Field(default=64 << 20, ge=1)
+    rotate_seconds: float = Field(default=300.0, gt=0)
+
+
+class PrivacyConfig(Section):
+    # A text file of user_id or session_id values (one per line, # comments) that opted out.
+    opt_out_list: str | None = None
+    # An event field that, when true on any event of a session, opts the whole session out.
+    opt_out_field: str = "opt_out"
+
+
+class TinyBaseConfig(Section):
+    # Where `echo-spark build-base-model` writes the tiny default model (and `train` reads it).
+    dir: str = "./models/tiny-base"
+    # Folder of source code for its tokenizer and pretraining; null = this Python's standard library.
+    corpus: str | None = None
+    # Source files sampled from the corpus (deterministically, by a hash of their relative path).
+    corpus_files: int = Field(default=400, ge=2)
+    # Byte-level BPE vocabulary, FIM special tokens included.
+    vocab_size: int = Field(default=2048, ge=300)
+    # Llama-style decoder: layers, width, attention heads, longest example in tokens.
+    layers: int = Field(default=4, ge=1)
+    hidden: int = Field(default=128, ge=16)
+    heads: int = Field(default=4, ge=1)
+    context_length: int = Field(default=256, ge=32)
+    # Pretraining: optimizer steps, examples per step, peak learning rate.
+    steps: int = Field(default=400, ge=1)
+    batch_size: int = Field(default=8, ge=1)
+    learning_rate: float = Field(default=2e-3, gt=0)
+    # Share of pretraining examples turned into FIM (the rest stay left-to-right), and of those in SPM order.
+    fim_rate: float = Field(default=0.9, ge=0, le=1)
+    spm_rate: float = Field(default=0.5, ge=0, le=1)
+    # Share of FIM examples with an empty middle (teaches silence).
+    void_rate: float = Field(default=0.1, ge=0, le=1)
+    seed: int = 7
+
+
+class TrainConfig(Section):
+    # Gold table: a name under lakehouse.root, or a path/URI of a Delta table.
+    gold_table: str = "sft_samples"
+    # Delta version to train on; null = the latest when the run starts (the version used is logged).
+    gold_version: int | None = Field(default=None, ge=0)
+    # Local Hugging Face checkpoint folder to fine-tune; null = the tiny base model in base.dir.
+    base_model: str | None = None
+    # The tiny default base model (built by `echo-spark build-base-model`).
+    base: TinyBaseConfig = Field(default_factory=TinyBaseConfig)
+    # FIM special tokens: auto (recognised in the tokenizer) | echo | starcoder | qwen2.5-coder | deepseek-coder.
+    fim_family: Literal["auto", "echo", "starcoder", "qwen2.5-coder", "deepseek-coder"] = "auto"
+    # psm (prefix, suffix, middle) | spm (suffix, prefix, middle).
+    fim_order: Literal["psm", "spm"] = "psm"
+    # Longest training example in tokens; prefix and suffix are cut from their far ends to fit.
+    context_length: int = Field(default=256, ge=16)
+    # full (every weight) | lora (peft adapters on lora_target_modules, merged into the logged model).
+    finetune: Literal["full", "lora"] = "full"
+    lora_r: int = Field(default=16, ge=1)
+    lora_alpha: int = Field(default=32, ge=1)
+    lora_dropout: float = Field(default=0.05, ge=0, lt=1)
+    lora_target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    # Passes over the training split; max_steps > 0 stops earlier.
+    epochs: int = Field(default=3, ge=1)
+    max_steps: int = Field(default=0, ge=0)
+    # Samples per worker per optimizer step.
+    batch_size: int = Field(default=8, ge=1)
+    learning_rate: float = Field(default=5e-4, gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    warmup_steps: int = Field(default=10, ge=0)
+    # Gradient norm clip (0 = off).
+    grad_clip: float = Field(default=1.0, ge=0)
+    # Seed of initialisation, data order and dropout: same seed, same run (resumed or not).
+    seed: int = 7
+    # Length bucketing: samples are sorted by length within windows of this many global batches.
+    bucket_batches: int = Field(default=16, ge=1)
+    # Validation samples evaluated (the first by sample_id hash; 0 = all).
+    eval_max_samples: int = Field(default=512, ge=0)
+    # Ray: null = start a local Ray with ray_num_cpus (null = every core); "auto" = the running cluster
+    # (Ray on Spark on Databricks, `ray start`).
+    ray_address: str | None = None
+    ray_num_cpus: int | None = Field(default=None, ge=1)
+    # Training workers: count, GPU each (NCCL, bf16) or CPU (gloo), CPUs reserved per worker.
+    num_workers: int = Field(default=2, ge=1)
+    use_gpu: bool = False
+    cpus_per_worker: float = Field(default=1.0, gt=0)
+    # ddp | fsdp (shards parameters, gradients and optimizer state across GPU workers).
+    strategy: Literal["ddp", "fsdp"] = "ddp"
+    # auto = bf16 autocast on GPU, fp32 on CPU.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    # Worker failures recovered from the last checkpoint within one run.
+    max_failures: int = Field(default=1, ge=0)
+    # Drill: workers crash once at this step (exercises checkpoint and resume); null = never.
+    fail_at_step: int | None = Field(default=None, ge=1)
+    # Every this many steps: a checkpoint (the newest keep_checkpoints are kept), a validation
+    # loss, a progress line.
+    checkpoint_every_steps: int = Field(default=20, ge=1)
+    keep_checkpoints: int = Field(default=2, ge=1)
+    eval_every_steps: int = Field(default=20, ge=1)
+    log_every_steps: int = Field(default=5, ge=1)
+    # Ray Train storage: checkpoints and the final model under runs_dir/<run name>.
+    runs_dir: str = "./runs"
+    # Run name; rerunning with the same name resumes from its last checkpoint.
+    # null = derived from the gold table version and this section (the same command resumes).
+    run_name: str | None = None
+    # MLflow: tracking URI (null = sqlite:///<mlflow_dir>/mlflow.db, artifacts in <mlflow_dir>/artifacts).
+    mlflow_tracking_uri: str | None = None
+    mlflow_dir: str = "./mlruns"
+    mlflow_experiment: str = "echo-fim-sft"
+    # The final model is registered under this name (a new version per run).
+    registered_model: str = "echo-fim"
+    # CPU, memory (and GPU) usage of the driver logged as system/* metrics.
+    system_metrics: bool = True
 
 
 class EchoConfig(Section):
@@ -74,10 +207,12 @@ class EchoConfig(Section):
     lakehouse: LakehouseConfig = Field(default_factory=LakehouseConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     simulate: SimulateConfig = Field(default_factory=SimulateConfig)
     curate: CurateConfig = Field(default_factory=CurateConfig)
     importers: ImportConfig = Field(default_factory=ImportConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
 
 
 DEFAULT_CONF_FILE = Path("conf") / "echo.yaml"

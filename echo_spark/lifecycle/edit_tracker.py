@@ -1,0 +1,239 @@
+"""Edit-telemetry mode: follow each request's anchors through every document change, exactly.
+
+Each request keeps the span of its region, P1 + gap + S1, as Python indexes into the current
+document, updated for every change by Cody's range rules: an edit after the span leaves it,
+one before shifts it, one inside grows or shrinks it, and one over an end extends the span
+to take in the replacement. The anchors are intact while the span still starts with P1 and
+ends with S1; the gap is what lies between.
+
+Judging the anchors by their text, at exact outer positions, rather than by which positions an
+edit touched has two consequences the real data needs. An insertion that snapshot-diffed
+telemetry placed at the rightmost of its equivalent positions (inside S1, though the user typed
+at the end of the gap) leaves S1 reading as before, so it lands in the gap: the leftmost
+equivalent position, by construction. And an anchor edited and then restored (an undo, a
+character deleted and retyped, an IDE rewriting a word with the same word) is only damaged for
+a while; one that stays altered broke when it was first altered, which also covers an edit
+spanning an anchor (Copilot's blind spot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from echo_spark.config import LifecycleConfig
+from echo_spark.lifecycle.anchors import Anchors, anchors_at
+from echo_spark.lifecycle.events import TextChange, TrackerEvent
+from echo_spark.lifecycle.gap_lifecycle import RequestSlot
+from echo_spark.lifecycle.outcome import RETENTION_AGES_S
+from echo_spark.lifecycle.positions import Edit, PositionError, edit_from_change, edit_from_snapshots, to_index
+
+
+class DocumentSkipped(Exception):
+    """The document's events cannot be applied; `reason` says why, and nothing is guessed."""
+
+    def __init__(self, reason: str, event_id: str) -> None:
+        super().__init__(f"{reason} at event {event_id}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Region:
+    """The span [start, end) of P1 + gap + S1 in the current document, and the anchors it must show."""
+
+    start: int
+    end: int
+    anchors: Anchors
+
+    @property
+    def _inner(self) -> tuple[int, int]:
+        return self.start + len(self.anchors.before), self.end - len(self.anchors.after or "")
+
+    def intact(self, text: str) -> bool:
+        lo, hi = self._inner
+        return lo <= hi and text[self.start : lo] == self.anchors.before and text[hi : self.end] == (self.anchors.after or "")
+
+    def gap(self, text: str) -> str:
+        """The gap, meaningful while the anchors are intact."""
+        lo, hi = self._inner
+        return text[lo:hi]
+
+    def holds_cursor(self, index: int) -> bool:
+        """The cursor is in the region while it is on the anchors or in the gap."""
+        return self.start <= index <= self.end
+
+    def after(self, edit: Edit) -> Region | None:
+        """The region once `edit` is applied; None when the edit leaves it alone."""
+        # An insertion at an outer end belongs to the gap only when that anchor is empty (the
+        # request was at the very start or end of the document): there, typing meets the gap.
+        before_start = edit.end < self.start or (edit.end == self.start and (edit.start < edit.end or self.anchors.before))
+        if before_start:
+            return Region(self.start + edit.delta, self.end + edit.delta, self.anchors)
+        if edit.start > self.end or (edit.start == self.end and (edit.start < edit.end or self.anchors.after)):
+            return None
+        new_end = max(self.end + edit.delta, edit.start + len(edit.new_text))
+        return Region(min(self.start, edit.start), new_end, self.anchors)
+
+
+@dataclass
+class _Follower:
+    slot: RequestSlot
+    region: Region
+
+
+class EditTracker:
+    """Runs one document's ordered events; fills the lifecycles of its requests' slots."""
+
+    def __init__(self, slots: Mapping[str, RequestSlot], encoding: str, config: LifecycleConfig) -> None:
+        self._requests = {s.event.event_id: s for s in slots.values()}
+        self._accepts = {s.verdict.accept_event_id: s for s in slots.values() if s.verdict.accept_event_id}
+        self._encoding = encoding
+        self._config = config
+        self._text: str | None = None
+        self._now: int | None = None
+        self._followers: list[_Follower] = []
+
+    def run(self, events: Iterable[TrackerEvent], session_end_us: int | None) -> None:
+        """Follow every request to its end; raises `DocumentSkipped` when the events do not fit."""
+        for event in events:
+            self._advance(event.ts_us if self._now is None else max(self._now, event.ts_us))
+            try:
+                self._handle(event)
+            except PositionError as err:
+                raise DocumentSkipped(err.reason, event.event_id) from None
+        self._finish(session_end_us)
+
+    def _handle(self, event: TrackerEvent) -> None:
+        kind = event.type
+        if kind == "doc_open":
+            if self._text is None:
+                self._text = event.text or ""
+            else:
+                self._apply_edits(event, [edit_from_snapshots(self._text, event.text or "")])
+        elif kind == "doc_change":
+            self._change(event)
+        elif kind == "cursor":
+            if self._text is not None and event.offset is not None:
+                index = to_index(self._text, event.offset, self._encoding)
+                self._observe(index)
+        elif kind == "doc_save":
+            self._observe(None)
+        elif kind == "doc_close":
+            for follower in self._followers:
+                follower.slot.lifecycle.seen_intact()
+                follower.slot.lifecycle.end("doc_closed", self._clock, follower.region.gap(self._doc))
+            self._followers = []
+            self._text = None
+        elif kind == "completion_request" and event.event_id in self._requests:
+            self._start(self._requests[event.event_id], event)
+        elif kind == "completion_accept" and event.event_id in self._accepts:
+            slot = self._accepts[event.event_id]
+            slot.lifecycle.accept(slot.verdict.accepted_text, self._clock)
+
+    @property
+    def _clock(self) -> int:
+        assert self._now is not None
+        return self._now
+
+    @property
+    def _doc(self) -> str:
+        assert self._text is not None
+        return self._text
+
+    def _start(self, slot: RequestSlot, event: TrackerEvent) -> None:
+        if self._text is None:
+            raise DocumentSkipped("request_before_open", event.event_id)
+        if event.offset is None:
+            raise DocumentSkipped("request_without_offset", event.event_id)
+        cursor = to_index(self._text, event.offset, self._encoding)
+        cfg = self._config
+        anchors = anchors_at(self._text, cursor, cfg.anchor_chars, cfg.anchor_max_chars)
+        region = Region(cursor - len(anchors.before), cursor + len(anchors.after or ""), anchors)
+        if slot.prefix is None:
+            slot.prefix = self._text[:cursor]
+        if slot.suffix is None:
+            slot.suffix = self._text[cursor:]
+        self._followers.append(_Follower(slot, region))
+
+    def _change(self, event: TrackerEvent) -> None:
+        if self._text is None:
+            raise DocumentSkipped("change_before_open", event.event_id)
+        if event.changes is not None:
+            self._apply_changes(event, event.changes)
+        elif event.text is not None:
+            self._apply_edits(event, [edit_from_snapshots(self._text, event.text)])
+        else:
+            raise DocumentSkipped("change_without_content", event.event_id)
+
+    def _apply_changes(self, event: TrackerEvent, changes: Iterable[TextChange]) -> None:
+        """LSP semantics: each change is relative to the document the previous one left."""
+        edits: list[Edit] = []
+        text = self._doc
+        for change in changes:
+            edit = edit_from_change(text, change, self._encoding)
+            edits.append(edit)
+            text = edit.apply(text)
+        self._apply_edits(event, edits)
+
+    def _apply_edits(self, event: TrackerEvent, edits: list[Edit]) -> None:
+        """Apply one event's edits; only the state after the whole event counts as a moment seen."""
+        gaps_before = {id(f): f.region.gap(self._doc) for f in self._followers}
+        touched: set[int] = set()
+        cursor: int | None = None
+        for edit in edits:
+            for follower in self._followers:
+                region = follower.region.after(edit)
+                if region is not None:
+                    follower.region = region
+                    touched.add(id(follower))
+            self._text = edit.apply(self._doc)
+            cursor = edit.start + len(edit.new_text)
+        for follower in self._followers:
+            if id(follower) not in touched:
+                continue
+            lifecycle = follower.slot.lifecycle
+            if follower.region.intact(self._doc):
+                lifecycle.repair()
+            else:
+                lifecycle.damage(self._clock, gaps_before[id(follower)])
+            lifecycle.contribute(event.event_id)
+        self._observe(cursor)
+
+    def _observe(self, cursor: int | None) -> None:
+        """A document event after the request saw every intact gap (and maybe where the cursor is)."""
+        for follower in self._followers:
+            lifecycle = follower.slot.lifecycle
+            lifecycle.seen_intact()
+            if cursor is not None:
+                lifecycle.cursor(follower.region.holds_cursor(cursor), self._clock)
+
+    def _advance(self, now: int) -> None:
+        """Let time pass up to `now`: measure retention ages and fire timers that came due."""
+        self._now = now
+        for follower in self._followers:
+            lifecycle = follower.slot.lifecycle
+            ages = lifecycle.due_ages(now)
+            if ages:
+                # With an anchor damaged at that age there is no gap to measure.
+                gap = follower.region.gap(self._doc) if lifecycle.damaged_since is None else None
+                if RETENTION_AGES_S[0] in ages:
+                    lifecycle.first_check(gap)
+                lifecycle.measure(ages, gap)
+            timer = lifecycle.due_timer(now)
+            if timer is not None:
+                # Full edit telemetry: no event means no change, so the gap was seen intact until then.
+                lifecycle.seen_intact()
+                lifecycle.freeze(timer[0], timer[1], follower.region.gap(self._doc))
+        self._followers = [f for f in self._followers if f.slot.lifecycle.following]
+
+    def _finish(self, session_end_us: int | None) -> None:
+        if session_end_us is not None and self._now is not None:
+            end = max(self._now, session_end_us)
+            self._advance(end)
+            for follower in self._followers:
+                follower.slot.lifecycle.seen_intact()
+                follower.slot.lifecycle.end("session_end", end, follower.region.gap(self._doc))
+        else:
+            for follower in self._followers:
+                follower.slot.lifecycle.end("end_of_data", self._clock, follower.region.gap(self._doc))
+        self._followers = []

@@ -1,0 +1,158 @@
+"""The life of one request's gap, shared by the edit and the window trackers.
+
+A gap is *active* from the request until its first finalization (anchor broken, cursor away
+too long, document closed, session over, maximum lifetime): that moment freezes C_N. It is then
+*followed* a while longer only to measure the retention of an accepted proposal (Cody and
+Copilot look at 30 s to 10 min, longer than a gap usually stays active), until its anchors break,
+the document or session ends, or the last retention age is measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from echo_spark.lifecycle.events import TrackerEvent
+from echo_spark.lifecycle.outcome import RETENTION_AGES_S, Verdict, surviving_share
+
+_US_PER_S = 1_000_000
+
+# Finalizations that do not end the following: the anchors are still intact afterwards.
+SOFT_REASONS = frozenset({"left_region", "max_lifetime"})
+# Finalizations that, before any sighting of the gap, leave nothing to report but that fact.
+_NEVER_SEEN_REASONS = frozenset({"left_region", "max_lifetime", "doc_closed", "session_end", "end_of_data"})
+
+
+@dataclass
+class GapLifecycle:
+    request_ts: int
+    left_region_us: int
+    max_lifetime_us: int
+    # How long a damaged anchor may take to be restored before it counts as broken.
+    repair_us: int
+    committed: str | None = None
+    # Whether the gap was ever seen with both anchors intact after the request.
+    observed: bool = False
+    finalize_reason: str | None = None
+    finalize_ts: int | None = None
+    following: bool = True
+    outside_since: int | None = None
+    # While an anchor is edited but may still be restored (an undo, a character deleted and retyped):
+    # since when, and the gap as it stood at that last intact moment.
+    damaged_since: int | None = None
+    intact_gap: str | None = None
+    accepted_text: str | None = None
+    accept_ts: int | None = None
+    retention: dict[int, float | None] = field(default_factory=dict)
+    kept_at_first_check: bool | None = None
+    first_check_done: bool = False
+    event_ids: list[str] = field(default_factory=list)
+
+    @property
+    def frozen(self) -> bool:
+        return self.finalize_reason is not None
+
+    @property
+    def needs_retention(self) -> bool:
+        return self.accepted_text is not None and len(self.retention) < len(RETENTION_AGES_S)
+
+    def accept(self, accepted_text: str | None, ts: int) -> None:
+        if self.following and accepted_text:
+            self.accepted_text, self.accept_ts = accepted_text, ts
+
+    def contribute(self, event_id: str) -> None:
+        """Provenance: an event that shaped C_N (only while C_N can still change)."""
+        if not self.frozen and event_id not in self.event_ids:
+            self.event_ids.append(event_id)
+
+    def cursor(self, inside: bool, ts: int) -> None:
+        """Start or stop the left-region clock."""
+        if inside:
+            self.outside_since = None
+        elif self.outside_since is None:
+            self.outside_since = ts
+
+    def seen_intact(self) -> None:
+        """The gap was looked at after the request, with both anchors as at request time (if not damaged)."""
+        if self.damaged_since is None:
+            self.observed = True
+
+    def damage(self, at: int, gap: str) -> None:
+        """An anchor no longer reads as at request time; `gap` is the gap just before."""
+        if self.damaged_since is None:
+            self.damaged_since, self.intact_gap = at, gap
+
+    def repair(self) -> None:
+        self.damaged_since = self.intact_gap = None
+
+    def due_timer(self, now: int) -> tuple[str, int] | None:
+        """The earliest time-based finalization that has come due by `now`, with its instant."""
+        if self.frozen:
+            return None
+        due: list[tuple[int, str]] = [(self.request_ts + self.max_lifetime_us, "max_lifetime")]
+        if self.outside_since is not None:
+            # The gap was committed when the cursor left, not when the wait ran out.
+            due.append((self.outside_since + self.left_region_us, "left_region"))
+        if self.damaged_since is not None:
+            due.append((self.damaged_since + self.repair_us, "anchor_broken"))
+        deadline, reason = min(due)
+        if deadline > now:
+            return None
+        return reason, self.outside_since if reason == "left_region" else deadline
+
+    def due_ages(self, now: int) -> list[int]:
+        """Retention ages not yet measured whose time has come by `now`."""
+        if self.accepted_text is None or self.accept_ts is None:
+            return []
+        return [a for a in RETENTION_AGES_S if a not in self.retention and self.accept_ts + a * _US_PER_S <= now]
+
+    def measure(self, ages: list[int], gap: str | None) -> None:
+        """Retention at `ages` from the gap seen then (None: not observable at that moment)."""
+        for age in ages:
+            self.retention[age] = None if gap is None else surviving_share(self.accepted_text or "", gap)
+        if self.frozen and not self.needs_retention:
+            self.following = False
+
+    def first_check(self, gap: str | None) -> None:
+        """Was the accepted text found intact right after P1 the first time it was checked?"""
+        if self.accepted_text is not None and not self.first_check_done:
+            self.first_check_done = True
+            self.kept_at_first_check = None if gap is None else gap.startswith(self.accepted_text)
+
+    def freeze(self, reason: str, at: int, gap: str | None) -> None:
+        """Fix C_N to `gap`, the gap at the last moment both anchors were intact.
+
+        A gap never seen intact after the request is unknown (None), not void (""); unless the
+        reason itself explains that (an anchor break, no context), it becomes `never_observed`.
+        An anchor that stayed damaged broke when it was damaged, whatever ends the wait. A break
+        that comes while the gap is empty is unknown too: the user went on to change the
+        context itself, which says nothing about wanting silence there.
+        """
+        if self.frozen:
+            return
+        if self.damaged_since is not None:
+            reason, at, gap = "anchor_broken", self.damaged_since, self.intact_gap
+        if not self.observed and reason in _NEVER_SEEN_REASONS:
+            reason = "never_observed"
+        void_break = reason == "anchor_broken" and gap == ""
+        self.committed = gap if self.observed and not void_break else None
+        self.finalize_reason, self.finalize_ts = reason, max(at, self.request_ts)
+        if reason not in SOFT_REASONS or not self.needs_retention:
+            self.following = False
+
+    def end(self, reason: str, at: int, gap: str | None) -> None:
+        """Stop following for good; ages not measured by now stay unobservable."""
+        self.freeze(reason, at, gap)
+        self.following = False
+
+
+@dataclass
+class RequestSlot:
+    """One completion request with everything the trackers fill in for it."""
+
+    event: TrackerEvent
+    verdict: Verdict
+    lifecycle: GapLifecycle
+    tracking_mode: str
+    # C0 as the model saw it; derived from the tracked document when the request omitted it.
+    prefix: str | None = None
+    suffix: str | None = None

@@ -1,0 +1,203 @@
+"""Server-log mode: see each request's gap through the prefix/suffix windows of later requests.
+
+A later request's prefix + suffix is a contiguous slice of the document, so where P1 and S1
+are both found in it, the text between them is the gap at that moment. With prefix-only logs
+the gap runs from P1 to the later cursor. A window is a partial, truncated view, so an anchor's
+absence is evidence of a break only when the window must have shown it: the other anchor is
+on the cursor's side and the window does not end inside the missing one. Otherwise the
+region is just out of view (the user is elsewhere), which starts the left-region clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from echo_spark.config import LifecycleConfig
+from echo_spark.lifecycle.anchors import Anchors, anchors_at, find_all
+from echo_spark.lifecycle.events import TrackerEvent
+from echo_spark.lifecycle.gap_lifecycle import RequestSlot
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What one later window shows of a request's region: `intact` (with the gap), `out_of_view`, `cut` or `broken`."""
+
+    kind: str
+    gap: str | None = None
+    cursor_inside: bool = False
+
+
+@dataclass(frozen=True)
+class GapBound:
+    """How far past P1 a prefix-only gap may reach: characters, and lines (None: no line bound)."""
+
+    max_chars: int
+    max_lines: int | None = None
+
+    def holds(self, gap: str) -> bool:
+        return len(gap) <= self.max_chars and (self.max_lines is None or gap.count("\n") < self.max_lines)
+
+
+_OUT_OF_VIEW = Sighting("out_of_view")
+_BROKEN = Sighting("broken")
+# The window was cut inside an anchor: the cursor is in the gap, whose content it does not show.
+_CURSOR_IN_GAP = Sighting("cut", None, True)
+_MIN_CUT = 4
+
+
+def _sight_prefix_only(p1: str, prefix: str, bound: GapBound) -> Sighting:
+    """Only P1 exists: the gap is everything after it up to the later cursor, if that is near enough.
+
+    Without a suffix nothing marks where the user's text ends, so a cursor beyond `bound` means
+    the user has moved on, as in Copilot's fallback when the text after the cursor is unknown.
+    """
+    starts = find_all(prefix, p1) if p1 else [0]
+    if not starts:
+        return _OUT_OF_VIEW
+    gap = prefix[starts[-1] + len(p1) :]
+    if not bound.holds(gap):
+        return _OUT_OF_VIEW
+    return Sighting("intact", gap, True)
+
+
+def _sight_both(anchors: Anchors, window: str, cursor: int) -> Sighting:
+    p1, s1 = anchors.before, anchors.after or ""
+    p_starts = find_all(window, p1) if p1 else [0]
+    s_starts = find_all(window, s1) if s1 else [len(window)]
+    if not p_starts and not s_starts:
+        return _OUT_OF_VIEW
+    if not s_starts:
+        if not any(p + len(p1) <= cursor for p in p_starts):
+            return _OUT_OF_VIEW  # the cursor is above the region, which may run past the window
+        # The cursor is in the gap; the window must show S1 unless it was edited or the window
+        # was cut inside S1 (shorter overlaps, like the final newline of a file, are coincidence).
+        cut = any(window.endswith(s1[:k]) for k in range(_MIN_CUT, len(s1)))
+        return _CURSOR_IN_GAP if cut else _BROKEN
+    if not p_starts:
+        if not any(s >= cursor for s in s_starts):
+            return _OUT_OF_VIEW
+        cut = any(window.startswith(p1[-k:]) for k in range(_MIN_CUT, len(p1)))
+        return _CURSOR_IN_GAP if cut else _BROKEN
+    # Innermost pairs: each P1 with the first S1 after it, and for one S1 only the last such P1.
+    last_p_of_s: dict[int, int] = {}
+    for p in p_starts:
+        s = next((s for s in s_starts if s >= p + len(p1)), None)
+        if s is not None:
+            last_p_of_s[s] = max(last_p_of_s.get(s, p), p)
+    pairs = sorted((p, s) for s, p in last_p_of_s.items())
+    if not pairs:
+        return _BROKEN
+    holding = [(p, s) for p, s in pairs if p <= cursor <= s + len(s1)]
+    if len(pairs) == 1:
+        p, s = pairs[0]
+    elif len(holding) == 1:
+        p, s = holding[0]
+    else:
+        return _OUT_OF_VIEW  # several equally good places: never guess
+    return Sighting("intact", window[p + len(p1) : s], p <= cursor <= s + len(s1))
+
+
+def sight(anchors: Anchors, prefix: str, suffix: str | None, bound: GapBound) -> Sighting:
+    """Find a request's anchors in a later window (`prefix` ends at the later cursor)."""
+    if anchors.after is None or suffix is None:
+        return _sight_prefix_only(anchors.before, prefix, bound)
+    return _sight_both(anchors, prefix + suffix, len(prefix))
+
+
+@dataclass
+class _Follower:
+    slot: RequestSlot
+    anchors: Anchors
+    bound: GapBound
+    last_gap: str | None = None
+
+
+class WindowTracker:
+    """Runs one document's ordered events in server-log mode; fills its requests' lifecycles."""
+
+    def __init__(self, slots: Mapping[str, RequestSlot], config: LifecycleConfig) -> None:
+        self._requests = {s.event.event_id: s for s in slots.values()}
+        self._accepts = {s.verdict.accept_event_id: s for s in slots.values() if s.verdict.accept_event_id}
+        self._config = config
+        self._now: int | None = None
+        self._followers: list[_Follower] = []
+
+    def run(self, events: Iterable[TrackerEvent], session_end_us: int | None) -> None:
+        for event in events:
+            now = event.ts_us if self._now is None else max(self._now, event.ts_us)
+            self._advance(now)
+            if event.type == "completion_request" and event.event_id in self._requests:
+                if event.prefix is not None:
+                    self._observe(event)
+                self._start(self._requests[event.event_id], event)
+            elif event.type == "doc_close":
+                for follower in self._followers:
+                    follower.slot.lifecycle.end("doc_closed", now, follower.last_gap)
+                self._followers = []
+            elif event.type == "completion_accept" and event.event_id in self._accepts:
+                slot = self._accepts[event.event_id]
+                slot.lifecycle.accept(slot.verdict.accepted_text, now)
+        self._finish(session_end_us)
+
+    @property
+    def _clock(self) -> int:
+        assert self._now is not None
+        return self._now
+
+    def _start(self, slot: RequestSlot, event: TrackerEvent) -> None:
+        if event.prefix is None:
+            slot.lifecycle.end("no_context", self._clock, None)
+            return
+        window = event.prefix + (event.suffix or "")
+        cfg = self._config
+        anchors = anchors_at(
+            window, len(event.prefix), cfg.anchor_chars, cfg.anchor_max_chars, suffix_known=event.suffix is not None
+        )
+        proposal = slot.verdict.proposal
+        lines = None if proposal is None else cfg.prefix_only_line_factor * (proposal.count("\n") + 1)
+        self._followers.append(_Follower(slot, anchors, GapBound(cfg.prefix_only_max_gap_chars, lines)))
+
+    def _observe(self, event: TrackerEvent) -> None:
+        assert event.prefix is not None
+        now = self._clock
+        for follower in self._followers:
+            lifecycle = follower.slot.lifecycle
+            seen = sight(follower.anchors, event.prefix, event.suffix, follower.bound)
+            if seen.kind == "broken":
+                lifecycle.end("anchor_broken", now, follower.last_gap)
+                continue
+            lifecycle.cursor(seen.cursor_inside, now)
+            if seen.gap is None:
+                continue
+            lifecycle.observed = True
+            lifecycle.contribute(event.event_id)
+            if not lifecycle.frozen:
+                follower.last_gap = seen.gap
+            if lifecycle.accept_ts is not None:
+                lifecycle.first_check(seen.gap)
+            ages = lifecycle.due_ages(now)
+            if ages:
+                lifecycle.measure(ages, seen.gap)
+        self._followers = [f for f in self._followers if f.slot.lifecycle.following]
+
+    def _advance(self, now: int) -> None:
+        self._now = now
+        for follower in self._followers:
+            timer = follower.slot.lifecycle.due_timer(now)
+            if timer is not None:
+                follower.slot.lifecycle.freeze(timer[0], timer[1], follower.last_gap)
+        self._followers = [f for f in self._followers if f.slot.lifecycle.following]
+
+    def _finish(self, session_end_us: int | None) -> None:
+        if self._now is None:
+            return
+        if session_end_us is not None:
+            end = max(self._now, session_end_us)
+            self._advance(end)
+            reason = "session_end"
+        else:
+            end, reason = self._now, "end_of_data"
+        for follower in self._followers:
+            follower.slot.lifecycle.end(reason, end, follower.last_gap)
+        self._followers = []

@@ -1,0 +1,307 @@
+"""Edit-telemetry mode, hand-written edge cases: one document followed change by change."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from echo_spark.lifecycle.anchors import Anchors
+from echo_spark.lifecycle.edit_tracker import Region
+from echo_spark.lifecycle.positions import Edit
+from tests.lifecycle.builders import T0_US, Stream, by_request
+
+DOC = (
+    "import math\n\n\n"
+    "def area(width, height):\n"
+    "    # the area of a rectangle\n"
+    "    return \n\n\n"
+    "print(area(2, 3))\n"
+)
+CUR = DOC.index("return ") + len("return ")
+FAR = 0  # the first line: outside every region near CUR
+
+
+def _opened(doc: str = DOC) -> Stream:
+    stream = Stream()
+    stream.open(0, doc)
+    return stream
+
+
+def _rejected_request(stream: Stream, at: float, rid: str, offset: int, proposal: str = "width * height") -> None:
+    stream.request(at, rid, offset)
+    stream.shown(at, rid, proposal)
+    stream.verdict(at, rid, accepted=False)
+
+
+def test_typed_gap_is_committed_when_the_cursor_leaves_for_good() -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR, proposal="width * h")
+    s.type_at(2, CUR, "width")
+    s.type_at(3, CUR + 5, " * height")
+    s.add("cursor", 5, offset=FAR)
+    s.type_at(6, FAR, "import os\n")  # an edit before the region only shifts it
+    s.add("doc_save", 60)
+    rec = by_request(s.track())["r1"]
+    assert rec.committed == "width * height"
+    assert rec.finalize_reason == "left_region"
+    assert rec.finalize_ts == T0_US + 5_000_000  # committed when the cursor left, not when the wait ran out
+    assert rec.gap_lifetime_ms == 4000
+    assert rec.c1_edit_distance == 5 and rec.c1_survival == pytest.approx(2 / 3)  # tokens width, * kept; h not
+    assert rec.prefix == DOC[:CUR] and rec.suffix == DOC[CUR:]  # derived from the document
+    assert rec.event_ids[:3] == ["e2", "e3", "e4"] and "e5" in rec.event_ids and "e9" not in rec.event_ids
+
+
+def test_coming_back_within_the_wait_keeps_the_gap_open() -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    s.type_at(2, CUR, "width")
+    s.add("cursor", 5, offset=FAR)
+    s.add("cursor", 20, offset=CUR + 5)
+    s.type_at(21, CUR + 5, " ** 2")
+    s.add("doc_close", 30)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason) == ("width ** 2", "doc_closed")
+
+
+def test_typo_fix_inside_the_prefix_anchor_breaks_it_at_the_fix() -> None:
+    doc = DOC.replace("return ", "retrun ")
+    s = _opened(doc)
+    _rejected_request(s, 1, "r1", CUR)
+    s.type_at(2, CUR, "w")
+    s.change(4, doc.index("retrun"), 6, "return")  # same length, different text: P1 no longer reads the same
+    s.type_at(5, CUR + 1, "idth")
+    s.add("doc_save", 90)
+    rec = by_request(s.track())["r1"]
+    assert rec.finalize_reason == "anchor_broken"
+    assert rec.committed == "w"
+    assert rec.finalize_ts == T0_US + 4_000_000
+
+
+def test_anchor_character_deleted_and_retyped_stays_intact() -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    s.change(2, CUR - 1, 1, "")  # backspace over the space before the cursor ...
+    s.type_at(3, CUR - 1, " ")  # ... and type it again
+    s.type_at(4, CUR, "width")
+    s.add("doc_close", 10)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason) == ("width", "doc_closed")
+
+
+def test_break_before_anything_was_typed_is_unknown_not_void() -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    s.change(2, CUR - 7, 7, "yield ")  # the user rewrites the context itself
+    s.add("doc_close", 60)
+    rec = by_request(s.track())["r1"]
+    assert rec.finalize_reason == "anchor_broken"
+    assert rec.committed is None and rec.is_void is None
+
+
+def test_edit_spanning_the_anchor_and_the_gap_breaks_it() -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    s.type_at(2, CUR, "width")
+    s.change(3, CUR - 3, 6, "X")  # "rn wi" -> "X": across the P1/gap boundary
+    s.add("doc_close", 60)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason) == ("width", "anchor_broken")
+    assert rec.finalize_ts == T0_US + 3_000_000
+
+
+def test_accepted_then_undone_is_void() -> None:
+    s = _opened()
+    s.request(1, "r1", CUR)
+    s.shown(1, "r1", "width * height")
+    s.verdict(2, "r1", accepted=True)
+    s.type_at(2, CUR, "width * height")
+    s.change(5, CUR, 14, "")  # undo
+    s.add("cursor", 6, offset=CUR)
+    s.add("doc_close", 45)
+    rec = by_request(s.track())["r1"]
+    assert rec.outcome == "accepted" and rec.accepted_length == 14
+    assert rec.committed == "" and rec.is_void is True
+    assert rec.finalize_reason == "doc_closed"
+    assert rec.c1_edit_distance == 14 and rec.c1_survival == 0.0
+    assert rec.retention_30s == 0.0 and rec.kept_at_first_check is False
+    assert rec.retention_2m is None  # the document closed before
+
+
+def test_retention_is_measured_after_a_soft_finalization() -> None:
+    s = _opened()
+    s.request(1, "r1", CUR)
+    s.shown(1, "r1", "width * height")
+    s.verdict(2, "r1", accepted=True, accepted_length=5)  # partial: "width"
+    s.type_at(2, CUR, "width")
+    s.type_at(3, CUR + 5, " * height")
+    s.change(100, CUR, 5, "w")  # at 100 s the accepted name is rewritten
+    s.add("doc_save", 130)
+    rec = by_request(s.track(session_end_at=200, max_lifetime_s=60))["r1"]
+    assert rec.outcome == "partial" and rec.accepted_length == 5
+    assert (rec.committed, rec.finalize_reason) == ("width * height", "max_lifetime")
+    assert rec.gap_lifetime_ms == 60_000
+    assert rec.kept_at_first_check is True and rec.retention_30s == 1.0
+    assert rec.retention_2m == 0.0  # measured past the commit (None would mean not followed)
+    assert rec.retention_5m is None  # the session ended at 200 s
+
+
+def test_two_requests_in_one_gap_are_tracked_independently() -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    s.type_at(2, CUR, "width")
+    _rejected_request(s, 3, "r2", CUR + 5)
+    s.type_at(4, CUR + 5, " * height")
+    s.add("doc_close", 10)
+    recs = by_request(s.track())
+    assert recs["r1"].committed == "width * height"
+    assert recs["r2"].committed == " * height"
+    assert recs["r2"].prefix == DOC[:CUR] + "width"
+
+
+@pytest.mark.parametrize(("encoding", "unit"), [("utf-16", lambda t: len(t.encode("utf-16-le")) // 2), ("utf-8", lambda t: len(t.encode()))])
+def test_non_ascii_and_emoji_before_the_cursor(encoding: str, unit) -> None:
+    doc = "# café 😀 naïve\nname = '😀'\nx = \nprint(x)\n"
+    cursor = doc.index("x = ") + 4
+    s = _opened(doc)
+    _rejected_request(s, 1, "r1", unit(doc[:cursor]))
+    s.change(2, unit(doc[:cursor]), 0, "'é'")
+    s.change(3, unit(doc[:cursor] + "'é'"), 0, " + '🎉'")
+    s.add("cursor", 4, offset=unit(doc[:cursor] + "'é' + '🎉'"))
+    s.add("doc_close", 10)
+    rec = by_request(s.track(encoding=encoding))["r1"]
+    assert rec.committed == "'é' + '🎉'"
+    assert rec.prefix == doc[:cursor]
+
+
+def test_insertion_diffed_into_the_suffix_anchor_lands_in_the_gap() -> None:
+    doc = "def f():\n    a = 1\n    \n    b = 2\n    return a + b\n"
+    cursor = doc.index("    \n    b") + 4
+    s = _opened(doc)
+    _rejected_request(s, 1, "r1", cursor)
+    s.type_at(2, cursor, "c = 3")
+    typed = doc[:cursor] + "c = 3"
+    # Enter with auto-indent at the end of the gap, reported as a snapshot: the diff places
+    # "\n    " after the "\n    " that starts S1 (its rightmost equivalent position).
+    s.add("doc_change", 3, text=typed + "\n    " + doc[cursor:])
+    s.type_at(4, len(typed) + 5, "d = 4")
+    s.add("doc_close", 10)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason) == ("c = 3\n    d = 4", "doc_closed")
+
+
+@pytest.mark.parametrize(
+    ("tail", "session_end_at", "config", "reason", "committed"),
+    [
+        ("close", None, {}, "doc_closed", "width"),
+        ("none", 30.0, {}, "session_end", "width"),
+        ("none", None, {}, "end_of_data", "width"),
+        ("late_save", None, {"max_lifetime_s": 20}, "max_lifetime", "width"),
+        ("away", None, {"left_region_s": 5}, "left_region", "width"),
+    ],
+)
+def test_finalization_reasons(tail: str, session_end_at, config, reason: str, committed: str) -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    s.type_at(2, CUR, "width")
+    if tail == "close":
+        s.add("doc_close", 8)
+    elif tail == "late_save":
+        s.add("doc_save", 50)
+    elif tail == "away":
+        s.add("cursor", 3, offset=FAR)
+        s.add("doc_save", 9)
+    rec = by_request(s.track(session_end_at=session_end_at, **config))["r1"]
+    assert (rec.finalize_reason, rec.committed) == (reason, committed)
+
+
+def test_request_never_followed_by_anything_is_never_observed() -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason) == (None, "never_observed")
+
+
+def test_left_alone_until_the_session_ends_is_void() -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    rec = by_request(s.track(session_end_at=100))["r1"]
+    assert (rec.committed, rec.is_void, rec.finalize_reason) == ("", True, "session_end")
+
+
+@pytest.mark.parametrize(
+    ("build", "reason"),
+    [
+        (lambda s: s.change(3, len(DOC) + 50, 0, "x"), "change_does_not_fit"),
+        (lambda s: s.add("cursor", 3, offset=len(DOC) + 50), "offset_out_of_range"),
+    ],
+)
+def test_document_whose_events_do_not_fit_is_skipped_with_its_requests_accounted(build, reason: str) -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    s.type_at(2, CUR, "width")
+    build(s)
+    _rejected_request(s, 4, "r2", CUR)
+    result = s.track()
+    assert result.skipped_reason == reason
+    assert [c.request_id for c in result.completions] == ["r1", "r2"]
+    for rec in result.completions:
+        assert rec.committed is None and rec.finalize_reason == "document_skipped"
+        assert rec.skipped_reason == reason and rec.outcome == "rejected"
+
+
+def test_request_before_doc_open_skips_the_document() -> None:
+    s = Stream()
+    s.request(0, "r1", 0, prefix="", suffix="")
+    s.open(1, DOC)
+    result = s.track()
+    assert result.skipped_reason == "request_before_open"
+    assert result.completions[0].prefix == "" and result.completions[0].committed is None
+
+
+def test_duplicates_and_arrival_order_do_not_change_the_result() -> None:
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    s.type_at(2, CUR, "width")
+    s.type_at(3, CUR + 5, " * height")
+    s.add("doc_close", 10)
+    clean = s.track()
+    shuffled = s.rows + s.rows[2:5]
+    random.Random(3).shuffle(shuffled)
+    s.rows = shuffled
+    assert s.track() == clean
+
+
+segments = st.text(alphabet="ab\n", max_size=12)
+
+
+@st.composite
+def _edits(draw: st.DrawFn, a: str, g: str, b: str) -> list[tuple[str, int, int, str]]:
+    """Edits confined to A (before P1), the gap, or B (after S1), in segment coordinates."""
+    lens = {"A": len(a), "G": len(g), "B": len(b)}
+    edits = []
+    for _ in range(draw(st.integers(0, 8))):
+        seg = draw(st.sampled_from("AGB"))
+        at = draw(st.integers(0, lens[seg]))
+        length = draw(st.integers(0, lens[seg] - at))
+        new = draw(segments)
+        lens[seg] += len(new) - length
+        edits.append((seg, at, length, new))
+    return edits
+
+
+@given(segments, st.text(alphabet="ab\n", min_size=1, max_size=6), segments, st.text(alphabet="ab\n", min_size=1, max_size=6), segments, st.data())
+def test_region_mapped_through_random_edits_agrees_with_the_final_text(a, p1, g, s1, b, data) -> None:
+    """Edits outside the anchors move the region exactly: its gap is the gap rebuilt from the pieces."""
+    parts = {"A": a, "G": g, "B": b}
+    region = Region(len(a), len(a) + len(p1) + len(g) + len(s1), Anchors(p1, s1))
+    for seg, at, length, new in data.draw(_edits(a, g, b)):
+        base = {"A": 0, "G": len(parts["A"]) + len(p1), "B": len(parts["A"]) + len(p1) + len(parts["G"]) + len(s1)}[seg]
+        edit = Edit(base + at, base + at + length, new)
+        region = region.after(edit) or region
+        parts[seg] = parts[seg][:at] + new + parts[seg][at + length :]
+    text = parts["A"] + p1 + parts["G"] + s1 + parts["B"]
+    assert region.intact(text)
+    assert region.gap(text) == parts["G"]

@@ -1,0 +1,91 @@
+"""Server-log mode: gaps seen only through the prefix/suffix windows of later requests."""
+
+from __future__ import annotations
+
+from tests.lifecycle.builders import T0_US, Stream, by_request
+
+HEAD = "import numpy as np\n\n\ndef load(path):\n    data = np.loadtxt(path)\n    return "
+TAIL = "\n\n\ndef main():\n    print(load('x.txt'))\n"
+
+
+def _request(s: Stream, at: float, rid: str, prefix: str, suffix: str | None, proposal: str = "data") -> None:
+    s.request(at, rid, len(prefix), prefix=prefix, suffix=suffix)
+    s.shown(at, rid, proposal)
+    s.verdict(at, rid, accepted=False)
+
+
+def test_later_window_shows_the_gap_between_both_anchors() -> None:
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    _request(s, 5, "r2", HEAD + "data.mean(", ")" + TAIL)  # the user typed, cursor inside the gap
+    result = s.track(session_end_at=20)
+    recs = by_request(result)
+    assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data.mean()", "session_end")
+    assert recs["r1"].tracking_mode == "requests"
+    assert recs["r1"].event_ids[-1] == "e4"  # r2's request event showed the gap
+    assert (recs["r2"].committed, recs["r2"].finalize_reason) == (None, "never_observed")
+
+
+def test_truncated_windows_elsewhere_count_as_leaving_the_region() -> None:
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    _request(s, 5, "r2", HEAD[-40:] + "data", TAIL[:40])  # truncated, but both anchors in view
+    _request(s, 7, "r3", HEAD[-40:] + "data.T", TAIL[:10])  # cut inside S1: the gap is not shown
+    _request(s, 10, "r4", "    print(load(", "'x.txt'))\n")  # a window that does not show the region
+    _request(s, 50, "r5", "    print(load(", "'x.txt'))\n")
+    recs = by_request(s.track())
+    assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data", "left_region")
+    assert recs["r1"].finalize_ts == T0_US + 10_000_000
+
+
+def test_one_anchor_missing_where_the_window_must_show_it_is_a_break() -> None:
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    _request(s, 5, "r2", HEAD + "data", TAIL)
+    _request(s, 8, "r3", HEAD + "data", "\n\ndef run():\n    pass\n")  # S1 was rewritten
+    recs = by_request(s.track())
+    assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data", "anchor_broken")
+    assert recs["r1"].finalize_ts == T0_US + 8_000_000
+
+
+def test_prefix_only_gap_runs_to_the_later_cursor_within_bounds() -> None:
+    s = Stream()
+    _request(s, 1, "r1", HEAD, None, proposal="data.mean()")
+    _request(s, 4, "r2", HEAD + "data.", None)
+    _request(s, 6, "r3", HEAD + "data.sum()\n", None)
+    _request(s, 9, "r4", HEAD + "data.sum()\n\ndef other():\n    ", None)  # two lines on: moved on
+    recs = by_request(s.track(session_end_at=100))
+    assert recs["r1"].tracking_mode == "prefix_only"
+    assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data.sum()\n", "left_region")
+    assert recs["r1"].finalize_ts == T0_US + 9_000_000
+    # r4's cursor is two lines past r3's anchor too, beyond the bound of a one-line proposal.
+    assert (recs["r3"].committed, recs["r3"].finalize_reason) == (None, "never_observed")
+
+
+def test_accepted_proposal_checked_in_later_windows() -> None:
+    s = Stream()
+    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
+    s.shown(1, "r1", "data")
+    s.verdict(2, "r1", accepted=True)
+    _request(s, 3, "r2", HEAD + "data", TAIL)
+    _request(s, 40, "r3", HEAD + "dat", "a.T" + TAIL)
+    recs = by_request(s.track(session_end_at=60))
+    rec = recs["r1"]
+    assert rec.outcome == "accepted" and rec.kept_at_first_check is True
+    assert rec.retention_30s == 1.0 and rec.retention_2m is None
+    assert rec.committed == "data.T"
+
+
+def test_orphans_and_duplicate_requests_are_accounted() -> None:
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    s.add("completion_request", 2, request_id="r1", offset=0, prefix="", suffix="")  # same id, new event
+    s.shown(3, "ghost", "x")
+    s.verdict(4, "ghost", accepted=True)
+    result = s.track()
+    assert [c.request_id for c in result.completions] == ["r1"]
+    assert {(o.event_id, o.reason) for o in result.orphans} == {
+        ("e4", "duplicate_request"),
+        ("e5", "no_request"),
+        ("e6", "no_request"),
+    }
