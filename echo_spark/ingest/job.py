@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterator
 
 from pyspark.sql import DataFrame, SparkSession
@@ -34,16 +35,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--landing",
         required=True,
         metavar="PATH_OR_GLOB",
-        help="landing folder, file, glob or URI of telemetry v1 .jsonl / .jsonl.gz files",
+        help="landing folder, file, glob or URI of telemetry v1 .jsonl / .jsonl.gz files "
+        "(with --format continue|tabby: the tool's own log file or folder)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("jsonl", "continue", "tabby"),
+        default="jsonl",
+        help="convert Continue or Tabby logs to telemetry v1 first (as `echo-spark import` does)",
+    )
+    parser.add_argument(
+        "--import-out",
+        metavar="DIR",
+        help="where --format writes the converted landing files and its quarantine "
+        "(default: LAKEHOUSE/_imported/FORMAT)",
     )
 
 
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
+    landing = args.landing
+    imported: dict[str, Any] | None = None
+    if args.format != "jsonl":
+        from ..importers.common import summary_lines
+        from ..importers.job import import_logs
+
+        out = Path(args.import_out or Path(config.lakehouse.root) / "_imported" / args.format)
+        imported = import_logs(args.format, Path(landing).expanduser(), out, config)
+        print("\n".join(summary_lines(imported)), flush=True)
+        landing = str(out)
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
-    metrics = ingest(spark, lakehouse, config, args.landing)
+    metrics = ingest(spark, lakehouse, config, landing)
     print_summary(metrics)
-    return metrics
+    return {**metrics, "imported": imported} if imported else metrics
 
 
 def _parse_partition(limits: IngestLimits):
