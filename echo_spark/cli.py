@@ -23,6 +23,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "ingest": ("echo_spark.ingest.job", "raw telemetry v1 JSON Lines -> bronze events + quarantine"),
     "lifecycle": ("echo_spark.lifecycle.job", "bronze events -> silver completions (C_N per request) + orphans"),
     "forget": ("echo_spark.forget", "erase one user's data from every table (audited)"),
+    "curate": ("echo_spark.curate.job", "silver completions -> gold sft_samples + curation_drops"),
     "sql": ("echo_spark.sql", "run SQL over the lakehouse tables (registered by name)"),
 }
 

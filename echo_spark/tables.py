@@ -171,6 +171,51 @@ ORPHANS = TableDef(
     ),
 )
 
+SFT_SAMPLES = TableDef(
+    name="sft_samples",
+    layer="gold",
+    meaning="One fill-in-the-middle training sample per kept completion: redacted C0, the target middle, provenance.",
+    keys=("sample_id",),
+    columns=(
+        _c("sample_id", StringType(), "Stable id of the sample (hash of session_id and request_id)."),
+        _c("request_id", StringType(), "The completion request it comes from."),
+        _c("session_id", StringType(), "Its session."),
+        _c("user_id", StringType(), "Its user (the split is by user)."),
+        _c("doc_id", StringType(), "Its document."),
+        _c("language", StringType(), "LSP language identifier."),
+        _c("prefix", StringType(), "C0 before the cursor, secrets and PII replaced by typed placeholders."),
+        _c("suffix", StringType(), "C0 after the cursor (null when not logged), redacted likewise."),
+        _c("middle", StringType(), "Training target: C_N truncated to the atomic unit of the trigger; '' = void."),
+        _c("is_void", BooleanType(), "True when the target is silence."),
+        _c("split", StringType(), "train or validation, by a hash of user_id."),
+        _c("length_bucket", StringType(), "Length bucket of the middle (void, <=16, ..., >1024)."),
+        _c("committed_chars", LongType(), "Length of the raw C_N before truncation."),
+        _c("teacher_source", StringType(), "Who truncated: syntax, llm, llm_cache, fallback_invalid, fallback_error."),
+        _c("perplexity", DoubleType(), "Perplexity of the middle given C0 under the scoring model; null if not scored."),
+        _c("redactions", ArrayType(StringType()), "Entity types redacted in the sample (EMAIL, AWS_ACCESS_KEY, ...)."),
+        _c("proposal", StringType(), "C1, the model's proposal (redacted); for comparisons, not a target."),
+        _c("outcome", StringType(), "What the user did with C1: accepted, partial, rejected, ignored."),
+        _c("request_event_id", StringType(), "event_id of the completion_request (provenance)."),
+        _c("event_ids", ArrayType(StringType()), "Events the sample was derived from (provenance)."),
+    ),
+)
+
+CURATION_DROPS = TableDef(
+    name="curation_drops",
+    layer="gold",
+    meaning="Every completion not in sft_samples, with the stage that dropped it and why.",
+    keys=("session_id", "request_id"),
+    columns=(
+        _c("request_id", StringType(), "The completion request."),
+        _c("session_id", StringType(), "Its session."),
+        _c("user_id", StringType(), "Its user."),
+        _c("language", StringType(), "Its language."),
+        _c("stage", StringType(), "input, boundary, syntax, identifiers, secrets, decontam, dedup, perplexity, proportion."),
+        _c("reason", StringType(), "Machine-readable reason (committed_unknown, new_syntax_errors, secret_in_commit:AWS_SECRET_KEY, ...)."),
+        _c("committed_chars", LongType(), "Length of the raw C_N (null when unknown)."),
+    ),
+)
+
 JOB_RUNS = TableDef(
     name="job_runs",
     layer="audit",
@@ -230,8 +275,36 @@ LIFECYCLE_STAGING = TableDef(
     ),
 )
 
+CURATE_STAGING = TableDef(
+    name="_curate_staging",
+    layer="internal",
+    meaning="One curate run's per-gap verdicts, staged so the run verifies once.",
+    keys=("session_id", "request_id"),
+    columns=(
+        _c("request_id", StringType(), "Request."),
+        _c("session_id", StringType(), "Session."),
+        _c("user_id", StringType(), "User."),
+        _c("doc_id", StringType(), "Document."),
+        _c("language", StringType(), "Language."),
+        _c("outcome", StringType(), "Outcome of C1."),
+        _c("request_event_id", StringType(), "Request event."),
+        _c("event_ids", ArrayType(StringType()), "Provenance."),
+        _c("committed_raw", StringType(), "C_N before truncation."),
+        _c("teacher_source", StringType(), "Who truncated."),
+        _c("kept", BooleanType(), "Passed every per-gap stage."),
+        _c("drop_stage", StringType(), "Stage that dropped it."),
+        _c("drop_reason", StringType(), "Why."),
+        _c("redactions", ArrayType(StringType()), "Entity types redacted."),
+        _c("prefix", StringType(), "C0 prefix (redacted when kept)."),
+        _c("suffix", StringType(), "C0 suffix (redacted when kept)."),
+        _c("middle", StringType(), "Truncated C_N."),
+        _c("proposal", StringType(), "C1 (redacted when kept)."),
+    ),
+)
+
 ALL_TABLES: dict[str, TableDef] = {
-    t.name: t for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, JOB_RUNS, ERASURES)
+    t.name: t
+    for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, SFT_SAMPLES, CURATION_DROPS, JOB_RUNS, ERASURES)
 }
 
 

@@ -1,0 +1,117 @@
+"""The per-gap part of curation, in order: teacher, boundary, syntax, identifiers, secrets,
+decontamination. Pure Python over plain row dicts, so the Spark job ships batches of silver rows
+in and staged rows (a kept sample, or a drop with its stage and reason) out.
+
+The global stages (dedup, perplexity, proportioning, split) need many rows at once and live in
+the job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Iterable
+
+from ..config import CurateConfig
+from .llm_teacher import LLMTeacher
+from .records import Gap, Verdict
+from .syntax_teacher import SyntaxTeacher
+from .teacher import Teacher
+from .verifiers.boundary import check_boundary
+from .verifiers.decontam import ContaminationIndex, benchmark_index, check_decontamination
+from .verifiers.identifiers import check_identifiers
+from .verifiers.secrets import check_secrets, shared_scanner
+from .verifiers.syntax import check_syntax
+
+# The stages in the order a gap meets them; global stages follow in the job.
+ROW_STAGES = ("input", "teacher", "boundary", "syntax", "identifiers", "secrets", "decontam")
+GLOBAL_STAGES = ("dedup", "perplexity", "proportion")
+
+
+@dataclass
+class RowCurator:
+    """Built once per worker process: the teacher, the secret scanner and the contamination indexes."""
+
+    config: CurateConfig
+    teacher: Teacher
+    indexes: tuple[ContaminationIndex, ...]
+
+    @classmethod
+    def build(cls, config: CurateConfig) -> "RowCurator":
+        syntax = SyntaxTeacher()
+        teacher: Teacher = LLMTeacher(config, fallback=syntax) if config.teacher == "llm" else syntax
+        index = benchmark_index(config.decontam_benchmarks_dir, config.decontam_benchmarks_glob, config.decontam_ngram)
+        return cls(config, teacher, (index,))
+
+    def curate(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows = list(rows)
+        out: list[dict[str, Any]] = []
+        pending: list[tuple[dict[str, Any], Gap]] = []
+        for row in rows:
+            if row.get("committed") is None:
+                reason = "document_skipped" if row.get("skipped_reason") else "committed_unknown"
+                out.append(_staged(row, None, Verdict.dropped("input", reason)))
+            else:
+                pending.append((row, _gap(row)))
+        middles = self._truncate([gap for _, gap in pending])
+        for (row, gap), (middle, source) in zip(pending, middles):
+            out.append(self._verify(row, replace(gap, committed=middle), source))
+        return out
+
+    def _truncate(self, gaps: list[Gap]) -> list[tuple[str, str]]:
+        if isinstance(self.teacher, LLMTeacher):
+            return [(a.text, a.source) for a in self.teacher.truncate_all(gaps)]
+        return [(self.teacher.truncate(gap), "syntax") for gap in gaps]
+
+    def _verify(self, row: dict[str, Any], gap: Gap, teacher_source: str) -> dict[str, Any]:
+        c = self.config
+        for verdict in (
+            check_boundary(gap, min_chars=c.boundary_min_chars),
+            check_syntax(gap),
+            check_identifiers(gap, strictness=c.identifier_strictness, max_unknown_ratio=c.identifier_max_unknown_ratio),
+        ):
+            if not verdict.keep:
+                return _staged(row, gap, verdict, teacher_source)
+        secrets = check_secrets(gap, shared_scanner(c.secrets_min_score, c.secrets_min_entropy))
+        if not secrets.verdict.keep:
+            return _staged(row, gap, secrets.verdict, teacher_source)
+        redacted = secrets.gap
+        verdict = check_decontamination(redacted, self.indexes)
+        staged = _staged(row, redacted, verdict, teacher_source)
+        staged["redactions"] = sorted({f.entity for f in secrets.findings})
+        return staged
+
+
+def _gap(row: dict[str, Any]) -> Gap:
+    return Gap(
+        request_id=row["request_id"],
+        prefix=row.get("prefix") or "",
+        suffix=row.get("suffix"),
+        committed=row["committed"],
+        language=row.get("language"),
+        user_id=row.get("user_id"),
+        proposal=row.get("proposal"),
+    )
+
+
+# Silver columns carried through to gold unchanged (provenance and context for later stages).
+CARRIED = ("request_id", "session_id", "user_id", "doc_id", "language", "outcome", "request_event_id", "event_ids")
+
+
+def _staged(row: dict[str, Any], gap: Gap | None, verdict: Verdict, teacher_source: str | None = None) -> dict[str, Any]:
+    staged = {name: row.get(name) for name in CARRIED}
+    staged.update(
+        committed_raw=row.get("committed"),
+        teacher_source=teacher_source,
+        kept=verdict.keep,
+        drop_stage=None if verdict.keep else verdict.stage,
+        drop_reason=None if verdict.keep else verdict.reason,
+        redactions=[],
+    )
+    source = gap if gap is not None else None
+    staged.update(
+        prefix=source.prefix if source else row.get("prefix"),
+        suffix=source.suffix if source else row.get("suffix"),
+        middle=source.committed if source else None,
+        proposal=source.proposal if source else row.get("proposal"),
+    )
+    return staged

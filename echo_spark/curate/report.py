@@ -1,0 +1,64 @@
+"""The data-quality report of a curate run: counts per stage and reason, C_N length and void
+histograms before and after, as Markdown, JSON and a PNG, written beside the tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def write_report(metrics: dict[str, Any], histograms: dict[str, dict[str, int]], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps({"metrics": metrics, "length_histograms": histograms}, indent=2, default=str))
+    _plot(metrics, histograms, out_dir / "report.png")
+    lines = [
+        "# Curation report",
+        "",
+        f"Generated {metrics['generated_at']}. Silver completions: {metrics['silver']}; gold samples: "
+        f"{metrics['gold']} ({metrics['gold_void']} void, {metrics['gold_redacted']} redacted); dropped: {metrics['dropped']}.",
+        "",
+        f"Perplexity: {metrics['perplexity']}.",
+        "",
+        "| stage | reason | dropped |",
+        "|---|---|---:|",
+    ]
+    for stage, reasons in metrics["dropped_by_stage"].items():
+        lines += [f"| {stage} | {reason} | {count} |" for reason, count in reasons.items()]
+    buckets = sorted(set(histograms["before"]) | set(histograms["after"]), key=_bucket_order)
+    lines += ["", "| C_N length | before (silver) | after (gold) |", "|---|---:|---:|"]
+    lines += [f"| {b} | {histograms['before'].get(b, 0)} | {histograms['after'].get(b, 0)} |" for b in buckets]
+    lines += ["", "![curation](report.png)", ""]
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _bucket_order(bucket: str) -> tuple[int, float]:
+    if bucket == "void":
+        return (0, 0)
+    return (1 if bucket.startswith("<=") else 2, float(bucket.lstrip("<=>")))
+
+
+def _plot(metrics: dict[str, Any], histograms: dict[str, dict[str, int]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    stages = list(metrics["dropped_by_stage"])
+    left.barh(stages, [sum(metrics["dropped_by_stage"][s].values()) for s in stages], color="#c0504d")
+    left.invert_yaxis()
+    left.set_title(f"dropped per stage (gold: {metrics['gold']} of {metrics['silver']})")
+    left.set_xlabel("completions")
+    buckets = sorted(set(histograms["before"]) | set(histograms["after"]), key=_bucket_order)
+    x = range(len(buckets))
+    right.bar([i - 0.2 for i in x], [histograms["before"].get(b, 0) for b in buckets], width=0.4, label="before (silver)")
+    right.bar([i + 0.2 for i in x], [histograms["after"].get(b, 0) for b in buckets], width=0.4, label="after (gold)")
+    right.set_xticks(list(x), buckets)
+    right.set_title("C_N length (characters); void = silence")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,194 @@
+"""Presidio recognizers tuned for code: credentials by their formats, personal data by validation.
+
+Presidio's defaults are built for prose; on code they flood (`self.name` and `main.py` look like
+domains, digests and UUIDs like IDs). So no URL, domain, UUID or NER recognizer is registered.
+Every recognizer here matches only the secret itself (lookarounds keep the variable name or the
+URL around a password out of the span), is case-sensitive unless a key name needs otherwise, and
+validates what a format alone cannot tell: entropy for generic assignments, checksums for cards
+and IBANs (Presidio's own recognizers), a public suffix for emails, a global address for IPs, a
+valid number for phones.
+
+`CREDENTIALS` are the entity types a model must never learn to write; the rest is personal data.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections import Counter
+from collections.abc import Callable
+from functools import cache
+
+import phonenumbers
+import regex
+import tldextract
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
+from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer, UsSsnRecognizer
+
+# Placeholder-looking values are documentation or templates, not secrets: `api_key = "<your-api-key-here>"`,
+# `password = "%(password)s"`, `"${DB_PASSWORD}"`.
+_PLACEHOLDER = regex.compile(
+    r"your|here|example|sample|dummy|placeholder|changeme|xxxx|\*\*\*|\.\.\.|[<>{}$]|%\(\w+\)s|%s\b"
+    r"|^(?:pass(?:word)?|secret|test)\d*$",
+    regex.IGNORECASE,
+)
+# Key names of generic assignments: `api_key = "..."`, `"client_secret": "..."`, `AUTH_TOKEN="..."`.
+_KEY_NAME = r"(?i:[\w-]*(?:api[_-]?key|apikey|secret|token|credential|auth[_-]?key|access[_-]?key|private[_-]?key)[\w-]*)"
+_PASSWORD_NAME = r"(?i:[\w-]*(?:passw(?:or)?d|passwd|pwd)[\w-]*)"
+_ASSIGNED = r"""["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]"""
+
+
+# A PEM private key through its END line; cut off (no END), through its last base64 line, so that
+# the code after a truncated key is not swallowed. Lines may be indented or escaped (`\\n` in JSON).
+_PEM_LINE_END = r"""(?:\\n|\r?\n|["'`]|\Z)"""
+_PEM_PRIVATE_KEY = (
+    r"-----BEGIN[A-Z0-9 ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:(?!-----END)(?:[A-Za-z0-9+/=:,. \t-]|\\[rn]|\r?\n(?=[ \t]*(?:[A-Za-z0-9+/=]+[ \t]*" + _PEM_LINE_END
+    + r"|-----END|[\w-]+: |\r?\n))))*"
+    r"(?:-----END[A-Z0-9 ]{0,20} PRIVATE KEY(?: BLOCK)?-----)?"
+)
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character: random keys score 4 to 6, words and identifiers 2.5 to 3.5."""
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _not_placeholder(value: str) -> bool:
+    return _PLACEHOLDER.search(value) is None
+
+
+def _mixed(value: str) -> bool:
+    """Two or more character classes: real keys and passwords mix them, words and constants do not."""
+    classes = [any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value),
+               any(not c.isalnum() for c in value)]
+    return sum(classes) >= 2
+
+
+@cache
+def _public_suffixes() -> tldextract.TLDExtract:
+    """The public suffix list bundled with tldextract: offline (no fetch, no cache dir)."""
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+_DOCUMENTATION_DOMAINS = frozenset({"example.com", "example.org", "example.net", "localhost"})
+
+
+def _real_email(value: str) -> bool:
+    domain = value.rpartition("@")[2].lower()
+    parts = _public_suffixes()(domain)
+    return bool(parts.suffix and parts.domain) and parts.top_domain_under_public_suffix not in _DOCUMENTATION_DOMAINS
+
+
+def _global_ip(value: str) -> bool:
+    try:
+        return ipaddress.ip_address(value).is_global
+    except ValueError:
+        return False
+
+
+def _valid_phone(value: str) -> bool:
+    region = None if value.startswith("+") else "US"
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, region))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+class CodeRecognizer(PatternRecognizer):
+    """One entity type found by case-sensitive patterns, optionally confirmed by a validator.
+
+    A validator's False discards the match; True raises it to full confidence.
+    """
+
+    def __init__(self, entity: str, patterns: list[str], *, score: float = 0.8,
+                 validator: Callable[[str], bool] | None = None) -> None:
+        super().__init__(
+            supported_entity=entity,
+            name=f"code_{entity.lower()}",
+            patterns=[Pattern(f"{entity.lower()}_{i}", p, score) for i, p in enumerate(patterns)],
+            global_regex_flags=regex.MULTILINE,
+        )
+        self._validator = validator
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        return None if self._validator is None else self._validator(pattern_text)
+
+
+def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
+    """Every recognizer the secrets verifier registers (see the module docstring)."""
+    def key_value(value: str) -> bool:
+        return _not_placeholder(value) and shannon_entropy(value) >= min_entropy
+
+    return [
+        CodeRecognizer("AWS_ACCESS_KEY", [r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}\b"]),
+        CodeRecognizer("AWS_SECRET_KEY", [
+            r"""(?<=(?i:secret_?access_?key|aws_?secret[\w-]*|aws[\w-]*_sk)["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]?)"""
+            r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
+        ], validator=lambda v: shannon_entropy(v) >= min_entropy),
+        CodeRecognizer("GCP_PRIVATE_KEY_ID", [r"""(?<="private_key_id"\s*:\s*")[0-9a-f]{40}(?=")"""]),
+        CodeRecognizer("PRIVATE_KEY", [_PEM_PRIVATE_KEY], score=1.0),
+        CodeRecognizer("AZURE_KEY", [
+            r"(?<=(?:AccountKey|SharedAccessKey|SharedSecretValue)=)[A-Za-z0-9+/]{30,}={0,2}",
+            r"(?<=[?&]sig=)[A-Za-z0-9%+/]{30,}(?:%3D|=){0,2}",
+        ]),
+        CodeRecognizer("GITHUB_TOKEN", [r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"]),
+        CodeRecognizer("GITLAB_TOKEN", [r"\bglpat-[A-Za-z0-9_-]{20,}"]),
+        CodeRecognizer("SLACK_TOKEN", [
+            r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
+            r"https://hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,}",
+        ]),
+        CodeRecognizer("STRIPE_KEY", [r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}\b", r"\bwhsec_[A-Za-z0-9]{24,}\b"]),
+        CodeRecognizer("OPENAI_KEY", [r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}"],
+                       validator=lambda v: _mixed(v[3:]) and shannon_entropy(v) >= min_entropy),
+        CodeRecognizer("ANTHROPIC_KEY", [r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{32,}"]),
+        CodeRecognizer("GOOGLE_API_KEY", [r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"]),
+        CodeRecognizer("JWT", [r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"]),
+        CodeRecognizer("NPM_TOKEN", [r"\bnpm_[A-Za-z0-9]{36}\b", r"""(?<=_authToken=)[^\s"'`]{16,}"""]),
+        CodeRecognizer("PYPI_TOKEN", [r"\bpypi-AgE[A-Za-z0-9_-]{50,}"]),
+        CodeRecognizer("HUGGINGFACE_TOKEN", [r"\bhf_[A-Za-z0-9]{34,}\b"]),
+        CodeRecognizer("TWILIO_KEY", [r"\bSK[0-9a-f]{32}\b"]),
+        CodeRecognizer("SENDGRID_KEY", [r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"]),
+        CodeRecognizer("MAILGUN_KEY", [r"\bkey-[0-9a-f]{32}\b"]),
+        CodeRecognizer("SHOPIFY_TOKEN", [r"\bshp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}\b"]),
+        CodeRecognizer("DIGITALOCEAN_TOKEN", [r"\bdo[opr]_v1_[0-9a-f]{64}\b"]),
+        CodeRecognizer("DOCKER_TOKEN", [r"\bdckr_pat_[A-Za-z0-9_-]{27,}"]),
+        CodeRecognizer("DATABRICKS_TOKEN", [r"\bdapi[0-9a-f]{32}(?:-\d)?\b"]),
+        CodeRecognizer("TELEGRAM_TOKEN", [r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b"]),
+        CodeRecognizer("DISCORD_WEBHOOK", [r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{5,}/[A-Za-z0-9_-]{20,}"]),
+        CodeRecognizer("SQUARE_TOKEN", [r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,}"]),
+        CodeRecognizer("PASSWORD", [
+            # scheme://user:PASSWORD@host, in any URL or DSN
+            r"""(?<=\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@"'`<>]{0,64}:)[^\s@/"'`<>]{3,128}(?=@[\w.-])""",
+            # ADO.NET / ODBC: Password=...; Pwd=...
+            r"""(?<=\b(?i:password|pwd)=)[^;"'`\s]{4,}""",
+            # password = "..."
+            r"(?<=" + _PASSWORD_NAME + _ASSIGNED + r""")[^"'`\s]{6,}(?=["'`])""",
+        ], validator=lambda v: _not_placeholder(v) and _mixed(v)),
+        CodeRecognizer("GENERIC_SECRET", [r"(?<=" + _KEY_NAME + _ASSIGNED + r""")[^"'`\s]{12,}(?=["'`])"""],
+                       validator=key_value),
+        CodeRecognizer("EMAIL", [r"(?<!://[^\s/@:]*:[^\s/@:]*)\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b"],
+                       validator=_real_email),
+        CodeRecognizer("IP_ADDRESS", [
+            r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.]*\d)",
+            r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])",
+            r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,6}(?::[0-9a-fA-F]{1,4}){1,5}(?![\w:])",
+        ], validator=_global_ip),
+        CodeRecognizer("PHONE", [
+            r"(?<![\w+.-])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w.-]*\d)",
+            r"(?<![\w+.-])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\w.-]*\d)",
+        ], validator=_valid_phone),
+        CreditCardRecognizer(supported_entity="CREDIT_CARD"),
+        IbanRecognizer(supported_entity="IBAN"),
+        UsSsnRecognizer(supported_entity="US_SSN"),
+    ]
+
+
+CREDENTIALS = frozenset({
+    "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "GCP_PRIVATE_KEY_ID", "PRIVATE_KEY", "AZURE_KEY", "GITHUB_TOKEN",
+    "GITLAB_TOKEN", "SLACK_TOKEN", "STRIPE_KEY", "OPENAI_KEY", "ANTHROPIC_KEY", "GOOGLE_API_KEY", "JWT",
+    "NPM_TOKEN", "PYPI_TOKEN", "HUGGINGFACE_TOKEN", "TWILIO_KEY", "SENDGRID_KEY", "MAILGUN_KEY",
+    "SHOPIFY_TOKEN", "DIGITALOCEAN_TOKEN", "DOCKER_TOKEN", "DATABRICKS_TOKEN", "TELEGRAM_TOKEN",
+    "DISCORD_WEBHOOK", "SQUARE_TOKEN", "PASSWORD", "GENERIC_SECRET",
+})

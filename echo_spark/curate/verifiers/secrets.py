@@ -1,0 +1,125 @@
+"""PII and secrets verifier: redact them in the context, drop the gap when the commit is one.
+
+Presidio's AnalyzerEngine runs offline: its NLP engine is a blank spaCy pipeline (a tokenizer, no
+model to download) and its registry holds only the code-tuned recognizers of `recognizers.py`.
+The whole document prefix + C_N + suffix is scanned at once, so a key split by the cursor is still
+one finding. Findings in the context (C0) are replaced by typed placeholders (`<EMAIL>`,
+`<AWS_ACCESS_KEY>`); a credential that overlaps C_N drops the gap, because the model would learn to
+write secrets (a placeholder target would teach it to write placeholders instead of code).
+Personal data wholly inside C_N (an email in a docstring) is redacted there like in C0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cache
+
+import spacy
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+from ..records import Gap, Verdict
+from .recognizers import CREDENTIALS, code_recognizers
+
+STAGE = "secrets"
+
+
+class _BlankSpacyNlpEngine(SpacyNlpEngine):
+    """spaCy's blank English tokenizer: nothing to download, no NER (pattern recognizers only)."""
+
+    def load(self) -> None:
+        self.nlp = {"en": spacy.blank("en")}
+
+
+@dataclass(frozen=True)
+class Finding:
+    entity: str
+    start: int  # character offsets in the scanned text
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class SecretsResult:
+    verdict: Verdict
+    gap: Gap  # redacted; the original gap when dropped
+    findings: tuple[Finding, ...]  # in document offsets (prefix + C_N + suffix)
+
+
+class SecretScanner:
+    """One AnalyzerEngine, built once and reused for every gap of a batch (it is costly to build)."""
+
+    def __init__(self, min_score: float, min_entropy: float) -> None:
+        registry = RecognizerRegistry(recognizers=code_recognizers(min_entropy), supported_languages=["en"])
+        self.engine = AnalyzerEngine(nlp_engine=_BlankSpacyNlpEngine(), registry=registry, supported_languages=["en"])
+        self.min_score = min_score
+
+    def find(self, text: str) -> list[Finding]:
+        """Findings in text order; overlapping ones merged into one span (credentials win the type)."""
+        if not text:
+            return []
+        results = self.engine.analyze(text=text, language="en", score_threshold=self.min_score)
+        merged: list[Finding] = []
+        for r in sorted(results, key=lambda r: (r.start, -r.end)):
+            found = Finding(r.entity_type, r.start, r.end, r.score)
+            if merged and found.start < merged[-1].end:
+                last = merged[-1]
+                wins = _rank(found) > _rank(last)
+                merged[-1] = Finding(found.entity if wins else last.entity, last.start, max(last.end, found.end),
+                                     max(last.score, found.score))
+            else:
+                merged.append(found)
+        return merged
+
+
+def _rank(finding: Finding) -> tuple[bool, bool, float]:
+    """Which type names a merged span: a credential over personal data, a known format over a generic key."""
+    return finding.entity in CREDENTIALS, finding.entity != "GENERIC_SECRET", finding.score
+
+
+@cache
+def shared_scanner(min_score: float, min_entropy: float) -> SecretScanner:
+    """The process-wide scanner for a configuration (the Spark wiring calls per batch)."""
+    return SecretScanner(min_score, min_entropy)
+
+
+def redact(text: str, findings: list[Finding], offset: int = 0) -> str:
+    """Replace each finding (document offsets, text starting at `offset`) by `<ENTITY>`."""
+    out, position = [], 0
+    for f in findings:
+        out.append(text[position : f.start - offset])
+        out.append(f"<{f.entity}>")
+        position = f.end - offset
+    out.append(text[position:])
+    return "".join(out)
+
+
+def check_secrets(gap: Gap, scanner: SecretScanner) -> SecretsResult:
+    """Redact secrets and PII in C0 (and PII inside C_N); drop the gap when a secret is the completion."""
+    document = gap.prefix + gap.committed + gap.suffix_text
+    findings = scanner.find(document)
+    commit_start, commit_end = len(gap.prefix), len(gap.prefix) + len(gap.committed)
+    parts: dict[str, list[Finding]] = {"prefix": [], "committed": [], "suffix": []}
+    for f in findings:
+        if f.end <= commit_start:
+            parts["prefix"].append(f)
+        elif f.start >= commit_end:
+            parts["suffix"].append(f)
+        elif commit_start <= f.start and f.end <= commit_end and f.entity not in CREDENTIALS:
+            parts["committed"].append(f)
+        elif f.start < commit_end and f.end > commit_start:
+            return SecretsResult(Verdict.dropped(STAGE, f"secret_in_commit:{f.entity}"), gap, tuple(findings))
+        else:
+            return SecretsResult(Verdict.dropped(STAGE, f"secret_across_gap:{f.entity}"), gap, tuple(findings))
+    proposal = gap.proposal
+    if proposal:
+        proposal = redact(proposal, scanner.find(proposal))
+    redacted = replace(
+        gap,
+        prefix=redact(gap.prefix, parts["prefix"]),
+        committed=redact(gap.committed, parts["committed"], commit_start),
+        suffix=None if gap.suffix is None else redact(gap.suffix, parts["suffix"], commit_end),
+        proposal=proposal,
+    )
+    note = "redacted" if any(parts.values()) or proposal != gap.proposal else None
+    return SecretsResult(Verdict.kept(STAGE, note=note), redacted, tuple(findings))

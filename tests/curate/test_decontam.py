@@ -1,0 +1,73 @@
+"""Decontamination against the HumanEval infilling tasks and a held-out cohort."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from echo_spark.config import CurateConfig
+from echo_spark.curate.records import Gap, Verdict
+from echo_spark.curate.verifiers.decontam import (
+    ContaminationIndex,
+    benchmark_documents,
+    benchmark_index,
+    check_decontamination,
+    default_benchmarks_dir,
+)
+
+CONFIG = CurateConfig()
+
+
+@pytest.fixture(scope="module")
+def benchmarks() -> ContaminationIndex:
+    if not default_benchmarks_dir().is_dir():
+        pytest.skip(f"benchmarks not found at {default_benchmarks_dir()}")
+    return benchmark_index(CONFIG.decontam_benchmarks_dir, CONFIG.decontam_benchmarks_glob, CONFIG.decontam_ngram)
+
+
+def _first_task() -> dict:
+    path = sorted(default_benchmarks_dir().glob("he_SingleLine*.jsonl.gz"))[0]
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        return json.loads(next(lines))
+
+
+def test_a_benchmark_task_in_the_context_is_dropped(benchmarks: ContaminationIndex) -> None:
+    task = _first_task()
+    gap = Gap("r", "# my notes\n" + task["prompt"], task["suffix"], task["canonical_solution"], "python")
+    assert check_decontamination(gap, [benchmarks]) == Verdict.dropped("decontam", "overlaps_benchmarks")
+
+
+def test_a_reindented_benchmark_solution_is_dropped(benchmarks: ContaminationIndex) -> None:
+    task = _first_task()
+    body = task["prompt"].split('"""')[0] + task["canonical_solution"]
+    gap = Gap("r", "", None, body.replace("    ", "  "), "python")
+    assert not check_decontamination(gap, [benchmarks]).keep
+
+
+def test_ordinary_code_is_kept(benchmarks: ContaminationIndex) -> None:
+    gap = Gap("r", "import csv\n\n\ndef read_rows(path):\n    with open(path) as fh:\n", "\n",
+              "        return [row for row in csv.DictReader(fh) if row['status'] == 'active']", "python")
+    assert check_decontamination(gap, [benchmarks]).keep
+
+
+def test_held_out_cohort_is_its_own_index() -> None:
+    heldout = ContaminationIndex("heldout", n=5).add_all(["def area(width, height):\n    return width * height\n"])
+    gap = Gap("r", "def area(width, height):\n    ", "\n", "return width * height", "python")
+    assert check_decontamination(gap, [heldout]) == Verdict.dropped("decontam", "overlaps_heldout")
+    assert check_decontamination(Gap("r", "def volume(a, b, c):\n    ", "\n", "return a * b * c", "python"), [heldout]).keep
+
+
+def test_benchmark_folder_and_pattern_are_configurable(tmp_path: Path) -> None:
+    task = {"task_id": "T/0", "prompt": "def f(x):\n", "canonical_solution": "    return x\n", "suffix": ""}
+    (tmp_path / "mine.jsonl").write_text(json.dumps(task) + "\n" + json.dumps(task) + "\n")
+    assert benchmark_documents(tmp_path, "*.jsonl") == ["def f(x):\n    return x\n"]
+    with pytest.raises(FileNotFoundError, match="no benchmark files"):
+        benchmark_documents(tmp_path, "he_*.jsonl.gz")
+
+
+def test_default_folder_sits_next_to_the_repository() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    assert default_benchmarks_dir().resolve() == (repo.parent / "shared" / "data" / "benchmarks").resolve()

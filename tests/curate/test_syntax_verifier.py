@@ -1,0 +1,48 @@
+"""Syntax verifier: the commit may not add parse errors, per language."""
+
+from __future__ import annotations
+
+import pytest
+
+from echo_spark.curate.records import Gap, Verdict
+from echo_spark.curate.verifiers.syntax import check_syntax
+
+
+def _check(language: str | None, prefix: str, committed: str, suffix: str | None) -> Verdict:
+    return check_syntax(Gap("r", prefix, suffix, committed, language))
+
+
+@pytest.mark.parametrize("language,prefix,committed,suffix", [
+    ("python", "def f(a):\n    return ", "a + 1", "\n"),
+    ("javascript", "function f(a) {\n  return ", "a + 1;", "\n}\n"),
+    ("cpp", "int f(int a) {\n  return ", "a + 1;", "\n}\n"),
+    ("c", "int f(int a) {\n  return ", "a + 1;", "\n}\n"),
+    # the window starts mid-function: errors in the context alone are not the commit's fault
+    ("python", "        x = 1\n    y = (\n", "2", "\n"),
+])
+def test_a_commit_that_parses_is_kept(language: str, prefix: str, committed: str, suffix: str) -> None:
+    assert _check(language, prefix, committed, suffix).keep
+
+
+@pytest.mark.parametrize("language,prefix,committed,suffix", [
+    ("python", "def f(a):\n    return ", "a +* 1)", "\n"),
+    ("javascript", "function f(a) {\n  return ", "a + ;", "\n}\n"),
+    ("cpp", "int f(int a) {\n  return ", "a + 1 {", "\n}\n"),
+])
+def test_new_errors_drop_the_commit(language: str, prefix: str, committed: str, suffix: str) -> None:
+    assert _check(language, prefix, committed, suffix).reason == "new_syntax_errors"
+
+
+def test_python_parser_has_the_last_word() -> None:
+    """Python 2's `print "x"` parses for tree-sitter's grammar, not for CPython: Python's own parser drops it."""
+    verdict = _check("python", "def f():\n    x = 1\n    ", 'print "hello"', "\n")
+    assert verdict == Verdict.dropped("syntax", "python_syntax_error")
+
+
+def test_unsupported_language_passes_with_a_note() -> None:
+    assert _check("typescript", "let x: number = ", "1 +", ";\n") == Verdict.kept("syntax", note="unsupported_language")
+    assert _check(None, "", "x", None).note == "unsupported_language"
+
+
+def test_void_is_kept() -> None:
+    assert _check("python", "x = (", "", "\n").keep
