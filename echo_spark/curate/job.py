@@ -62,7 +62,12 @@ def _row_stages(config: CurateConfig):
 
 
 def verify_gaps(silver: DataFrame, config: CurateConfig) -> DataFrame:
-    return silver.select(*SILVER_COLUMNS).mapInArrow(_row_stages(config), CURATE_STAGING.schema)
+    """Spread by request before the Python stages: silver written in a few files is a few partitions."""
+    return (
+        silver.select(*SILVER_COLUMNS)
+        .repartition("session_id", "request_id")
+        .mapInArrow(_row_stages(config), CURATE_STAGING.schema)
+    )
 
 
 def _dedup(config: CurateConfig):

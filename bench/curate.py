@@ -1,0 +1,122 @@
+"""Curation throughput: samples/s per stage on >= 100k silver rows.
+
+    python bench/curate.py [--rows 100000] [--work DIR]
+
+Silver rows are windows cut deterministically from the local Python standard library (the code
+before a cut, a few lines as C_N, the code after; one in five void). It prints:
+  * each per-gap stage alone, single-threaded in one process, on a 2,000-row sample;
+  * the curate job's own stages on every row (Sail, this machine's cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import sysconfig
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def silver_rows(count: int, seed: int = 5) -> list[dict]:
+    root = Path(sysconfig.get_paths()["stdlib"])
+    skip = {"test", "tests", "idle_test", "site-packages", "__pycache__"}
+    files = sorted(p for p in root.rglob("*.py") if not skip & set(p.relative_to(root).parts))
+    rng = random.Random(seed)
+    texts: dict[Path, list[str]] = {}
+    rows = []
+    for i in range(count):
+        path = files[rng.randrange(len(files))]
+        lines = texts.setdefault(path, path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True))
+        cut = rng.randrange(max(1, len(lines) - 4))
+        span = 0 if rng.random() < 0.2 else rng.randint(1, 4)
+        prefix, middle = "".join(lines[max(0, cut - 40):cut]), "".join(lines[cut:cut + span])
+        suffix = "".join(lines[cut + span:cut + span + 12])
+        user = f"u{rng.randrange(400)}"
+        rows.append({
+            "request_id": f"r{i}", "session_id": f"s-{user}", "user_id": user, "doc_id": path.name,
+            "language": "python", "request_ts": datetime(2026, 1, 1, tzinfo=timezone.utc), "prefix": prefix,
+            "suffix": suffix, "proposal": None, "outcome": "rejected", "committed": middle, "is_void": middle == "",
+            "finalize_reason": "left_region", "tracking_mode": "edits", "request_event_id": f"e{i}", "event_ids": [f"e{i}"],
+        })
+    return rows
+
+
+def per_stage(rows: list[dict]) -> list[tuple[str, float]]:
+    from echo_spark.config import CurateConfig
+    from echo_spark.curate.records import Gap
+    from echo_spark.curate.syntax_teacher import SyntaxTeacher
+    from echo_spark.curate.verifiers.boundary import check_boundary
+    from echo_spark.curate.verifiers.decontam import benchmark_index, check_decontamination
+    from echo_spark.curate.verifiers.identifiers import check_identifiers
+    from echo_spark.curate.verifiers.secrets import check_secrets, shared_scanner
+    from echo_spark.curate.verifiers.syntax import check_syntax
+
+    c = CurateConfig()
+    gaps = [Gap(r["request_id"], r["prefix"], r["suffix"], r["committed"], r["language"]) for r in rows]
+    teacher, scanner = SyntaxTeacher(), shared_scanner(c.secrets_min_score, c.secrets_min_entropy)
+    index = benchmark_index(c.decontam_benchmarks_dir, c.decontam_benchmarks_glob, c.decontam_ngram)
+    scanner.find("warm up")
+    stages = [
+        ("teacher (syntax)", teacher.truncate),
+        ("boundary", lambda g: check_boundary(g, min_chars=c.boundary_min_chars)),
+        ("syntax", check_syntax),
+        ("identifiers", lambda g: check_identifiers(g, strictness=c.identifier_strictness,
+                                                    max_unknown_ratio=c.identifier_max_unknown_ratio)),
+        ("secrets (presidio)", lambda g: check_secrets(g, scanner)),
+        ("decontam", lambda g: check_decontamination(g, [index])),
+    ]
+    out = []
+    for name, fn in stages:
+        start = time.perf_counter()
+        for gap in gaps:
+            fn(gap)
+        out.append((name, len(gaps) / (time.perf_counter() - start)))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--work", default="out/bench-curate")
+    args = parser.parse_args()
+
+    import shutil
+
+    from echo_spark.config import EchoConfig, LakehouseConfig
+    from echo_spark.curate.job import curate
+    from echo_spark.engine import get_spark
+    from echo_spark.lakehouse import Lakehouse
+    from echo_spark.tables import COMPLETIONS
+
+    rows = silver_rows(args.rows)
+    print(f"{len(rows):,} silver rows from the standard library", flush=True)
+    print("\n| per-gap stage, one thread | samples/s |\n|---|---:|")
+    for name, rate in per_stage(rows[:2000]):
+        print(f"| {name} | {rate:,.0f} |", flush=True)
+
+    work = Path(args.work).resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    config = EchoConfig(lakehouse=LakehouseConfig(root=str(work / "lakehouse")))
+    config.curate.perplexity_enabled = False
+    spark = get_spark(config.engine)
+    lakehouse = Lakehouse(spark, config.lakehouse)
+    batch = 20_000
+    for start in range(0, len(rows), batch):
+        lakehouse.append(COMPLETIONS, spark.createDataFrame(rows[start:start + batch], COMPLETIONS.schema))
+    began = time.perf_counter()
+    metrics = curate(spark, lakehouse, config)
+    total = time.perf_counter() - began
+    print(f"\ncurate job on {len(rows):,} rows: {total:.0f}s, {len(rows) / total:,.0f} samples/s overall; "
+          f"gold {metrics['gold']:,}, dropped {metrics['dropped']:,}")
+    print("\n| job stage (Sail, all cores) | seconds | samples/s |\n|---|---:|---:|")
+    for name, seconds in metrics["stage_seconds"].items():
+        print(f"| {name} | {seconds:.1f} | {len(rows) / max(seconds, 1e-9):,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
