@@ -66,11 +66,162 @@ class LifecycleConfig(Section):
 
 
 class SimulateConfig(Section):
+    """`echo-spark simulate`: developers writing real code with a completion service in the loop.
+
+    Each `*_rate` is a probability per the unit its comment names; the five `proposal_*` rates and
+    the five `reaction_*` rates are each a distribution (summing to 1, checked by the job).
+    """
+
+    # Seed of every random choice: same seed, byte-identical output.
     seed: int = 7
+    # Events to simulate (the last session is cut short there); --events overrides.
+    events: int = Field(default=100_000, ge=1)
+    # edits: client edit telemetry; requests: server request logs only; both: sessions of each kind.
+    mode: Literal["edits", "requests", "both"] = "both"
+    # mode both: share of sessions whose client reports edits (the rest log requests only).
+    edits_session_share: float = Field(default=0.5, ge=0, le=1)
+    # Folder or glob of source files; null = this Python's standard library.
+    corpus: str | None = None
+    # Files kept from the corpus (those with the smallest path hash): bounds memory whatever its size.
+    corpus_max_files: int = Field(default=2000, ge=1)
+    # Files larger than this many bytes are not used.
+    max_file_bytes: int = Field(default=60_000, ge=100)
+    # Simulated developers; a share of them (and of the files, by path hash) form the held-out cohort.
+    users: int = Field(default=40, ge=1)
+    heldout_share: float = Field(default=0.2, ge=0, le=1)
+    # The first session starts here (client clocks count from it).
+    start_time: str = "2026-03-02T09:00:00Z"
+    # Documents worked on per session, at most.
+    docs_per_session: int = Field(default=3, ge=1)
+    # Per document: share where the developer fills a region inside an existing file (the rest is
+    # written top to bottom from an empty file).
+    insert_share: float = Field(default=0.7, ge=0, le=1)
+    # Lines of the region filled in (insert) and of the file written (top to bottom).
+    region_min_lines: int = Field(default=3, ge=1)
+    region_max_lines: int = Field(default=40, ge=1)
+    write_max_lines: int = Field(default=120, ge=1)
+    # Per document: a line of non-ASCII text (accents, CJK, an emoji) is added to the code to type.
+    non_ascii_rate: float = Field(default=0.3, ge=0, le=1)
+    # Typing speed, characters per second.
+    typing_chars_per_s: float = Field(default=6.0, gt=0)
+    # Per trigger point (line start, after ( . = :, a typo): the developer pauses long enough for the
+    # plugin to send a request (otherwise typing goes on and the plugin's debounce drops it).
+    trigger_request_rate: float = Field(default=0.5, ge=0, le=1)
+    # Per typed token: a thinking pause (mean pause_mean_s seconds), after which a request is sent.
+    pause_rate: float = Field(default=0.02, ge=0, le=1)
+    pause_mean_s: float = Field(default=4.0, gt=0)
+    # Characters of the prefix and suffix windows sent with a request (the rest is cut off).
+    prefix_window_chars: int = Field(default=1024, ge=0)
+    suffix_window_chars: int = Field(default=256, ge=0)
+    # Proposer (default: a noisy oracle that knows the code to come), per request:
+    # right = the atomic unit; partial = its start, then wrong; wrong = other code of the file;
+    # overrun = the unit, then past it (more lines, or a repeat of the suffix); empty = silence.
+    proposal_right: float = Field(default=0.35, ge=0, le=1)
+    proposal_partial: float = Field(default=0.15, ge=0, le=1)
+    proposal_wrong: float = Field(default=0.2, ge=0, le=1)
+    proposal_overrun: float = Field(default=0.1, ge=0, le=1)
+    proposal_empty: float = Field(default=0.2, ge=0, le=1)
+    # Policy, per non-empty proposal shown: accept whole; accept partially (next word or line);
+    # accept then edit (rename, cut the tail, change an argument); reject and type the real code
+    # (Esc); ignore (type over it).
+    reaction_accept: float = Field(default=0.22, ge=0, le=1)
+    reaction_accept_partial: float = Field(default=0.06, ge=0, le=1)
+    reaction_accept_edit: float = Field(default=0.07, ge=0, le=1)
+    reaction_reject: float = Field(default=0.25, ge=0, le=1)
+    reaction_ignore: float = Field(default=0.4, ge=0, le=1)
+    # Per partial accept: by line (the rest: by word).
+    partial_by_line_share: float = Field(default=0.4, ge=0, le=1)
+    # Per typed word (an identifier or keyword of 3+ characters): mistyped, then corrected.
+    typo_rate: float = Field(default=0.03, ge=0, le=1)
+    # Per accept of any kind: undone right after (the developer then types the code).
+    undo_rate: float = Field(default=0.08, ge=0, le=1)
+    # Per typed line: the cursor jumps elsewhere in the file (mean jump_away_mean_s seconds there,
+    # leaving a small note there for jump_edit_share of the jumps) and comes back.
+    cursor_jump_rate: float = Field(default=0.03, ge=0, le=1)
+    jump_away_mean_s: float = Field(default=30.0, gt=0)
+    jump_edit_share: float = Field(default=0.5, ge=0, le=1)
+    # Per typed line: the document is saved.
+    save_rate: float = Field(default=0.05, ge=0, le=1)
+    # Per document: abandoned part way (closed unsaved); the others are saved and closed when done.
+    abandon_rate: float = Field(default=0.1, ge=0, le=1)
+    # Transport faults. Per event: delivered twice (same or next upload); held back to the
+    # client's upload after next (out of order across files).
+    duplicate_rate: float = Field(default=0.01, ge=0, le=1)
+    delay_rate: float = Field(default=0.01, ge=0, le=1)
+    # Per session: the client clock is off by up to clock_skew_max_s seconds either way.
+    clock_skew_rate: float = Field(default=0.1, ge=0, le=1)
+    clock_skew_max_s: float = Field(default=3600.0, ge=0)
+    # Per landing file: the upload was cut inside its last line (the client sends that event again).
+    truncate_rate: float = Field(default=0.05, ge=0, le=1)
+    # Per session: the client stamps `ts` as epoch milliseconds (the rest: RFC 3339 with an offset).
+    epoch_ms_share: float = Field(default=0.5, ge=0, le=1)
+    # A client uploads a landing file every this many events, and at the end of each session.
+    upload_batch_events: int = Field(default=2000, ge=1)
 
 
 class CurateConfig(Section):
     seed: int = 7
+    # Teacher that truncates C_N to the atomic unit: syntax (tree-sitter / Python's parser) or llm.
+    teacher: Literal["syntax", "llm"] = "syntax"
+    # LLM teacher: base URL of an OpenAI-compatible API (".../v1"; vLLM, Databricks Model Serving, ...).
+    llm_base_url: str | None = None
+    llm_model: str = ""
+    # Environment variable holding the endpoint's bearer token (never the token itself in config).
+    llm_api_key_env: str = "ECHO_LLM_API_KEY"
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    # Retries after a timeout, a connection error, 429 or 5xx; the wait doubles from llm_backoff_s.
+    llm_max_retries: int = Field(default=3, ge=0)
+    llm_backoff_s: float = Field(default=1.0, ge=0)
+    # Requests in flight at once, per process.
+    llm_concurrency: int = Field(default=4, ge=1)
+    llm_max_tokens: int = Field(default=1024, ge=1)
+    # Characters of prefix (before the cursor) and suffix (after the gap) shown to the LLM.
+    llm_context_chars: int = Field(default=2000, ge=0)
+    # Responses cached by the hash of their request, so a rerun costs no request.
+    llm_cache_dir: str = "./cache/llm_teacher"
+    # Boundary: C_N repeating this many non-space characters of the suffix's start (or the prefix's end)
+    # is the fill-in-the-middle duplication.
+    boundary_min_chars: int = Field(default=8, ge=1)
+    # Identifier consistency of C_N against its context: off | lenient | strict.
+    identifier_strictness: Literal["off", "lenient", "strict"] = "lenient"
+    # Lenient: share of the distinct names used in C_N that may be unknown to the context.
+    identifier_max_unknown_ratio: float = Field(default=0.25, ge=0, le=1)
+    # PII and secrets: findings scoring below this are ignored.
+    secrets_min_score: float = Field(default=0.5, ge=0, le=1)
+    # Generic `api_key = "..."` assignments count as secrets above this Shannon entropy (bits per character).
+    secrets_min_entropy: float = Field(default=3.0, ge=0)
+    # Near-duplicates: MinHash Jaccard threshold over token shingles of the gap's window.
+    dedup_threshold: float = Field(default=0.85, gt=0, le=1)
+    dedup_num_perm: int = Field(default=128, ge=16)
+    dedup_shingle_tokens: int = Field(default=5, ge=1)
+    # Characters of prefix before and suffix after the gap that make up its dedup window.
+    dedup_context_chars: int = Field(default=512, ge=0)
+    # Decontamination: a gap sharing one token n-gram of this length with a benchmark or held-out
+    # sample is dropped.
+    decontam_ngram: int = Field(default=13, ge=3)
+    # Folder of benchmark JSON Lines (task_id, prompt, suffix, canonical_solution); null: the
+    # ../shared/data/benchmarks folder next to the repository.
+    decontam_benchmarks_dir: str | None = None
+    decontam_benchmarks_glob: str = "he_*.jsonl.gz"
+    # Proportioning: ascending upper bounds (characters) of the C_N length buckets; void is a bucket of its own.
+    length_bucket_edges: list[int] = Field(default_factory=lambda: [16, 64, 256, 1024], min_length=1)
+    # Target shares per length bucket (keys like "<=16", "<=64", ">1024") and per language; empty: as observed.
+    target_length_shares: dict[str, float] = Field(default_factory=dict)
+    target_language_shares: dict[str, float] = Field(default_factory=dict)
+    # Target share of void samples (silence is the right answer); null: as observed.
+    target_void_share: float | None = Field(default=None, ge=0, le=1)
+    # Largest gold table; null: as large as the targets allow.
+    max_samples: int | None = Field(default=None, ge=1)
+    # Share of users (by hash of user_id) whose samples form the validation split.
+    validation_share: float = Field(default=0.1, ge=0, lt=1)
+    # Perplexity of C_N given C0: a local Hugging Face checkpoint; null = the tiny base model
+    # (train.base.dir) when it has been built, otherwise the stage is skipped and says so.
+    perplexity_model: str | None = None
+    perplexity_enabled: bool = True
+    # Samples below the low or above the high quantile of perplexity are dropped as outliers.
+    perplexity_low_quantile: float = Field(default=0.01, ge=0, le=1)
+    perplexity_high_quantile: float = Field(default=0.99, ge=0, le=1)
+    perplexity_batch_size: int = Field(default=16, ge=1)
 
 
 class ImportConfig(Section):
@@ -117,9 +268,9 @@ class TinyBaseConfig(Section):
     heads: int = Field(default=4, ge=1)
     context_length: int = Field(default=256, ge=32)
     # Pretraining: optimizer steps, examples per step, peak learning rate.
-    steps: int = Field(default=400, ge=1)
+    steps: int = Field(default=1000, ge=1)
     batch_size: int = Field(default=8, ge=1)
-    learning_rate: float = Field(default=2e-3, gt=0)
+    learning_rate: float = Field(default=3e-3, gt=0)
     # Share of pretraining examples turned into FIM (the rest stay left-to-right), and of those in SPM order.
     fim_rate: float = Field(default=0.9, ge=0, le=1)
     spm_rate: float = Field(default=0.5, ge=0, le=1)

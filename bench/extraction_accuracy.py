@@ -1,0 +1,80 @@
+"""How exactly the lifecycle job recovers C_N: silver `committed` against the simulator's ground truth.
+
+    python bench/extraction_accuracy.py [--events 60000] [--seeds 1001 1002]
+
+Seeds default to ones no test or development run used. For each telemetry mode the simulator
+writes landing files and ground truth, the real ingest and lifecycle jobs run on the embedded
+engine, and the script prints exact-match rates overall, by the simulated user's reaction and by
+each behaviour (typo, undo, cursor jump, ...), plus how often C_N came out unknown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def run_mode(mode: str, seed: int, events: int, work: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    from echo_spark.config import EchoConfig, LakehouseConfig
+    from echo_spark.engine import get_spark
+    from echo_spark.ingest.job import ingest
+    from echo_spark.lakehouse import Lakehouse
+    from echo_spark.lifecycle.job import lifecycle
+    from echo_spark.simulate.job import simulate
+    from echo_spark.tables import COMPLETIONS
+
+    out = work / f"{mode}-{seed}"
+    shutil.rmtree(out, ignore_errors=True)
+    config = EchoConfig(lakehouse=LakehouseConfig(root=str(out / "lakehouse")))
+    config.simulate.seed, config.simulate.events, config.simulate.mode = seed, events, mode
+    simulate(config.simulate, config, out / "sim", overwrite=True)
+    spark = get_spark(config.engine)
+    lakehouse = Lakehouse(spark, config.lakehouse)
+    ingest(spark, lakehouse, config, str(out / "sim" / "landing"))
+    lifecycle(spark, lakehouse, config)
+    silver = {r["request_id"]: r["committed"] for r in lakehouse.read(COMPLETIONS).select("request_id", "committed").collect()}
+    truth = pq.read_table(out / "sim" / "ground_truth.parquet").to_pylist()
+    return [dict(t, committed=silver.get(t["request_id"], "<missing>")) for t in truth]
+
+
+def report(mode: str, rows: list[dict]) -> None:
+    def rate(group: list[dict]) -> str:
+        exact = sum(r["committed"] == r["true_committed"] for r in group)
+        return f"{exact / len(group):7.2%} ({exact:,}/{len(group):,})"
+
+    unknown = sum(r["committed"] is None for r in rows)
+    missing = sum(r["committed"] == "<missing>" for r in rows)
+    print(f"\n## {mode} mode: exact match {rate(rows)}; unknown {unknown:,}; missing from silver {missing:,}")
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[f"reaction={r['reaction']}"].append(r)
+        for b in r["behaviours"] or ["none"]:
+            groups[f"behaviour={b}"].append(r)
+        groups[f"finalize={r['finalize_reason']}"].append(r)
+    print("| group | exact match |\n|---|---:|")
+    for name in sorted(groups):
+        print(f"| {name} | {rate(groups[name])} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1001, 1002])
+    parser.add_argument("--modes", nargs="+", default=["edits", "requests"])
+    parser.add_argument("--work", default="out/bench-accuracy")
+    args = parser.parse_args()
+    for mode in args.modes:
+        rows = [row for seed in args.seeds for row in run_mode(mode, seed, args.events, Path(args.work).resolve())]
+        report(mode, rows)
+
+
+if __name__ == "__main__":
+    main()

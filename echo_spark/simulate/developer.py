@@ -1,0 +1,349 @@
+"""A developer writing one document with a completion service in the loop.
+
+The developer means to write real code: the `target` text, from `start` to `end` (a whole file
+written top to bottom from an empty buffer, or a region cut out of an existing file, so real
+text follows the cursor). `pos` is how far through that plan they are; `cursor` is where the
+caret is in the true document, which drifts from the plan as proposals are accepted, edited or
+kept. Requests are sent where a plugin sends them (line starts, after `( . = :`, after a pause),
+and the ground truth follows each request's gap in the true document.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+from .corpus import CorpusFile
+from .editor import Document, Span, utf16_len
+from .gaps import DOC_CLOSED, SESSION_END, GapBook
+from .ground_truth import DocumentTruth, RequestTruth
+from .policy import ACCEPT_EDIT, ACCEPT_PARTIAL, ACCEPTS, IGNORE, NO_REACTION, REJECT
+from .proposer import Foresight, NoisyOracle
+from .units import WORD, atomic_unit, line_comment, next_token
+
+if TYPE_CHECKING:
+    from .session import Session
+
+WRITE, INSERT = "write", "insert"
+TRIGGER_CHARS = {"(": "paren", ".": "dot", "=": "equals", ":": "colon"}
+# Non-ASCII text typed into some documents: accents and CJK (one UTF-16 unit each), emoji (two).
+NON_ASCII_LINES = (
+    "Grüße aus Köln: naïve café façade — ✓ 🚀",
+    "日本語のコメント: 変数を初期化する 🐍",
+    "Привет, мир! Ошибка при чтении файла 📄",
+    "Ελληνικά: δοκιμή ∑ αβγ 😀 and a ZWJ 👩‍💻",
+)
+NOTES = ("TODO: check this", "FIXME", "NOTE: keep in sync with the caller", "see below")
+# Characters of the region beyond the unit that the oracle may run on into.
+_LOOKAHEAD = 2000
+
+
+class DocumentWork:
+    def __init__(self, session: Session, number: int, file: CorpusFile, source: str) -> None:
+        self.s = session
+        self.cfg = cfg = session.config
+        self.rng = rng = session.rng
+        self.policy = session.policy
+        self.tally = session.ctx.tally
+        self.file = file
+        self.language = file.language
+        self.doc_key = (f"{session.session_id}-d{number}", file.language)
+        lines = source.splitlines(keepends=True)
+        if len(lines) > cfg.region_min_lines and rng.random() < cfg.insert_share:
+            self.scenario = INSERT
+            size = rng.randint(cfg.region_min_lines, cfg.region_max_lines)
+            first = rng.randrange(1, max(2, len(lines) - size + 1))
+            last = min(len(lines), first + size)
+        else:
+            self.scenario = WRITE
+            first, last = 0, min(len(lines), cfg.write_max_lines)
+        if rng.random() < cfg.non_ascii_rate:
+            first, last = self._add_non_ascii(lines, first, last)
+        self.lines = lines
+        self.target = "".join(lines)
+        self.start = sum(map(len, lines[:first]))
+        self.end = self.start + sum(map(len, lines[first:last]))
+        self.pos = self.start
+        life = session.ctx.lifecycle
+        self.gaps = GapBook(life.anchor_chars, life.left_region_s, life.max_lifetime_s, lambda: session.emitter.seq)
+        initial = self.target[: self.start] + self.target[self.end :] if self.scenario == INSERT else ""
+        self.doc = Document(initial, self.gaps)
+        self.initial = initial
+        self.cursor = self.start
+        self.rows: list[RequestTruth] = []
+
+    def _add_non_ascii(self, lines: list[str], first: int, last: int) -> tuple[int, int]:
+        """A comment line of non-ASCII text inside the region (and one before it, when there is text)."""
+        comment = line_comment(self.language)
+        at = self.rng.randrange(first, last) if last > first else first
+        model = lines[at] if at < len(lines) else ""
+        indent = model[: len(model) - len(model.lstrip(" \t"))] if model.strip() else ""
+        lines.insert(at, f"{indent}{comment} {self.rng.choice(NON_ASCII_LINES)}\n")
+        last += 1
+        if first > 0:
+            lines.insert(self.rng.randrange(0, first), f"{comment} {self.rng.choice(NON_ASCII_LINES)}\n")
+            first, last = first + 1, last + 1
+        return first, last
+
+    # --- time, edits and telemetry -------------------------------------------------------------
+
+    def advance(self, seconds: float) -> None:
+        self.s.t += seconds
+        self.gaps.tick(self.s.t, self.doc.text)
+
+    def emit(self, event_type: str, **fields: object) -> None:
+        self.s.emitter.emit(event_type, self.s.t, self.doc_key, **fields)
+
+    def emit_edit(self, event_type: str, **fields: object) -> None:
+        """Document events exist only in edit telemetry."""
+        if self.s.edits:
+            self.emit(event_type, **fields)
+
+    def change(self, spans: list[Span]) -> None:
+        changes = self.doc.edit(spans, self.s.t)
+        self.emit_edit("doc_change", version=self.doc.version, changes=changes)
+
+    def insert(self, text: str) -> None:
+        self.change([Span(self.cursor, self.cursor, text)])
+        self.cursor += len(text)
+
+    def move_cursor(self, index: int) -> None:
+        self.cursor = index
+        self.gaps.cursor(index, self.s.t)
+        self.emit_edit("cursor", offset=self.doc.utf16(index))
+
+    def type_text(self, text: str) -> None:
+        # Enter is one keystroke, whatever indentation the editor adds.
+        self.advance(self.policy.typing_s(1 if text.startswith("\n") else len(text)))
+        self.insert(text)
+
+    # --- the document's life ------------------------------------------------------------------
+
+    def run(self, last: bool) -> None:
+        tally, cfg, policy = self.tally, self.cfg, self.policy
+        tally.documents += 1
+        abandon_at = None
+        if policy.chance(cfg.abandon_rate):
+            tally.abandon_chosen += 1
+            abandon_at = self.start + int((self.end - self.start) * self.rng.uniform(0.1, 0.9))
+        self.emit_edit("doc_open", version=self.doc.version, text=self.initial)
+        self.move_cursor(self.cursor)
+        outcome = "done"
+        if self._triggered():
+            self.request("line_start")  # the developer clicks into place and waits
+        while self.pos < self.end:
+            if self.s.ctx.budget.exhausted:
+                outcome = "budget"
+                break
+            if abandon_at is not None and self.pos >= abandon_at:
+                outcome = "abandoned"
+                break
+            self.step()
+        self.finish(outcome, last)
+
+    def step(self) -> None:
+        """Type the next token of the plan, and what may follow it: noise, a request."""
+        tally, policy = self.tally, self.policy
+        token = next_token(self.target, self.pos, self.end)
+        if WORD.fullmatch(token):
+            tally.words += 1
+            if policy.chance(self.cfg.typo_rate):
+                self.typo(token)
+                return
+        self.type_text(token)
+        self.pos += len(token)
+        if token[0] == "\n":
+            self.after_line()
+        tally.tokens += 1  # a chance to pause (a typo's own pause is the typo trigger point)
+        paused = policy.chance(self.cfg.pause_rate)
+        if paused:
+            tally.pauses += 1
+            self.gaps.label("pause")
+            self.advance(policy.pause_s())
+        point = "line_start" if token[0] == "\n" else TRIGGER_CHARS.get(token[-1])
+        if point is not None and self._triggered():
+            self.request(point)
+        elif paused:
+            self.request("pause")
+
+    def _triggered(self) -> bool:
+        """At a trigger point: did the developer pause long enough for the plugin to send a request?"""
+        self.tally.trigger_points += 1
+        triggered = self.policy.chance(self.cfg.trigger_request_rate)
+        self.tally.triggered += triggered
+        return triggered
+
+    def after_line(self) -> None:
+        tally, policy = self.tally, self.policy
+        tally.lines += 1
+        if policy.chance(self.cfg.save_rate):
+            tally.saves += 1
+            self.gaps.label("save")
+            self.emit_edit("doc_save", version=self.doc.version)
+        if policy.chance(self.cfg.cursor_jump_rate):
+            self.jump()
+
+    def typo(self, word: str) -> None:
+        """Mistype `word`; maybe the plugin fires at the pause where the developer notices; fix it."""
+        self.tally.typos += 1
+        wrong = self.policy.mistype(word)
+        start = self.cursor
+        self.type_text(wrong)
+        self.pos += len(word)
+        word_end = self.pos
+        if self._triggered():
+            self.request("typo")
+        keep = next(i for i, (a, b) in enumerate(zip(wrong, word + "\0")) if a != b)
+        self.gaps.label("typo")
+        self.advance(self.policy.think_s())
+        # Backspace to the first wrong letter (over whatever the request brought in), retype.
+        self.change([Span(start + keep, self.cursor, "")])
+        self.cursor = start + keep
+        self.type_text(word[keep:])
+        self.pos = word_end
+
+    def jump(self) -> None:
+        """The cursor goes elsewhere (maybe leaving a note there) and comes back."""
+        policy, text = self.policy, self.doc.text
+        self.tally.jumps += 1
+        self.gaps.label("cursor_jump")
+        home = self.cursor
+        spot = text.rfind("\n", 0, self.rng.randrange(len(text) + 1)) + 1
+        self.advance(self.rng.uniform(0.3, 2.0))
+        self.move_cursor(spot)
+        if policy.chance(self.cfg.jump_edit_share):
+            note = f"{line_comment(self.language)} {self.rng.choice(NOTES)}\n"
+            self.advance(policy.typing_s(len(note)))
+            self.change([Span(spot, spot, note)])
+            home += len(note) if spot <= home else 0
+        self.advance(policy.away_s())
+        self.move_cursor(home)
+
+    def finish(self, outcome: str, last: bool) -> None:
+        """Abandoned: closed unsaved. Done: saved, then closed, or (the session's last document)
+        left open when the session ends. Out of event budget: the session just ends."""
+        if outcome == "abandoned":
+            self.tally.abandoned += 1
+            self.gaps.label("abandon")
+        elif outcome == "done":
+            self.advance(self.policy.think_s())
+            self.emit_edit("doc_save", version=self.doc.version)
+        self.advance(self.policy.think_s())
+        if outcome == "abandoned" or (outcome == "done" and not last):
+            self.gaps.close_all(DOC_CLOSED, self.s.t, self.doc.text)
+            self.emit_edit("doc_close", version=self.doc.version)
+        else:
+            self.gaps.close_all(SESSION_END, self.s.t, self.doc.text)
+        truth = self.s.ctx.truth
+        for row in self.rows:
+            truth.requests.add(row)
+        truth.documents.add(
+            DocumentTruth(
+                session_id=self.s.session_id,
+                doc_id=self.doc_key[0],
+                user_id=self.s.user.user_id,
+                cohort=self.s.user.cohort,
+                mode=self.s.mode,
+                file=self.file.rel_path,
+                language=self.language,
+                scenario=self.scenario,
+                initial_text=self.initial,
+                final_text=self.doc.text,
+                outcome=outcome,
+            )
+        )
+
+    # --- completion ---------------------------------------------------------------------------
+
+    def request(self, trigger_point: str) -> None:
+        s, cfg, doc, cursor = self.s, self.cfg, self.doc, self.cursor
+        self.tally.requests += 1
+        text = doc.text
+        prefix = text[max(0, cursor - cfg.prefix_window_chars) : cursor]
+        suffix = text[cursor : cursor + cfg.suffix_window_chars]
+        unit = atomic_unit(self.target, self.pos, self.end, self.language)
+        after = self.pos + len(unit)
+        proposer = s.proposer
+        if isinstance(proposer, NoisyOracle):
+            proposer.foresee(Foresight(unit, self.target[after : min(self.end, after + _LOOKAHEAD)], self.lines))
+        proposal = proposer.propose(prefix, suffix, self.language)
+        if not isinstance(proposal, str):
+            raise UsageError(f"proposer {proposer.name!r} returned {type(proposal).__name__}, not text")
+        s.requests += 1
+        request_id = f"{s.session_id}-r{s.requests:05d}"
+        offset = doc.utf16(cursor)
+        context = {"version": doc.version} if s.edits else {"prefix": prefix, "suffix": suffix}
+        self.emit("completion_request", request_id=request_id, offset=offset, trigger="auto", **context)
+        reaction = self.policy.react(proposal)
+        row = RequestTruth(
+            request_id=request_id,
+            session_id=s.session_id,
+            user_id=s.user.user_id,
+            cohort=s.user.cohort,
+            mode=s.mode,
+            doc_id=self.doc_key[0],
+            file=self.file.rel_path,
+            language=self.language,
+            scenario=self.scenario,
+            trigger_point=trigger_point,
+            request_ts_ms=round(s.t * 1000),
+            offset=offset,
+            prefix=prefix,
+            suffix=suffix,
+            prefix_truncated=len(prefix) < cursor,
+            suffix_truncated=len(suffix) < len(text) - cursor,
+            proposer=proposer.name,
+            proposal=proposal,
+            proposal_kind=proposer.last_kind if isinstance(proposer, NoisyOracle) else None,
+            intended_unit=unit,
+            reaction=reaction,
+        )
+        self.rows.append(row)
+        self.gaps.open(row, cursor, len(text), s.t)
+        self.advance(self.rng.uniform(0.1, 0.5))  # the model's latency
+        self.emit("completion_shown", request_id=request_id, text=proposal, model=proposer.name)
+        if reaction == NO_REACTION:
+            return
+        self.advance(self.policy.think_s())
+        if reaction == REJECT:
+            self.emit("completion_reject", request_id=request_id, reason=self.rng.choice(("escaped", "dismissed")))
+        elif reaction == IGNORE:
+            self.emit("completion_reject", request_id=request_id, reason="typed_over")
+        else:
+            assert reaction in ACCEPTS
+            self.accept(row, proposal, unit)
+
+    def accept(self, row: RequestTruth, proposal: str, unit: str) -> None:
+        """Take the proposal (or its next word or line), maybe edit or undo it; re-plan from there."""
+        policy = self.policy
+        piece, stands_for = proposal, unit
+        if row.reaction == ACCEPT_PARTIAL:
+            by_line = policy.chance(self.cfg.partial_by_line_share)
+            piece, stands_for = policy.partial_piece(proposal, by_line), policy.partial_piece(unit, by_line)
+            self.emit("completion_accept", request_id=row.request_id, accepted_length=utf16_len(piece))
+        else:
+            self.emit("completion_accept", request_id=row.request_id)
+        self.tally.accepts += 1
+        row.accepted_text = piece
+        start = self.cursor
+        self.insert(piece)
+        if row.reaction == ACCEPT_EDIT:
+            row.edit_kind, changes = policy.edit_after_accept(piece, unit)
+            if changes:
+                self.advance(policy.think_s())
+                self.change([Span(start + c.start, start + c.end, c.new) for c in changes])
+                length = len(piece) + sum(len(c.new) - (c.end - c.start) for c in changes)
+                piece = self.doc.text[start : start + length]
+                self.move_cursor(start + length)
+        if policy.chance(self.cfg.undo_rate):
+            self.tally.undos += 1
+            row.undone = True
+            self.gaps.label("undo")
+            self.advance(policy.think_s())
+            self.change([Span(start, self.cursor, "")])
+            self.cursor = start
+            return
+        if self.target.startswith(piece, self.pos, self.end):
+            self.pos += len(piece)
+        else:
+            self.pos += len(stands_for)  # kept in place of what the developer meant to write

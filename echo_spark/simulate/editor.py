@@ -1,0 +1,63 @@
+"""The simulated editor's document: the true text, its version, and LSP-style change records.
+
+Edits are made in Python string indexes (code points) and reported in UTF-16 code units, as
+VS Code reports them: a character outside the Basic Multilingual Plane (an emoji) is two units,
+so every offset after one differs from its index. Each edit goes through the gap book first, so
+ground truth C_N sees the document exactly as it was before and after every change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .gaps import GapBook
+
+
+def utf16_len(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _has_astral(text: str) -> bool:
+    return not text.isascii() and max(text) > "\uffff"
+
+
+@dataclass(frozen=True)
+class Span:
+    """`text[start:end]` of the current document replaced by `new`."""
+
+    start: int
+    end: int
+    new: str
+
+
+class Document:
+    def __init__(self, text: str, gaps: GapBook) -> None:
+        self.text = text
+        self.version = 1
+        self.gaps = gaps
+        # Only astral characters make UTF-16 offsets differ from indexes; until one appears the
+        # conversion is free.
+        self._astral = _has_astral(text)
+
+    def utf16(self, index: int) -> int:
+        if not self._astral:
+            return index
+        return len(self.text[:index].encode("utf-16-le")) // 2
+
+    def edit(self, spans: list[Span], now: float) -> list[dict[str, int | str]]:
+        """Apply `spans` in order (each in the document the previous left) as one new version."""
+        changes: list[dict[str, int | str]] = []
+        for span in spans:
+            text = self.text
+            length = utf16_len(text[span.start : span.end])
+            changes.append({"offset": self.utf16(span.start), "length": length, "text": span.new})
+            self.gaps.edit(span.start, span.end, len(span.new), text, now)
+            self.text = text[: span.start] + span.new + text[span.end :]
+            if not self._astral and _has_astral(span.new):
+                self._astral = True
+        self.version += 1
+        return changes

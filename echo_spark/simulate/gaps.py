@@ -1,0 +1,139 @@
+"""Ground truth C_N: every request's gap followed exactly, edit by edit, in the true document.
+
+The simulator knows each edit's exact span, so nothing is inferred from text: the region of a
+request is P1 + gap + S1, where P1 and S1 are the `anchor_chars` characters before and after the
+cursor at request time. An edit before the region shifts it, one after it leaves it alone, one
+inside the gap (an insertion at either inner end included) grows or shrinks the gap, and one that
+touches an anchor breaks it: C_N is then the gap just before that edit. A gap also commits when
+the cursor has been outside the region for `left_region_s` (its content when the cursor left),
+at `max_lifetime_s` after the request, and when the document closes or the session ends.
+The same rules as the lifecycle tracker's, with one difference: an anchor once touched stays
+broken here, even if a later edit restores its text. (An event of several changes, a rename, only
+ever edits the text just accepted, inside the gaps: no change of it touches an anchor.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .editor import utf16_len
+from .ground_truth import RequestTruth
+
+ANCHOR_BROKEN = "anchor_broken"
+LEFT_REGION = "left_region"
+MAX_LIFETIME = "max_lifetime"
+DOC_CLOSED = "doc_closed"
+SESSION_END = "session_end"
+_NEVER = float("inf")
+
+
+@dataclass(slots=True)
+class _Gap:
+    start: int  # gap start: the end of P1 (document index)
+    end: int  # gap end: the start of S1
+    p1: int  # anchor lengths
+    s1: int
+    expires: float  # request time + max lifetime
+    away_since: float | None
+    row: RequestTruth
+
+
+class GapBook:
+    """The open gaps of one document."""
+
+    def __init__(self, anchor_chars: int, left_region_s: float, max_lifetime_s: float, last_seq: Callable[[], int]) -> None:
+        self._last_seq = last_seq
+        self.anchor_chars = anchor_chars
+        self.left_region_s = left_region_s
+        self.max_lifetime_s = max_lifetime_s
+        self._open: list[_Gap] = []
+        self._next_deadline = _NEVER
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def open(self, row: RequestTruth, cursor: int, doc_len: int, now: float) -> None:
+        p1 = min(self.anchor_chars, cursor)
+        s1 = min(self.anchor_chars, doc_len - cursor)
+        gap = _Gap(cursor, cursor, p1, s1, now + self.max_lifetime_s, None, row)
+        self._open.append(gap)
+        self._next_deadline = min(self._next_deadline, gap.expires)
+
+    def label(self, behaviour: str) -> None:
+        """A behaviour happened while these gaps were still open: each request's row records it."""
+        for gap in self._open:
+            gap.row.behaviours.add(behaviour)
+
+    def edit(self, start: int, end: int, new_len: int, text: str, now: float) -> None:
+        """`text[start:end]` (the document before the edit) is about to become `new_len`
+        characters, and the caret to stand after them. One pass: this runs for every keystroke."""
+        delta = new_len - (end - start)
+        caret = start + new_len
+        broken = False
+        for gap in self._open:
+            gap_start, gap_end, p1, s1 = gap.start, gap.end, gap.p1, gap.s1
+            region_start, region_end = gap_start - p1, gap_end + s1
+            if end < region_start or (end == region_start and (start < end or p1)):
+                gap_start += delta
+                gap_end += delta
+                gap.start, gap.end = gap_start, gap_end
+            elif start > region_end or (start == region_end and (start < end or s1)):
+                pass
+            elif gap_start <= start and end <= gap_end:
+                gap_end += delta
+                gap.end = gap_end
+            else:
+                self._commit(gap, ANCHOR_BROKEN, now, text)  # the gap just before the edit
+                broken = True
+                continue
+            if gap_start - p1 <= caret <= gap_end + s1:
+                gap.away_since = None
+            elif gap.away_since is None:
+                gap.away_since = now
+                self._next_deadline = min(self._next_deadline, now + self.left_region_s)
+        if broken:
+            self._open = [g for g in self._open if g.row.finalize_reason is None]
+
+    def cursor(self, index: int, now: float) -> None:
+        """The caret is at `index`: starts or stops each gap's left-region clock."""
+        for gap in self._open:
+            if gap.start - gap.p1 <= index <= gap.end + gap.s1:
+                gap.away_since = None
+            elif gap.away_since is None:
+                gap.away_since = now
+                self._next_deadline = min(self._next_deadline, now + self.left_region_s)
+
+    def tick(self, now: float, text: str) -> None:
+        """Commit the gaps whose time ran out by `now` (nothing changed since the last event)."""
+        if now < self._next_deadline:
+            return
+        deadline = _NEVER
+        for gap in self._open:
+            left_at = _NEVER if gap.away_since is None else gap.away_since + self.left_region_s
+            if left_at <= now and left_at <= gap.expires:
+                # Committed as it stood when the cursor left it.
+                self._commit(gap, LEFT_REGION, gap.away_since, text)
+            elif gap.expires <= now:
+                self._commit(gap, MAX_LIFETIME, gap.expires, text)
+            else:
+                deadline = min(deadline, left_at, gap.expires)
+        self._open = [g for g in self._open if g.row.finalize_reason is None]
+        self._next_deadline = deadline
+
+    def close_all(self, reason: str, now: float, text: str) -> None:
+        self.tick(now, text)
+        for gap in self._open:
+            self._commit(gap, reason, now, text)
+        self._open = []
+        self._next_deadline = _NEVER
+
+    def _commit(self, gap: _Gap, reason: str, at: float, text: str) -> None:
+        """`text` is the document as the last event emitted left it (edits are committed before
+        they are reported)."""
+        row = gap.row
+        row.true_committed = text[gap.start : gap.end]
+        row.finalize_reason = reason
+        row.finalize_ts_ms = round(at * 1000)
+        row.committed_offset = utf16_len(text[: gap.start])
+        row.committed_seq = self._last_seq()

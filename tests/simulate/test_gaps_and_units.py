@@ -1,0 +1,102 @@
+"""The ground-truth gap rules and the atomic unit, on hand-made cases."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+from echo_spark.simulate.editor import Document, Span
+from echo_spark.simulate.gaps import ANCHOR_BROKEN, DOC_CLOSED, LEFT_REGION, MAX_LIFETIME, GapBook
+from echo_spark.simulate.ground_truth import RequestTruth
+from echo_spark.simulate.units import atomic_unit
+
+TEXT = "def f(x):\n    return g(x)\n"
+
+
+def _row() -> RequestTruth:
+    blank = {"str": "", "int": 0, "bool": False}
+    required = {f.name: blank[f.type] for f in fields(RequestTruth) if f.type in blank}
+    return RequestTruth(**{**required, "proposal_kind": None})
+
+
+def _doc(text: str = TEXT, cursor: int = 22, anchor: int = 4) -> tuple[Document, RequestTruth, GapBook]:
+    gaps = GapBook(anchor, left_region_s=30.0, max_lifetime_s=600.0, last_seq=lambda: 0)
+    doc = Document(text, gaps)
+    row = _row()
+    gaps.open(row, cursor, len(text), now=0.0)
+    return doc, row, gaps
+
+
+def test_typing_in_the_gap_and_editing_elsewhere():
+    doc, row, gaps = _doc()  # cursor after "return g": P1 "rn g", S1 "(x)\n"
+    doc.edit([Span(22, 22, "et")], 1.0)  # at the gap: grows it
+    doc.edit([Span(0, 0, "# hi\n")], 2.0)  # before the region: shifts it
+    doc.edit([Span(len(doc.text), len(doc.text), "x = 1\n")], 3.0)  # after it: leaves it
+    doc.edit([Span(29, 29, "_2")], 4.0)  # at the gap's end, before S1: inside
+    gaps.close_all(DOC_CLOSED, 5.0, doc.text)
+    assert (row.true_committed, row.finalize_reason) == ("et_2", DOC_CLOSED)
+    assert doc.text == "# hi\ndef f(x):\n    return get_2(x)\nx = 1\n"
+
+
+@pytest.mark.parametrize("span", [Span(21, 22, ""), Span(24, 25, "["), Span(20, 26, "zz")])
+def test_an_edit_touching_an_anchor_breaks_it_with_the_gap_before(span):
+    doc, row, _ = _doc()
+    doc.edit([Span(22, 22, "et")], 1.0)  # gap [22, 24), S1 from 24
+    doc.edit([span], 2.0)
+    assert (row.true_committed, row.finalize_reason, row.finalize_ts_ms) == ("et", ANCHOR_BROKEN, 2000)
+
+
+def test_cursor_away_longer_than_left_region_commits_as_it_left():
+    doc, row, gaps = _doc()
+    doc.edit([Span(22, 22, "et")], 1.0)
+    gaps.cursor(0, 2.0)
+    gaps.cursor(23, 20.0)  # back within 30 s: still open
+    gaps.cursor(0, 25.0)
+    gaps.tick(54.0, doc.text)
+    assert row.finalize_reason is None
+    gaps.tick(55.0, doc.text)
+    assert (row.true_committed, row.finalize_reason, row.finalize_ts_ms) == ("et", LEFT_REGION, 25000)
+
+
+def test_max_lifetime():
+    doc, row, gaps = _doc()
+    gaps.tick(601.0, doc.text)
+    assert (row.true_committed, row.finalize_reason, row.finalize_ts_ms) == ("", MAX_LIFETIME, 600000)
+
+
+def test_utf16_offsets_count_emoji_twice():
+    doc, _, _ = _doc("# 🚀\nx = 1\n", cursor=5)
+    assert doc.utf16(5) == 6
+    change = doc.edit([Span(9, 10, "2")], 1.0)
+    assert change == [{"offset": 10, "length": 1, "text": "2"}]
+
+
+CODE = """def f(a,
+      b):
+    if a:
+        return g(a,
+                 b)
+    return b
+x = f(1, 2)
+"""
+
+
+@pytest.mark.parametrize("after,expected", [
+    ("b):", "\n    if a:\n        return g(a,\n                 b)\n    return b"),  # block after a multi-line opener
+    ("if a:", "\n        return g(a,\n                 b)"),
+    ("return g(", "a,\n                 b)"),  # the statement goes on while a bracket is open
+    ("x = ", "f(1, 2)"),
+    ("x = f(1, 2)", ""),  # end of the line: nothing is missing
+])
+def test_python_units(after, expected):
+    pos = CODE.index(after) + len(after)
+    assert atomic_unit(CODE, pos, len(CODE), "python") == expected
+
+
+def test_brace_block_and_region_end():
+    code = "int f() {\n    if (x) {\n        y();\n    }\n    return 0;\n}\nint z;\n"
+    pos = code.index("{") + 1
+    assert atomic_unit(code, pos, len(code), "c") == "\n    if (x) {\n        y();\n    }\n    return 0;\n}"
+    assert atomic_unit(code, pos, pos + 6, "c") == "\n    i"  # clipped to the region being written
+    assert atomic_unit(code, pos, pos, "c") == ""
