@@ -70,7 +70,10 @@ def _classic_local_session(conf: dict[str, str]) -> SparkSession:
     (PySpark picks Connect or classic functions per process: do not mix both in one process.)
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    saved = {k: os.environ.pop(k) for k in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE") if k in os.environ}
+    # A connect-mode flag inherited from a parent process would make pyspark.sql.functions build
+    # Connect columns for this classic session: this process is classic from here on.
+    os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+    saved = {k: os.environ.pop(k) for k in ("SPARK_REMOTE",) if k in os.environ}
     try:
         builder = SparkSession.builder.master("local[*]").appName("echo-spark")
         for key, value in conf.items():

@@ -6,12 +6,13 @@ staged rows out.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from ..config import LifecycleConfig
 from .events import SessionFacts
+from .records import CompletionRecord
 from .tracker import track_document
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -40,8 +41,10 @@ def staged_rows(rows: list[dict[str, Any]], config: LifecycleConfig) -> Iterator
     if not rows:
         return
     result = track_document(rows, session_facts(rows[0]), config)
+    names = [f.name for f in fields(CompletionRecord)]
     for completion in result.completions:
-        row = asdict(completion)
+        # A shallow copy: asdict() deep-copies every list, a third of the tracking time here.
+        row = {name: getattr(completion, name) for name in names}
         row["record_kind"] = "completion"
         yield row
     for orphan in result.orphans:
