@@ -59,10 +59,12 @@ class LifecycleConfig(Section):
     # Edit mode: an anchor edited and restored within this long (an undo, a character deleted and
     # retyped) stays intact; one still altered after it broke when it was first edited.
     anchor_repair_s: float = Field(default=30.0, ge=0)
-    # Prefix-only logs: a later cursor further than this past P1 has left the gap (Copilot's fallback: 500),
-    prefix_only_max_gap_chars: int = Field(default=500, ge=0)
-    # ... or on a line beyond this many times the lines of the proposal (Copilot's: twice the block).
-    prefix_only_line_factor: int = Field(default=2, ge=1)
+    # A request with no suffix anchor (at the very end of the document, or logged without a suffix)
+    # has its gap bounded, as Copilot's fallback does: at most this many characters past P1 (Copilot: 500),
+    no_suffix_max_gap_chars: int = Field(default=500, ge=0)
+    # ... and fewer line breaks than this many times the lines of the proposal (Copilot's: twice the
+    # block). The simulator's ground truth uses the same bound.
+    no_suffix_line_factor: int = Field(default=2, ge=1)
 
 
 class SimulateConfig(Section):

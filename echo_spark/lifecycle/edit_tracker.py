@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from echo_spark.config import LifecycleConfig
-from echo_spark.lifecycle.anchors import Anchors, anchors_at
+from echo_spark.lifecycle.anchors import Anchors, GapBound, anchors_at, gap_bound
 from echo_spark.lifecycle.events import TextChange, TrackerEvent
 from echo_spark.lifecycle.gap_lifecycle import RequestSlot
 from echo_spark.lifecycle.outcome import RETENTION_AGES_S
@@ -39,11 +39,16 @@ class DocumentSkipped(Exception):
 
 @dataclass(frozen=True)
 class Region:
-    """The span [start, end) of P1 + gap + S1 in the current document, and the anchors it must show."""
+    """The span [start, end) of P1 + gap + S1 in the current document, and the anchors it must show.
+
+    With an empty S1 (a request at the very end of the document) the span runs to the end of the
+    document, and `bound` cuts the gap (see `GapBound`): the cursor beyond it has left the region.
+    """
 
     start: int
     end: int
     anchors: Anchors
+    bound: GapBound | None = None
 
     @property
     def _inner(self) -> tuple[int, int]:
@@ -56,11 +61,13 @@ class Region:
     def gap(self, text: str) -> str:
         """The gap, meaningful while the anchors are intact."""
         lo, hi = self._inner
-        return text[lo:hi]
+        return text[lo:hi] if self.bound is None else self.bound.cut(text[lo:hi])
 
-    def holds_cursor(self, index: int) -> bool:
-        """The cursor is in the region while it is on the anchors or in the gap."""
-        return self.start <= index <= self.end
+    def holds_cursor(self, index: int, text: str) -> bool:
+        """The cursor is in the region while it is on the anchors or in the (bounded) gap."""
+        if self.bound is None:
+            return self.start <= index <= self.end
+        return self.start <= index <= self._inner[0] + len(self.gap(text))
 
     def after(self, edit: Edit) -> Region | None:
         """The region once `edit` is applied; None when the edit leaves it alone."""
@@ -68,11 +75,11 @@ class Region:
         # request was at the very start or end of the document): there, typing meets the gap.
         before_start = edit.end < self.start or (edit.end == self.start and (edit.start < edit.end or self.anchors.before))
         if before_start:
-            return Region(self.start + edit.delta, self.end + edit.delta, self.anchors)
+            return Region(self.start + edit.delta, self.end + edit.delta, self.anchors, self.bound)
         if edit.start > self.end or (edit.start == self.end and (edit.start < edit.end or self.anchors.after)):
             return None
         new_end = max(self.end + edit.delta, edit.start + len(edit.new_text))
-        return Region(min(self.start, edit.start), new_end, self.anchors)
+        return Region(min(self.start, edit.start), new_end, self.anchors, self.bound)
 
 
 @dataclass
@@ -148,7 +155,10 @@ class EditTracker:
         cursor = to_index(self._text, event.offset, self._encoding)
         cfg = self._config
         anchors = anchors_at(self._text, cursor, cfg.anchor_chars, cfg.anchor_max_chars)
-        region = Region(cursor - len(anchors.before), cursor + len(anchors.after or ""), anchors)
+        bound = None
+        if not anchors.after:
+            bound = gap_bound(cfg.no_suffix_max_gap_chars, cfg.no_suffix_line_factor, slot.verdict.proposal)
+        region = Region(cursor - len(anchors.before), cursor + len(anchors.after or ""), anchors, bound)
         if slot.prefix is None:
             slot.prefix = self._text[:cursor]
         if slot.suffix is None:
@@ -205,7 +215,7 @@ class EditTracker:
             lifecycle = follower.slot.lifecycle
             lifecycle.seen_intact()
             if cursor is not None:
-                lifecycle.cursor(follower.region.holds_cursor(cursor), self._clock)
+                lifecycle.cursor(follower.region.holds_cursor(cursor, self._doc), self._clock)
 
     def _advance(self, now: int) -> None:
         """Let time pass up to `now`: measure retention ages and fire timers that came due."""

@@ -77,9 +77,15 @@ class GapLifecycle:
             self.observed = True
 
     def damage(self, at: int, gap: str) -> None:
-        """An anchor no longer reads as at request time; `gap` is the gap just before."""
+        """An anchor no longer reads as at request time; `gap` is the gap just before.
+
+        Edit telemetry shows every state of the document, so that gap, the last one with both
+        anchors intact (the empty gap of the request itself when the very next edit breaks an
+        anchor), was seen.
+        """
         if self.damaged_since is None:
             self.damaged_since, self.intact_gap = at, gap
+            self.observed = True
 
     def repair(self) -> None:
         self.damaged_since = self.intact_gap = None
@@ -124,8 +130,8 @@ class GapLifecycle:
         A gap never seen intact after the request is unknown (None), not void (""); unless the
         reason itself explains that (an anchor break, no context), it becomes `never_observed`.
         An anchor that stayed damaged broke when it was damaged, whatever ends the wait. A break
-        that comes while the gap is empty is unknown too: the user went on to change the
-        context itself, which says nothing about wanting silence there.
+        that comes while the gap is empty gives the void sample "": by the definition, C_N is the
+        gap at the last moment both anchors were intact, and that gap was empty.
         """
         if self.frozen:
             return
@@ -133,8 +139,7 @@ class GapLifecycle:
             reason, at, gap = "anchor_broken", self.damaged_since, self.intact_gap
         if not self.observed and reason in _NEVER_SEEN_REASONS:
             reason = "never_observed"
-        void_break = reason == "anchor_broken" and gap == ""
-        self.committed = gap if self.observed and not void_break else None
+        self.committed = gap if self.observed else None
         self.finalize_reason, self.finalize_ts = reason, max(at, self.request_ts)
         if reason not in SOFT_REASONS or not self.needs_retention:
             self.following = False

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from echo_spark.config import LifecycleConfig
-from echo_spark.lifecycle.anchors import Anchors, anchors_at, find_all
+from echo_spark.lifecycle.anchors import Anchors, GapBound, anchors_at, find_all, gap_bound
 from echo_spark.lifecycle.events import TrackerEvent
 from echo_spark.lifecycle.gap_lifecycle import RequestSlot
 
@@ -26,17 +26,6 @@ class Sighting:
     kind: str
     gap: str | None = None
     cursor_inside: bool = False
-
-
-@dataclass(frozen=True)
-class GapBound:
-    """How far past P1 a prefix-only gap may reach: characters, and lines (None: no line bound)."""
-
-    max_chars: int
-    max_lines: int | None = None
-
-    def holds(self, gap: str) -> bool:
-        return len(gap) <= self.max_chars and (self.max_lines is None or gap.count("\n") < self.max_lines)
 
 
 _OUT_OF_VIEW = Sighting("out_of_view")
@@ -154,9 +143,8 @@ class WindowTracker:
         anchors = anchors_at(
             window, len(event.prefix), cfg.anchor_chars, cfg.anchor_max_chars, suffix_known=event.suffix is not None
         )
-        proposal = slot.verdict.proposal
-        lines = None if proposal is None else cfg.prefix_only_line_factor * (proposal.count("\n") + 1)
-        self._followers.append(_Follower(slot, anchors, GapBound(cfg.prefix_only_max_gap_chars, lines)))
+        bound = gap_bound(cfg.no_suffix_max_gap_chars, cfg.no_suffix_line_factor, slot.verdict.proposal)
+        self._followers.append(_Follower(slot, anchors, bound))
 
     def _observe(self, event: TrackerEvent) -> None:
         assert event.prefix is not None

@@ -65,7 +65,14 @@ class DocumentWork:
         self.end = self.start + sum(map(len, lines[first:last]))
         self.pos = self.start
         life = session.ctx.lifecycle
-        self.gaps = GapBook(life.anchor_chars, life.left_region_s, life.max_lifetime_s, lambda: session.emitter.seq)
+        self.gaps = GapBook(
+            life.anchor_chars,
+            life.left_region_s,
+            life.max_lifetime_s,
+            lambda: session.emitter.seq,
+            no_suffix_max_gap_chars=life.no_suffix_max_gap_chars,
+            no_suffix_line_factor=life.no_suffix_line_factor,
+        )
         initial = self.target[: self.start] + self.target[self.end :] if self.scenario == INSERT else ""
         self.doc = Document(initial, self.gaps)
         self.initial = initial
@@ -109,7 +116,7 @@ class DocumentWork:
 
     def move_cursor(self, index: int) -> None:
         self.cursor = index
-        self.gaps.cursor(index, self.s.t)
+        self.gaps.cursor(index, self.s.t, self.doc.text)
         self.emit_edit("cursor", offset=self.doc.utf16(index))
 
     def type_text(self, text: str) -> None:

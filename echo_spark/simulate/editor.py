@@ -55,8 +55,8 @@ class Document:
             text = self.text
             length = utf16_len(text[span.start : span.end])
             changes.append({"offset": self.utf16(span.start), "length": length, "text": span.new})
-            self.gaps.edit(span.start, span.end, len(span.new), text, now)
             self.text = text[: span.start] + span.new + text[span.end :]
+            self.gaps.edit(span.start, span.end, len(span.new), text, self.text, now)
             if not self._astral and _has_astral(span.new):
                 self._astral = True
         self.version += 1

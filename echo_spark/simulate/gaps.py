@@ -7,8 +7,13 @@ inside the gap (an insertion at either inner end included) grows or shrinks the 
 touches an anchor breaks it: C_N is then the gap just before that edit. A gap also commits when
 the cursor has been outside the region for `left_region_s` (its content when the cursor left),
 at `max_lifetime_s` after the request, and when the document closes or the session ends.
-The same rules as the lifecycle tracker's, with one difference: an anchor once touched stays
-broken here, even if a later edit restores its text. (An event of several changes, a rename, only
+A request at the very end of the document (writing a file top to bottom) has an empty S1, so
+nothing marks where its answer ends: as in the lifecycle tracker (and Copilot's fallback), its gap
+is then cut by a `GapBound` (at most `no_suffix_max_gap_chars` characters, fewer line breaks than
+`no_suffix_line_factor` times the proposal's lines), and a cursor past the cut gap is outside the
+region. The same rules as the lifecycle tracker's, with one difference: an anchor once touched
+stays broken here, even if a later edit restores its text (the tracker forgives that within
+`anchor_repair_s`). (An event of several changes, a rename, only
 ever edits the text just accepted, inside the gaps: no change of it touches an anchor.)
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ..lifecycle.anchors import GapBound, gap_bound
 from .editor import utf16_len
 from .ground_truth import RequestTruth
 
@@ -37,14 +43,36 @@ class _Gap:
     expires: float  # request time + max lifetime
     away_since: float | None
     row: RequestTruth
+    bound: GapBound | None  # an empty S1: the gap is cut by this bound
+
+    def reach(self, text: str) -> int:
+        """Where the region ends for the cursor, in `text`: S1's end, or the end of the cut gap."""
+        if self.bound is None:
+            return self.end + self.s1
+        return self.start + len(self.bound.cut(text[self.start : self.end]))
+
+    def content(self, text: str) -> str:
+        gap = text[self.start : self.end]
+        return gap if self.bound is None else self.bound.cut(gap)
 
 
 class GapBook:
     """The open gaps of one document."""
 
-    def __init__(self, anchor_chars: int, left_region_s: float, max_lifetime_s: float, last_seq: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        anchor_chars: int,
+        left_region_s: float,
+        max_lifetime_s: float,
+        last_seq: Callable[[], int],
+        *,
+        no_suffix_max_gap_chars: int,
+        no_suffix_line_factor: int,
+    ) -> None:
         self._last_seq = last_seq
         self.anchor_chars = anchor_chars
+        self.no_suffix_max_gap_chars = no_suffix_max_gap_chars
+        self.no_suffix_line_factor = no_suffix_line_factor
         self.left_region_s = left_region_s
         self.max_lifetime_s = max_lifetime_s
         self._open: list[_Gap] = []
@@ -56,7 +84,8 @@ class GapBook:
     def open(self, row: RequestTruth, cursor: int, doc_len: int, now: float) -> None:
         p1 = min(self.anchor_chars, cursor)
         s1 = min(self.anchor_chars, doc_len - cursor)
-        gap = _Gap(cursor, cursor, p1, s1, now + self.max_lifetime_s, None, row)
+        bound = None if s1 else gap_bound(self.no_suffix_max_gap_chars, self.no_suffix_line_factor, row.proposal)
+        gap = _Gap(cursor, cursor, p1, s1, now + self.max_lifetime_s, None, row, bound)
         self._open.append(gap)
         self._next_deadline = min(self._next_deadline, gap.expires)
 
@@ -65,9 +94,10 @@ class GapBook:
         for gap in self._open:
             gap.row.behaviours.add(behaviour)
 
-    def edit(self, start: int, end: int, new_len: int, text: str, now: float) -> None:
+    def edit(self, start: int, end: int, new_len: int, text: str, after: str, now: float) -> None:
         """`text[start:end]` (the document before the edit) is about to become `new_len`
-        characters, and the caret to stand after them. One pass: this runs for every keystroke."""
+        characters (giving `after`), and the caret to stand after them. One pass: this runs for
+        every keystroke."""
         delta = new_len - (end - start)
         caret = start + new_len
         broken = False
@@ -87,7 +117,7 @@ class GapBook:
                 self._commit(gap, ANCHOR_BROKEN, now, text)  # the gap just before the edit
                 broken = True
                 continue
-            if gap_start - p1 <= caret <= gap_end + s1:
+            if gap_start - p1 <= caret <= (gap_end + s1 if gap.bound is None else gap.reach(after)):
                 gap.away_since = None
             elif gap.away_since is None:
                 gap.away_since = now
@@ -95,10 +125,10 @@ class GapBook:
         if broken:
             self._open = [g for g in self._open if g.row.finalize_reason is None]
 
-    def cursor(self, index: int, now: float) -> None:
-        """The caret is at `index`: starts or stops each gap's left-region clock."""
+    def cursor(self, index: int, now: float, text: str) -> None:
+        """The caret is at `index` in `text`: starts or stops each gap's left-region clock."""
         for gap in self._open:
-            if gap.start - gap.p1 <= index <= gap.end + gap.s1:
+            if gap.start - gap.p1 <= index <= gap.reach(text):
                 gap.away_since = None
             elif gap.away_since is None:
                 gap.away_since = now
@@ -132,7 +162,7 @@ class GapBook:
         """`text` is the document as the last event emitted left it (edits are committed before
         they are reported)."""
         row = gap.row
-        row.true_committed = text[gap.start : gap.end]
+        row.true_committed = gap.content(text)
         row.finalize_reason = reason
         row.finalize_ts_ms = round(at * 1000)
         row.committed_offset = utf16_len(text[: gap.start])

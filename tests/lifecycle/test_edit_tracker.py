@@ -91,14 +91,15 @@ def test_anchor_character_deleted_and_retyped_stays_intact() -> None:
     assert (rec.committed, rec.finalize_reason) == ("width", "doc_closed")
 
 
-def test_break_before_anything_was_typed_is_unknown_not_void() -> None:
+def test_break_before_anything_was_typed_is_void() -> None:
+    """C_N is the gap at the last moment both anchors were intact: here the empty gap of the request."""
     s = _opened()
     _rejected_request(s, 1, "r1", CUR)
     s.change(2, CUR - 7, 7, "yield ")  # the user rewrites the context itself
     s.add("doc_close", 60)
     rec = by_request(s.track())["r1"]
     assert rec.finalize_reason == "anchor_broken"
-    assert rec.committed is None and rec.is_void is None
+    assert rec.committed == "" and rec.is_void is True
 
 
 def test_edit_spanning_the_anchor_and_the_gap_breaks_it() -> None:

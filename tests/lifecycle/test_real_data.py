@@ -35,11 +35,13 @@ def test_tasktracker_committed_is_what_the_participant_typed(tasktracker) -> Non
     _, results = tasktracker
     records = {c.request_id: c for r in results for c in r.completions}
     known = [c for c in records.values() if c.committed is not None]
-    # The participant typed after every rejection: nothing is void, and the few unknowns are
-    # requests whose own context the participant edited first (a typo fix in P1).
-    assert all(c.committed for c in known)
-    assert len(known) >= 55
-    assert all(c.finalize_reason == "anchor_broken" for c in records.values() if c.committed is None)
+    # The participant typed after every rejection. The few voids are requests whose own context
+    # the participant edited before typing (a typo fix in P1): by definition C_N is the gap at the
+    # last moment both anchors were intact, which was empty, and the reason says the anchor broke.
+    assert len(known) == 60
+    voids = [c for c in known if c.committed == ""]
+    assert len(voids) <= 5 and all(c.finalize_reason == "anchor_broken" for c in voids)
+    known = [c for c in known if c.committed]
     for c in known:  # not runaway: bounded, and never past the suffix anchor
         assert len(c.committed) < 600 and c.committed.count("\n") < 15
         assert c.suffix is not None and c.suffix[:32] not in c.committed

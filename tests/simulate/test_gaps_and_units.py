@@ -21,7 +21,9 @@ def _row() -> RequestTruth:
 
 
 def _doc(text: str = TEXT, cursor: int = 22, anchor: int = 4) -> tuple[Document, RequestTruth, GapBook]:
-    gaps = GapBook(anchor, left_region_s=30.0, max_lifetime_s=600.0, last_seq=lambda: 0)
+    gaps = GapBook(
+        anchor, left_region_s=30.0, max_lifetime_s=600.0, last_seq=lambda: 0, no_suffix_max_gap_chars=500, no_suffix_line_factor=2
+    )
     doc = Document(text, gaps)
     row = _row()
     gaps.open(row, cursor, len(text), now=0.0)
@@ -50,9 +52,9 @@ def test_an_edit_touching_an_anchor_breaks_it_with_the_gap_before(span):
 def test_cursor_away_longer_than_left_region_commits_as_it_left():
     doc, row, gaps = _doc()
     doc.edit([Span(22, 22, "et")], 1.0)
-    gaps.cursor(0, 2.0)
-    gaps.cursor(23, 20.0)  # back within 30 s: still open
-    gaps.cursor(0, 25.0)
+    gaps.cursor(0, 2.0, doc.text)
+    gaps.cursor(23, 20.0, doc.text)  # back within 30 s: still open
+    gaps.cursor(0, 25.0, doc.text)
     gaps.tick(54.0, doc.text)
     assert row.finalize_reason is None
     gaps.tick(55.0, doc.text)
