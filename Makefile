@@ -30,11 +30,7 @@ test-jvm: install
 
 LAKEHOUSE ?= ./lakehouse
 demo: install
-	$(BIN)/echo-spark ingest --quiet --landing ../shared/data/real --lakehouse $(LAKEHOUSE)
-	$(BIN)/echo-spark lifecycle --quiet --lakehouse $(LAKEHOUSE)
-	$(BIN)/echo-spark sql --quiet --lakehouse $(LAKEHOUSE) \
-	  "SELECT tracking_mode, outcome, count(*) AS requests, round(avg(CASE WHEN is_void THEN 1.0 ELSE 0.0 END), 3) AS void_share FROM completions GROUP BY tracking_mode, outcome ORDER BY tracking_mode, outcome"
-	@echo "tables: $(LAKEHOUSE)/{events,quarantine,completions,orphans}; query them with .venv/bin/echo-spark sql --lakehouse $(LAKEHOUSE) \"SELECT ...\""
+	$(BIN)/echo-spark demo --quiet --lakehouse $(LAKEHOUSE)
 
 bench: install
 	$(BIN)/python bench/ingest.py

@@ -18,6 +18,7 @@ from .errors import UsageError
 
 # job name -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
 JOBS: dict[str, tuple[str, str]] = {
+    "demo": ("echo_spark.demo", "the loop end to end on the embedded defaults: simulate, ingest, lifecycle, curate"),
     "simulate": ("echo_spark.simulate.job", "simulated developers + completion service -> telemetry v1 and ground truth"),
     "import": ("echo_spark.importers.job", "convert Continue / Tabby logs to telemetry v1 landing files"),
     "collect": ("echo_spark.collector.job", "HTTP collector on loopback: POSTed telemetry -> rotating landing files"),
