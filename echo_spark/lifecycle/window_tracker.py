@@ -35,19 +35,21 @@ _CURSOR_IN_GAP = Sighting("cut", None, True)
 _MIN_CUT = 4
 
 
-def _sight_prefix_only(p1: str, prefix: str, bound: GapBound) -> Sighting:
-    """Only P1 exists: the gap is everything after it up to the later cursor, if that is near enough.
+def _sight_bounded(p1: str, window: str, cursor: int, bound: GapBound) -> Sighting:
+    """No S1 (a request at the end of the document, or a log without suffixes): the gap is the
+    text after P1 cut by `bound`, as in Copilot's fallback when the text after the cursor is unknown.
 
-    Without a suffix nothing marks where the user's text ends, so a cursor beyond `bound` means
-    the user has moved on, as in Copilot's fallback when the text after the cursor is unknown.
+    The later cursor is in the region while it is on P1 or in the cut gap; past the cut the user
+    has moved on, and the gap the window shows is complete. With prefix-only logs the window ends
+    at the cursor, so a gap the bound has not cut yet is the gap so far.
     """
-    starts = find_all(prefix, p1) if p1 else [0]
+    starts = find_all(window, p1) if p1 else [0]
     if not starts:
         return _OUT_OF_VIEW
-    gap = prefix[starts[-1] + len(p1) :]
-    if not bound.holds(gap):
-        return _OUT_OF_VIEW
-    return Sighting("intact", gap, True)
+    before_cursor = [p for p in starts if p + len(p1) <= cursor]
+    p = before_cursor[-1] if before_cursor else starts[0]
+    gap = bound.cut(window[p + len(p1) :])
+    return Sighting("intact", gap, p <= cursor <= p + len(p1) + len(gap))
 
 
 def _sight_both(anchors: Anchors, window: str, cursor: int) -> Sighting:
@@ -89,8 +91,8 @@ def _sight_both(anchors: Anchors, window: str, cursor: int) -> Sighting:
 
 def sight(anchors: Anchors, prefix: str, suffix: str | None, bound: GapBound) -> Sighting:
     """Find a request's anchors in a later window (`prefix` ends at the later cursor)."""
-    if anchors.after is None or suffix is None:
-        return _sight_prefix_only(anchors.before, prefix, bound)
+    if not anchors.after or suffix is None:
+        return _sight_bounded(anchors.before, prefix + (suffix or ""), len(prefix), bound)
     return _sight_both(anchors, prefix + suffix, len(prefix))
 
 

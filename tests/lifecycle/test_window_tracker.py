@@ -58,8 +58,9 @@ def test_prefix_only_gap_runs_to_the_later_cursor_within_bounds() -> None:
     assert recs["r1"].tracking_mode == "prefix_only"
     assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data.sum()\n", "left_region")
     assert recs["r1"].finalize_ts == T0_US + 9_000_000
-    # r4's cursor is two lines past r3's anchor too, beyond the bound of a one-line proposal.
-    assert (recs["r3"].committed, recs["r3"].finalize_reason) == (None, "never_observed")
+    # r4's cursor is two lines past r3's anchor too: the bound of a one-line proposal cuts r3's
+    # gap before the cursor, so it is complete, and the user has left it.
+    assert (recs["r3"].committed, recs["r3"].finalize_reason) == ("\ndef other():", "left_region")
 
 
 def test_accepted_proposal_checked_in_later_windows() -> None:
