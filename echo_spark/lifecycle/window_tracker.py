@@ -127,8 +127,7 @@ class WindowTracker:
                     follower.slot.lifecycle.end("doc_closed", now, follower.last_gap)
                 self._followers = []
             elif event.type == "completion_accept" and event.event_id in self._accepts:
-                slot = self._accepts[event.event_id]
-                slot.lifecycle.accept(slot.verdict.accepted_text, now)
+                self._accept(self._accepts[event.event_id], now)
         self._finish(session_end_us)
 
     @property
@@ -147,6 +146,16 @@ class WindowTracker:
         )
         bound = gap_bound(cfg.no_suffix_max_gap_chars, cfg.no_suffix_line_factor, slot.verdict.proposal)
         self._followers.append(_Follower(slot, anchors, bound))
+
+    def _accept(self, slot: RequestSlot, now: int) -> None:
+        """The accepted text was inserted into the gap: until a later window shows otherwise, the
+        gap is that text (a server log sees this much even if no request follows)."""
+        accepted = slot.verdict.accepted_text
+        slot.lifecycle.accept(accepted, now)
+        follower = next((f for f in self._followers if f.slot is slot), None)
+        if follower is not None and accepted and not slot.lifecycle.frozen:
+            follower.last_gap = accepted if follower.anchors.after else follower.bound.cut(accepted)
+            slot.lifecycle.observed = True
 
     def _observe(self, event: TrackerEvent) -> None:
         assert event.prefix is not None

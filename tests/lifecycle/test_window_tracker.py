@@ -90,3 +90,31 @@ def test_orphans_and_duplicate_requests_are_accounted() -> None:
         ("e5", "no_request"),
         ("e6", "no_request"),
     }
+
+
+def test_an_accept_with_no_later_window_commits_the_accepted_text() -> None:
+    """The server saw the proposal go into the gap; nothing it logged later contradicts that."""
+    s = Stream()
+    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
+    s.shown(1, "r1", "data.sum()")
+    s.verdict(2, "r1", accepted=True)
+    s.add("doc_close", 30)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason) == ("data.sum()", "doc_closed")
+
+
+def test_an_accept_at_the_end_of_the_document_is_cut_by_the_bound() -> None:
+    s = Stream()
+    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix="")
+    s.shown(1, "r1", "data\n\n\ndef main():\n    pass\n")
+    s.verdict(2, "r1", accepted=True)
+    s.add("doc_close", 30)
+    rec = by_request(s.track())["r1"]
+    # A proposal of six lines bounds the gap at twelve line breaks: the whole proposal fits.
+    assert rec.committed == "data\n\n\ndef main():\n    pass\n"
+    s = Stream()
+    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix="")
+    s.shown(1, "r1", "x" * 600)
+    s.verdict(2, "r1", accepted=True)
+    s.add("doc_close", 30)
+    assert by_request(s.track())["r1"].committed == "x" * 500  # no_suffix_max_gap_chars
