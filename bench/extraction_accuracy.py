@@ -45,6 +45,23 @@ def run_mode(mode: str, seed: int, events: int, work: Path) -> list[dict]:
     return [dict(t, committed=silver.get(t["request_id"], "<missing>")) for t in truth]
 
 
+# How silver's C_N relates to the truth. "truth extends it": the user went on typing after the
+# last event that showed the gap (in server logs, the last later request), which no tracker can see.
+MISS_KINDS = ("exact", "unknown", "truth extends it", "it overruns the truth", "different")
+
+
+def miss_kind(committed: str | None, truth: str) -> str:
+    if committed == truth:
+        return "exact"
+    if committed is None or committed == "<missing>":
+        return "unknown"
+    if truth.startswith(committed):
+        return "truth extends it"
+    if committed.startswith(truth):
+        return "it overruns the truth"
+    return "different"
+
+
 def report(mode: str, rows: list[dict]) -> None:
     def rate(group: list[dict]) -> str:
         exact = sum(r["committed"] == r["true_committed"] for r in group)
@@ -53,6 +70,12 @@ def report(mode: str, rows: list[dict]) -> None:
     unknown = sum(r["committed"] is None for r in rows)
     missing = sum(r["committed"] == "<missing>" for r in rows)
     print(f"\n## {mode} mode: exact match {rate(rows)}; unknown {unknown:,}; missing from silver {missing:,}")
+    kinds = defaultdict(int)
+    for r in rows:
+        kinds[miss_kind(r["committed"], r["true_committed"])] += 1
+    print("| committed vs truth | requests |\n|---|---:|")
+    for kind in MISS_KINDS:
+        print(f"| {kind} | {kinds[kind]:,} ({kinds[kind] / len(rows):.2%}) |")
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         groups[f"reaction={r['reaction']}"].append(r)

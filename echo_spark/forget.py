@@ -2,7 +2,8 @@
 
 Rows go from the current version of every table that can hold them: by `user_id` where the
 table has one, by the user's sessions where it has only `session_id`, and by the quoted id in
-quarantined raw lines. Delta keeps older versions for time travel until they are vacuumed:
+quarantined raw lines. MLflow runs that trained on a gold table holding the user's rows are
+tagged (see erasure_tags.py). Delta keeps older versions for time travel until they are vacuumed:
 `--vacuum` removes them at once (locally, with delta-rs), otherwise the table's retention applies.
 """
 
@@ -13,12 +14,14 @@ import hashlib
 import json
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import functions as F
 
 from .config import EchoConfig
 from .engine import get_spark
+from .erasure_tags import ERASED_TAG, tag_runs
 from .errors import UsageError
 from .lakehouse import Lakehouse
 from .tables import ALL_TABLES, ERASURES, EVENTS, QUARANTINE, TableDef
@@ -40,7 +43,19 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     spark = get_spark(config.engine)
     metrics = forget(Lakehouse(spark, config.lakehouse), args.user, args.reason, vacuum=args.vacuum)
     print(f"erased user (sha256 {metrics['subject_sha256'][:12]}...): {metrics['rows_deleted']}")
+    uri = _mlflow_uri(config)
+    if metrics["gold_versions_with_user"] and uri is not None:
+        metrics["mlflow_runs_tagged"] = tag_runs(uri, metrics["gold_versions_with_user"], metrics["erasure_id"])
+        print(f"MLflow runs trained on the erased data, tagged {ERASED_TAG}: {len(metrics['mlflow_runs_tagged'])}")
     return metrics
+
+
+def _mlflow_uri(config: EchoConfig) -> str | None:
+    """Where training runs are tracked; None when nothing was ever tracked locally."""
+    if config.train.mlflow_tracking_uri:
+        return config.train.mlflow_tracking_uri
+    db = Path(config.train.mlflow_dir) / "mlflow.db"
+    return f"sqlite:///{db.resolve()}" if db.is_file() else None
 
 
 def _erasable(lakehouse: Lakehouse) -> list[TableDef]:
@@ -60,6 +75,8 @@ def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool
     user = _sql_literal(user_id)
     session_list = ", ".join(_sql_literal(s) for s in sessions)
     deleted: dict[str, int] = {}
+    # Gold tables that held the user's rows, and their version just before the erasure.
+    trained_on: dict[str, int] = {}
     for table in tables:
         columns = set(table.column_names)
         if "user_id" in columns:
@@ -75,8 +92,11 @@ def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool
         else:
             continue
         before = lakehouse.read(table).count()
+        version = lakehouse.version(table) if table.layer == "gold" and not lakehouse.uses_catalog else None
         lakehouse.delete(table, condition)
         deleted[table.name] = before - lakehouse.read(table).count()
+        if version is not None and deleted[table.name]:
+            trained_on[lakehouse.path(table)] = version
     if vacuum and not lakehouse.uses_catalog:
         from deltalake import DeltaTable
 
@@ -91,4 +111,4 @@ def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool
         "vacuumed": bool(vacuum),
     }
     lakehouse.append(ERASURES, lakehouse.spark.createDataFrame([record], ERASURES.schema))
-    return {**record, "rows_deleted": deleted, "sessions": len(sessions)}
+    return {**record, "rows_deleted": deleted, "sessions": len(sessions), "gold_versions_with_user": trained_on}
