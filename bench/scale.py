@@ -1,0 +1,107 @@
+"""Scale: ingest, lifecycle and curate on simulated telemetry of growing size, on this machine.
+
+    python bench/scale.py [--sizes 1000000 10000000] [--work DIR]
+
+For each size the simulator writes landing files (not timed), then each job runs in a fresh
+process on the embedded engine; the script prints per job its wall time, input events/s and the
+peak resident memory of the whole process tree (the job, the Sail server threads inside it and
+the Python UDF workers it forks), sampled every 0.2 s. Targets (issue: scale): cost grows
+linearly, the largest size within 12x the time of one tenth of it, and peak memory under 8 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+JOBS = ("ingest", "lifecycle", "curate")
+
+
+def simulate(work: Path, events: int) -> None:
+    from echo_spark.config import EchoConfig
+    from echo_spark.simulate.job import simulate as run_simulation
+
+    config = EchoConfig()
+    config.simulate.events = events
+    run_simulation(config.simulate, config, work / "sim", overwrite=True)
+
+
+def tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_job(job: str, work: Path) -> dict[str, float]:
+    """One job as its own CLI process; peak memory of its process tree."""
+    args = [sys.executable, "-m", "echo_spark.cli", job, "--quiet", "--lakehouse", str(work / "lakehouse")]
+    if job == "ingest":
+        args += ["--landing", str(work / "sim" / "landing")]
+    start = time.perf_counter()
+    child = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        process = psutil.Process(child.pid)
+        while not done.is_set():
+            peak = max(peak, tree_rss(process))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = child.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if child.returncode != 0:
+        raise SystemExit(f"{job} failed with exit code {child.returncode}:\n{out[-2000:]}")
+    return {"seconds": seconds, "peak_gb": peak / 1e9}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--work", default="out/bench-scale")
+    args = parser.parse_args()
+    results: dict[int, dict[str, dict[str, float]]] = {}
+    for events in args.sizes:
+        work = Path(args.work).resolve() / str(events)
+        shutil.rmtree(work, ignore_errors=True)
+        print(f"simulating {events:,} events ...", flush=True)
+        simulate(work, events)
+        results[events] = {}
+        for job in JOBS:
+            figures = run_job(job, work)
+            figures["events_per_s"] = events / figures["seconds"]
+            results[events][job] = figures
+            print(f"{events:>12,} {job:<10} {figures['seconds']:8.1f} s {figures['events_per_s']:10,.0f} events/s"
+                  f" peak {figures['peak_gb']:5.2f} GB", flush=True)
+    print("\n| events | job | seconds | events/s | peak memory (GB) |\n|---:|---|---:|---:|---:|")
+    for events, jobs in results.items():
+        for job, f in jobs.items():
+            print(f"| {events:,} | {job} | {f['seconds']:.1f} | {f['events_per_s']:,.0f} | {f['peak_gb']:.2f} |")
+    sizes = sorted(results)
+    for small, large in zip(sizes, sizes[1:]):
+        ratio = sum(f["seconds"] for f in results[large].values()) / sum(f["seconds"] for f in results[small].values())
+        print(f"{large:,} events took {ratio:.1f}x the time of {small:,} ({large / small:.0f}x the events)")
+    print(json.dumps({str(k): v for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
