@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 
 from tree_sitter import Language, Node, Parser, Tree
 
@@ -56,8 +56,14 @@ def _parser(name: str) -> Parser:
     return parsers[name]
 
 
+@lru_cache(maxsize=8)
 def parse(grammar: str, text: str) -> Tree:
-    """Parse UTF-8 text with a grammar returned by `grammar_name`."""
+    """Parse UTF-8 text with a grammar returned by `grammar_name`.
+
+    The stages of one gap parse the same document more than once (the teacher and the syntax
+    and identifier verifiers all read prefix + C_N + suffix when the teacher keeps C_N whole), so
+    the last few trees are kept; trees are never edited here, so sharing them is safe.
+    """
     return _parser(grammar).parse(text.encode("utf-8"))
 
 
@@ -81,3 +87,13 @@ def walk(node: Node) -> Iterator[Node]:
         current = stack.pop()
         yield current
         stack.extend(reversed(current.children))
+
+
+def walk_overlapping(node: Node, lo: int, hi: int) -> Iterator[Node]:
+    """The nodes of `walk` whose bytes overlap [lo, hi): a subtree wholly outside is skipped,
+    which makes a lookup around the cursor cost the depth of the tree, not its size."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(c for c in reversed(current.children) if c.start_byte < hi and c.end_byte > lo)

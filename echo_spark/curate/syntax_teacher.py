@@ -47,7 +47,7 @@ class SyntaxTeacher:
         committed = gap.committed.encode("utf-8")
         doc = prefix + committed + gap.suffix_text.encode("utf-8")
         cursor, commit_end = len(prefix), len(prefix) + len(committed)
-        spans = _statement_spans(grammar, doc) if grammar else []
+        spans = _statement_spans(grammar, doc, cursor, commit_end) if grammar else []
         end = _unit_end(spans, doc, cursor, commit_end, _continues_statement(gap.prefix))
         if end is None or end <= cursor:
             end = _first_line_end(doc, cursor, commit_end)
@@ -106,7 +106,9 @@ def _keep_line_tail(doc: bytes, end: int, commit_end: int, comment: str | None, 
     return newline - doc[newline - 1 : newline].count(b"\r") if tail else end
 
 
-def _statement_spans(grammar: str, doc: bytes) -> list[_Span]:
+def _statement_spans(grammar: str, doc: bytes, cursor: int, commit_end: int) -> list[_Span]:
+    """Statement spans; from tree-sitter only those around [cursor, commit_end], the ones
+    `_unit_end` can use (a statement that ends before the cursor or starts after C_N cannot)."""
     if grammar == "python":
         spans = _python_ast_spans(doc)
         if spans is not None:
@@ -114,7 +116,7 @@ def _statement_spans(grammar: str, doc: bytes) -> list[_Span]:
     tree = grammars.parse(grammar, doc.decode("utf-8"))
     return [
         _Span(node.start_byte, node.end_byte)
-        for node in grammars.walk(tree.root_node)
+        for node in grammars.walk_overlapping(tree.root_node, cursor, max(commit_end, cursor + 1))
         if node.is_named
         and node.type != "comment"
         and node.parent is not None
