@@ -268,11 +268,14 @@ class TinyBaseConfig(Section):
     layers: int = Field(default=4, ge=1)
     hidden: int = Field(default=128, ge=16)
     heads: int = Field(default=4, ge=1)
-    context_length: int = Field(default=256, ge=32)
+    context_length: int = Field(default=128, ge=32)
     # Pretraining: optimizer steps, examples per step, peak learning rate.
-    steps: int = Field(default=1000, ge=1)
+    steps: int = Field(default=400, ge=1)
     batch_size: int = Field(default=8, ge=1)
     learning_rate: float = Field(default=3e-3, gt=0)
+    # Torch CPU threads of the build (one process); null = torch's default (every core). On a
+    # machine whose cores other work shares, one thread is faster: OpenMP threads wait on each other.
+    threads: int | None = Field(default=1, ge=1)
     # Share of pretraining examples turned into FIM (the rest stay left-to-right), and of those in SPM order.
     fim_rate: float = Field(default=0.9, ge=0, le=1)
     spm_rate: float = Field(default=0.5, ge=0, le=1)
@@ -295,7 +298,8 @@ class TrainConfig(Section):
     # psm (prefix, suffix, middle) | spm (suffix, prefix, middle).
     fim_order: Literal["psm", "spm"] = "psm"
     # Longest training example in tokens; prefix and suffix are cut from their far ends to fit.
-    context_length: int = Field(default=256, ge=16)
+    # At most the base model's context (max_position_embeddings).
+    context_length: int = Field(default=128, ge=16)
     # full (every weight) | lora (peft adapters on lora_target_modules, merged into the logged model).
     finetune: Literal["full", "lora"] = "full"
     lora_r: int = Field(default=16, ge=1)
@@ -303,7 +307,7 @@ class TrainConfig(Section):
     lora_dropout: float = Field(default=0.05, ge=0, lt=1)
     lora_target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
     # Passes over the training split; max_steps > 0 stops earlier.
-    epochs: int = Field(default=3, ge=1)
+    epochs: int = Field(default=2, ge=1)
     max_steps: int = Field(default=0, ge=0)
     # Samples per worker per optimizer step.
     batch_size: int = Field(default=8, ge=1)
@@ -336,9 +340,9 @@ class TrainConfig(Section):
     fail_at_step: int | None = Field(default=None, ge=1)
     # Every this many steps: a checkpoint (the newest keep_checkpoints are kept), a validation
     # loss, a progress line.
-    checkpoint_every_steps: int = Field(default=20, ge=1)
+    checkpoint_every_steps: int = Field(default=40, ge=1)
     keep_checkpoints: int = Field(default=2, ge=1)
-    eval_every_steps: int = Field(default=20, ge=1)
+    eval_every_steps: int = Field(default=40, ge=1)
     log_every_steps: int = Field(default=5, ge=1)
     # Ray Train storage: checkpoints and the final model under runs_dir/<run name>.
     runs_dir: str = "./runs"
@@ -355,6 +359,44 @@ class TrainConfig(Section):
     system_metrics: bool = True
 
 
+class EvaluateConfig(Section):
+    """`echo-spark evaluate`: held-out replay through the simulated user, and the FIM benchmarks."""
+
+    # Simulation output whose held-out cohort is replayed (its ground_truth.parquet); --sim overrides.
+    simulation_dir: str = "./out/demo"
+    # Held-out requests replayed per arm: a seeded sample, the same for every arm (0 = all).
+    max_requests: int = Field(default=600, ge=0)
+    seed: int = 7
+    # Longest proposal, in tokens, for a held-out request.
+    max_new_tokens: int = Field(default=48, ge=1)
+    # The replayed developer accepts a proposal (and fixes it) when it is at least this similar to the
+    # unit they meant to write (normalized Indel similarity, 0..1); below, they take only a right
+    # first line or word of it, or reject it.
+    accept_edit_similarity: float = Field(default=0.8, gt=0, le=1)
+    # Bootstrap resamples of the requests for the confidence intervals, and the interval's level.
+    bootstrap_resamples: int = Field(default=1000, ge=100)
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    # Threads of torch while generating: a small model on a shared CPU is fastest on one (more threads
+    # spin waiting for cores that other processes hold).
+    torch_threads: int = Field(default=1, ge=1)
+    # FIM benchmarks (task_id, prompt, suffix, canonical_solution, test, entry_point): whether they are
+    # scored, folder (null = ../shared/data/benchmarks next to the repository), files, and tasks per
+    # file (a seeded sample, the same for every arm; 0 = all).
+    benchmarks_enabled: bool = True
+    benchmarks_dir: str | None = None
+    benchmarks_glob: str = "he_*.jsonl.gz"
+    benchmark_tasks: int = Field(default=40, ge=0)
+    # Longest benchmark middle, in tokens.
+    benchmark_max_new_tokens: int = Field(default=128, ge=1)
+    # pass@1: each completed program runs its tests in a subprocess, killed after this many seconds.
+    pass_at_1: bool = True
+    test_timeout_s: float = Field(default=5.0, gt=0)
+    # MLflow experiment of the evaluation runs (one run per arm; tracking URI as train.*).
+    mlflow_experiment: str = "echo-evaluate"
+    # Comparison report (markdown, JSON, PNG); null = LAKEHOUSE/reports/evaluate.
+    report_dir: str | None = None
+
+
 class EchoConfig(Section):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     lakehouse: LakehouseConfig = Field(default_factory=LakehouseConfig)
@@ -366,6 +408,7 @@ class EchoConfig(Section):
     importers: ImportConfig = Field(default_factory=ImportConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
 
 
 DEFAULT_CONF_FILE = Path("conf") / "echo.yaml"

@@ -1,24 +1,83 @@
-"""`echo-spark demo`: the loop end to end on the embedded defaults, in one command.
+"""`echo-spark demo`: the whole loop on the embedded defaults, in one command.
 
-Simulated developers write real code (the Python standard library) with a completion service in
-the loop; their telemetry is ingested, every completion is followed to what the user committed,
-and the result is curated into the gold training table. Each stage prints its progress; the end
-shows the time of each stage and where the tables and the report are.
+Build (once) the tiny base model; simulated developers write real code (the Python standard
+library) with a completion service in the loop; their telemetry is ingested, every completion is
+followed to what the user committed, and the result is curated into the gold training table. Then
+three arms from the same base and the same telemetry: the base model itself, accepted-only (trained
+on the proposals users accepted whole) and Echo (trained on curated C_N), each evaluated on the
+held-out cohort. Each stage prints its progress; the end shows the comparison, the time of each
+stage and where the tables, MLflow runs and reports are.
+
+The held-out cohort (developers and files by hash, `simulate.heldout_share`) is kept out of every
+training table the way an opted-out user is: its developers are added to `privacy.opt_out_list`,
+so their sessions never reach silver. The evaluation replays them from the simulator's ground truth.
+
+Profiles size the loop (`--profile`): `demo` fits about 20 minutes on two shared cores, `full` is
+the larger run. A `--set` given on the command line wins over the profile.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Literal
 
-from .config import EchoConfig
+from .config import EchoConfig, apply_overrides, parse_override
+from .errors import UsageError
+
+ORACLE, BASE_MODEL = "noisy-oracle", "base-model"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of one demo run."""
+
+    # Simulated events, and who proposes while they are simulated: the simulator's noisy oracle, or
+    # the base model itself (as a production model would; a model proposal per request is slow on CPU).
+    events: int
+    production: Literal["noisy-oracle", "base-model"]
+    # Configuration keys set for the run (train.base.steps, train.max_steps, evaluate.max_requests, ...).
+    settings: tuple[str, ...]
+
+
+PROFILES: dict[str, Profile] = {
+    "demo": Profile(
+        events=60_000,
+        production=ORACLE,
+        settings=(
+            "train.base.steps=300",
+            "train.max_steps=150",
+            "train.checkpoint_every_steps=50",
+            "train.eval_every_steps=50",
+            "train.eval_max_samples=128",
+            "evaluate.max_requests=600",
+            "evaluate.benchmark_tasks=10",
+            "evaluate.benchmark_max_new_tokens=64",
+        ),
+    ),
+    "full": Profile(
+        events=100_000,
+        production=BASE_MODEL,
+        settings=(
+            "evaluate.max_requests=0",
+        ),
+    ),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="./out/demo", metavar="DIR", help="simulated telemetry and ground truth (replaced)")
-    parser.add_argument("--events", type=int, default=60_000, metavar="N", help="simulated events (default 60,000)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="demo", help="sizes of the run (default: demo)")
+    parser.add_argument("--events", type=int, metavar="N", help="simulated events (default: the profile's)")
+
+
+def profiled(config: EchoConfig, profile: Profile, explicit: list[str]) -> EchoConfig:
+    """The configuration with the profile's settings, except keys the command line set itself."""
+    chosen = {tuple(parse_override(text)[0]) for text in explicit}
+    settings = [s for s in profile.settings if tuple(parse_override(s)[0]) not in chosen]
+    return EchoConfig.model_validate(apply_overrides(config.model_dump(), settings))
 
 
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
@@ -27,16 +86,24 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
 
     from .curate.job import curate, print_summary as curate_summary
     from .engine import get_spark
+    from .evaluate.arms import build_accepted_only
+    from .evaluate.heldout import heldout_users
+    from .evaluate.job import evaluate, print_summary as evaluate_summary, torch_threads
+    from .evaluate.models import is_model_folder
     from .ingest.job import ingest, print_summary as ingest_summary
     from .lakehouse import Lakehouse
     from .lifecycle.job import lifecycle, print_summary as lifecycle_summary
     from .simulate.job import simulate
+    from .tables import SFT_ACCEPTED_ONLY, SFT_SAMPLES
 
+    profile = PROFILES[args.profile]
+    config = profiled(config, profile, list(getattr(args, "overrides", [])))
     out = Path(args.out).expanduser()
+    base_dir = Path(config.train.base.dir)
     timings: dict[str, float] = {}
-    metrics: dict[str, Any] = {}
+    metrics: dict[str, Any] = {"profile": args.profile}
 
-    def stage(name: str, fn, *fn_args, **fn_kwargs):
+    def stage(name: str, fn: Callable[..., Any], *fn_args: Any, **fn_kwargs: Any) -> Any:
         print(f"\n=== demo: {name} ===", flush=True)
         start = time.perf_counter()
         result = fn(*fn_args, **fn_kwargs)
@@ -44,17 +111,39 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
         metrics[name] = result
         return result
 
-    sim = config.simulate.model_copy(update={"events": args.events})
-    sim_metrics = stage("simulate", simulate, sim, config, out, overwrite=True)
-    print(f"{sim_metrics['events']:,} events, {sim_metrics['requests']:,} requests in {out / 'landing'}")
+    with torch_threads(config.evaluate.torch_threads):
+        if is_model_folder(base_dir):
+            print(f"\n=== demo: base model: present in {base_dir}, not rebuilt ===", flush=True)
+        else:
+            stage("build base model", _build_base, config)
+
+        events = args.events or profile.events
+        sim = config.simulate.model_copy(update={"events": events})
+        make_proposer = _production_model(base_dir, config) if profile.production == BASE_MODEL else None
+        sim_metrics = stage(f"simulate ({profile.production} proposing)", simulate, sim, config, out,
+                            overwrite=True, make_proposer=make_proposer)
+        print(f"{sim_metrics['events']:,} events, {sim_metrics['requests']:,} requests in {out / 'landing'}")
+
+    config = _without_heldout(config, out, heldout_users(out))
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
     ingest_summary(stage("ingest", ingest, spark, lakehouse, config, str(out / "landing")))
     lifecycle_summary(stage("lifecycle", lifecycle, spark, lakehouse, config))
     report_dir = Path(config.lakehouse.root) / "reports" / "curate"
     curate_summary(stage("curate", curate, spark, lakehouse, config, report_dir=report_dir))
+    accepted = stage("accepted-only table", build_accepted_only, spark, lakehouse, config)
+    print(f"{accepted['samples']:,} accepted proposals in {SFT_ACCEPTED_ONLY.name} {accepted['by_split']}")
+    _check_no_heldout(lakehouse, heldout_users(out), (SFT_SAMPLES, SFT_ACCEPTED_ONLY))
 
-    table = Table(title="demo: time per stage")
+    trained = {arm: stage(f"train {arm}", _train, config, table.name)
+               for arm, table in (("accepted-only", SFT_ACCEPTED_ONLY), ("echo", SFT_SAMPLES))}
+    evaluation_config = config.model_copy(update={"evaluate": config.evaluate.model_copy(update={"simulation_dir": str(out)})})
+    arms = [("base", str(base_dir))] + [(arm, m["mlflow_run_id"]) for arm, m in trained.items()]
+    evaluation = stage("evaluate", evaluate, evaluation_config, arms)
+
+    print()
+    evaluate_summary(evaluation)
+    table = Table(title=f"demo ({args.profile} profile): time per stage")
     table.add_column("stage")
     table.add_column("seconds", justify="right")
     for name, seconds in timings.items():
@@ -62,7 +151,60 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     table.add_row("total", f"{sum(timings.values()):.1f}")
     Console().print(table)
     root = Path(config.lakehouse.root).resolve()
-    print(f"tables: {root}/{{events,quarantine,completions,orphans,sft_samples,curation_drops}}")
+    print(f"tables: {root}/{{events,quarantine,completions,orphans,sft_samples,sft_accepted_only,curation_drops}}")
     print(f"curation report: {report_dir.resolve() / 'report.md'}")
+    print(f"evaluation report: {evaluation['report']}")
+    print(f"models: base {base_dir.resolve()}, trained arms under {Path(config.train.runs_dir).resolve()}")
+    print(f"MLflow: mlflow ui --backend-store-uri {evaluation['mlflow_tracking_uri']}  "
+          f"(experiments {config.train.mlflow_experiment!r}, {config.evaluate.mlflow_experiment!r})")
     print(f"query: echo-spark sql --lakehouse {root} \"SELECT outcome, count(*) FROM completions GROUP BY outcome\"")
-    return {"stage_seconds": {k: round(v, 1) for k, v in timings.items()}, **{k: v for k, v in metrics.items() if k != "simulate"}}
+    return {"stage_seconds": {k: round(v, 1) for k, v in timings.items()},
+            **{k: v for k, v in metrics.items() if not k.startswith("simulate")}}
+
+
+def _build_base(config: EchoConfig) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from training.pretrain import build_base_model
+
+    return asdict(build_base_model(config.train.base))
+
+
+def _production_model(base_dir: Path, config: EchoConfig):
+    from training.inference import load_model
+
+    from .evaluate.proposer import ModelProposer
+
+    return ModelProposer("tiny-base", load_model(base_dir), config.evaluate.max_new_tokens).for_sessions()
+
+
+def _without_heldout(config: EchoConfig, out: Path, cohort: list[str]) -> EchoConfig:
+    """The configuration with the held-out developers opted out (added to any existing list)."""
+    from .privacy import read_opt_out_list
+
+    existing = read_opt_out_list(config.privacy.opt_out_list) if config.privacy.opt_out_list else []
+    path = out / "opt_out_with_heldout.txt"
+    path.write_text("# held-out cohort of the simulation (never trained on), and the configured opt-outs\n"
+                    + "".join(f"{i}\n" for i in sorted(set(existing) | set(cohort))), encoding="utf-8")
+    return config.model_copy(update={"privacy": config.privacy.model_copy(update={"opt_out_list": str(path)})})
+
+
+def _check_no_heldout(lakehouse, cohort: list[str], tables) -> None:
+    """A lakehouse filled before the cohort was opted out still holds it in silver: training on it
+    would make the replay measure memory."""
+    from pyspark.sql import functions as F
+
+    for table in tables:
+        leaked = lakehouse.read(table).filter(F.col("user_id").isin(cohort)).select("user_id").distinct().count()
+        if leaked:
+            raise UsageError(f"{table.name} holds {leaked} held-out developers (a lakehouse from an earlier run?): "
+                             f"use a fresh --lakehouse")
+
+
+def _train(config: EchoConfig, table: str) -> dict[str, Any]:
+    from training.sft import run_training
+    from training.summary import print_summary
+
+    metrics = run_training(config.train.model_copy(update={"gold_table": table}), config.lakehouse.root)
+    print_summary(f"train summary ({table})", metrics)
+    return metrics

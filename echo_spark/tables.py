@@ -200,6 +200,24 @@ SFT_SAMPLES = TableDef(
     ),
 )
 
+SFT_ACCEPTED_ONLY = TableDef(
+    name="sft_accepted_only",
+    layer="gold",
+    meaning=(
+        "The naive use of logs, for comparison: one sample per proposal the user accepted whole, C1 as the target, "
+        "uncurated (no teacher, no verifiers); the training table of the evaluation's accepted-only arm. "
+        "Columns as sft_samples; teacher_source, perplexity and redactions are null."
+    ),
+    keys=("sample_id",),
+    columns=tuple(
+        {
+            "middle": _c("middle", StringType(), "Training target: C1, the proposal the user accepted (never void)."),
+            "committed_chars": _c("committed_chars", LongType(), "Length of the C_N the user finally kept (null when unknown); not the target."),
+        }.get(c.name, c)
+        for c in SFT_SAMPLES.columns
+    ),
+)
+
 CURATION_DROPS = TableDef(
     name="curation_drops",
     layer="gold",
@@ -304,7 +322,7 @@ CURATE_STAGING = TableDef(
 
 ALL_TABLES: dict[str, TableDef] = {
     t.name: t
-    for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, SFT_SAMPLES, CURATION_DROPS, JOB_RUNS, ERASURES)
+    for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, SFT_SAMPLES, SFT_ACCEPTED_ONLY, CURATION_DROPS, JOB_RUNS, ERASURES)
 }
 
 

@@ -1,13 +1,11 @@
 """Entry point of the ingest job (console script `echo-spark-ingest`, Databricks python_wheel_task)."""
 
-import sys
-
-from echo_spark.cli import run_job
+from jobs import run_stage
 
 
-def main() -> int:
-    return run_job("ingest", sys.argv[1:])
+def main() -> None:
+    run_stage("ingest")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

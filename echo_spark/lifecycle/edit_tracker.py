@@ -43,6 +43,9 @@ class Region:
 
     With an empty S1 (a request at the very end of the document) the span runs to the end of the
     document, and `bound` cuts the gap (see `GapBound`): the cursor beyond it has left the region.
+    Such a region's `end` is not kept up to date: only P1 can break, and only the `max_chars`
+    characters after P1 can reach the gap, so edits beyond them leave the region alone (writing a
+    file top to bottom would otherwise touch every earlier request's region on every keystroke).
     """
 
     start: int
@@ -56,12 +59,14 @@ class Region:
 
     def intact(self, text: str) -> bool:
         lo, hi = self._inner
+        if self.bound is not None:
+            return text[self.start : lo] == self.anchors.before
         return lo <= hi and text[self.start : lo] == self.anchors.before and text[hi : self.end] == (self.anchors.after or "")
 
     def gap(self, text: str) -> str:
         """The gap, meaningful while the anchors are intact."""
         lo, hi = self._inner
-        return text[lo:hi] if self.bound is None else self.bound.cut(text[lo:hi])
+        return text[lo:hi] if self.bound is None else self.bound.cut(text[lo : lo + self.bound.max_chars])
 
     def holds_cursor(self, index: int, text: str) -> bool:
         """The cursor is in the region while it is on the anchors or in the (bounded) gap."""
@@ -76,6 +81,10 @@ class Region:
         before_start = edit.end < self.start or (edit.end == self.start and (edit.start < edit.end or self.anchors.before))
         if before_start:
             return Region(self.start + edit.delta, self.end + edit.delta, self.anchors, self.bound)
+        if self.bound is not None:
+            if edit.start >= self._inner[0] + self.bound.max_chars:
+                return None
+            return Region(min(self.start, edit.start), self.end, self.anchors, self.bound)
         if edit.start > self.end or (edit.start == self.end and (edit.start < edit.end or self.anchors.after)):
             return None
         new_end = max(self.end + edit.delta, edit.start + len(edit.new_text))
@@ -187,25 +196,29 @@ class EditTracker:
 
     def _apply_edits(self, event: TrackerEvent, edits: list[Edit]) -> None:
         """Apply one event's edits; only the state after the whole event counts as a moment seen."""
-        gaps_before = {id(f): f.region.gap(self._doc) for f in self._followers}
-        touched: set[int] = set()
+        text_before = self._doc
+        # The regions as the event found them, of the followers its edits reach: the gap before
+        # the event is read from them only if an anchor turns out damaged (slicing every gap on
+        # every keystroke was most of the tracker's time).
+        regions_before: dict[int, Region] = {}
         cursor: int | None = None
         for edit in edits:
             for follower in self._followers:
                 region = follower.region.after(edit)
                 if region is not None:
+                    regions_before.setdefault(id(follower), follower.region)
                     follower.region = region
-                    touched.add(id(follower))
             self._text = edit.apply(self._doc)
             cursor = edit.start + len(edit.new_text)
         for follower in self._followers:
-            if id(follower) not in touched:
+            before = regions_before.get(id(follower))
+            if before is None:
                 continue
             lifecycle = follower.slot.lifecycle
             if follower.region.intact(self._doc):
                 lifecycle.repair()
             else:
-                lifecycle.damage(self._clock, gaps_before[id(follower)])
+                lifecycle.damage(self._clock, before.gap(text_before))
             lifecycle.contribute(event.event_id)
         self._observe(cursor)
 
