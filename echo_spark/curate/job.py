@@ -216,6 +216,11 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             metrics = _metrics(lakehouse, model_path)
             if report_dir is not None:
                 metrics["report"] = str(write_report(metrics, _length_histograms(lakehouse, cfg), report_dir))
+        if cfg.mlflow_experiment:
+            from .tracking import log_curation_run
+
+            with clock.stage("log to MLflow"):
+                metrics["mlflow_run_id"] = log_curation_run(config, lakehouse, metrics, report_dir)
     finally:
         lakehouse.drop_local(CURATE_STAGING)
     metrics["stage_seconds"] = clock.timings

@@ -98,3 +98,20 @@ def test_per_gap_stages_on_every_backend(any_spark):
     assert staged["c0"]["kept"] and staged["c0"]["middle"] == "return width * height"
     assert staged["c4"]["kept"] and staged["c4"]["middle"] == ""  # void: silence was right
     assert (staged["dup"]["drop_stage"], staged["dup"]["drop_reason"]) == ("boundary", "repeats_suffix")
+
+
+def test_a_tracked_run_logs_counts_and_the_report_to_mlflow(spark, lakehouse, config, tmp_path):
+    from mlflow import MlflowClient
+
+    lakehouse.append(COMPLETIONS, spark.createDataFrame(
+        [_silver_row(f"c{i}", f"u{i}", *clean) for i, clean in enumerate(CLEAN)], COMPLETIONS.schema))
+    config.curate.mlflow_experiment = "curation"
+    config.train.mlflow_dir = str(tmp_path / "mlruns")
+    metrics = curate(spark, lakehouse, config, report_dir=tmp_path / "report")
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    run = client.get_run(metrics["mlflow_run_id"])
+    assert run.data.metrics["gold"] == metrics["gold"] and run.data.metrics["silver"] == len(CLEAN)
+    assert run.data.tags["gold.uri"] == lakehouse.path(SFT_SAMPLES)
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "curation_report")} == {
+        "curation_report/report.md", "curation_report/report.json", "curation_report/report.png"}

@@ -1,0 +1,39 @@
+"""A curate run as an MLflow run: what went in, what came out, and why the rest was dropped.
+
+Runs sit beside the training runs (same tracking store), so a model's lineage reads back from its
+training run's gold version to the curation run that wrote that version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..config import EchoConfig
+from ..lakehouse import Lakehouse
+from ..tables import COMPLETIONS, SFT_SAMPLES
+
+
+def log_curation_run(config: EchoConfig, lakehouse: Lakehouse, metrics: dict[str, Any], report_dir: Path | None) -> str:
+    import mlflow
+
+    from training.mlflow_tracking import tracking_uri
+
+    mlflow.set_tracking_uri(tracking_uri(config.train.mlflow_tracking_uri, config.train.mlflow_dir))
+    mlflow.set_experiment(config.curate.mlflow_experiment)
+    with mlflow.start_run(run_name="curate") as run:
+        mlflow.log_params({f"curate.{k}": v for k, v in config.curate.model_dump().items()})
+        if not lakehouse.uses_catalog:
+            mlflow.set_tags({
+                "silver.uri": lakehouse.path(COMPLETIONS), "silver.version": lakehouse.version(COMPLETIONS),
+                "gold.uri": lakehouse.path(SFT_SAMPLES), "gold.version": lakehouse.version(SFT_SAMPLES),
+            })
+        counts = {k: metrics[k] for k in ("silver", "gold", "dropped", "gold_void", "gold_redacted")}
+        for stage, reasons in metrics["dropped_by_stage"].items():
+            for reason, count in reasons.items():
+                counts[f"dropped.{stage}.{reason}".replace(":", "_")] = count
+        mlflow.log_metrics(counts)
+        if report_dir is not None and (report_dir / "report.md").is_file():
+            for name in ("report.md", "report.json", "report.png"):
+                mlflow.log_artifact(str(report_dir / name), artifact_path="curation_report")
+        return run.info.run_id
