@@ -224,6 +224,9 @@ class CurateConfig(Section):
     perplexity_low_quantile: float = Field(default=0.01, ge=0, le=1)
     perplexity_high_quantile: float = Field(default=0.99, ge=0, le=1)
     perplexity_batch_size: int = Field(default=16, ge=1)
+    # Log each run (counts per stage and reason, the report files) as an MLflow run in this
+    # experiment, on the tracking store of `train` (mlflow_tracking_uri / mlflow_dir); null: off.
+    mlflow_experiment: str | None = None
 
 
 class ImportConfig(Section):
