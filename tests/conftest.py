@@ -58,7 +58,11 @@ def any_spark(request: pytest.FixtureRequest) -> SparkSession:
 
 @pytest.fixture
 def config(tmp_path: Path) -> EchoConfig:
-    return EchoConfig(lakehouse=LakehouseConfig(root=str(tmp_path / "lakehouse")))
+    """A fresh machine's configuration in a temporary folder: in particular no base model is
+    built there, so curate's perplexity stage is off unless a test builds one."""
+    config = EchoConfig(lakehouse=LakehouseConfig(root=str(tmp_path / "lakehouse")))
+    config.train.base.dir = str(tmp_path / "models" / "tiny-base")
+    return config
 
 
 @pytest.fixture
