@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= curate,train,bundle,dev
+EXTRAS ?= local,curate,train,bundle,dev
 # The CPU torch wheel on the build machines; pip's find-links picks it up where configured.
 WHEELS ?= /opt/wheels
 FIND_LINKS := $(if $(wildcard $(WHEELS)),--find-links $(WHEELS),)

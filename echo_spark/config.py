@@ -19,7 +19,10 @@ class Section(BaseModel):
 
 
 class EngineConfig(Section):
-    kind: Literal["sail", "spark-connect", "spark-local"] = "sail"
+    # sail: embedded Sail server; spark-connect: a Spark Connect server at `remote`; spark-local:
+    # classic local JVM Spark; cluster: the session of the cluster the job runs on (a Databricks
+    # job cluster or serverless, spark-submit), with its own Delta support.
+    kind: Literal["sail", "spark-connect", "spark-local", "cluster"] = "sail"
     # sc:// URL for kind=spark-connect; SPARK_REMOTE is used when this is empty.
     remote: str | None = None
     # Extra Spark configuration, applied to the session (spark-local: also at JVM start).

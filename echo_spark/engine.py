@@ -85,6 +85,11 @@ def _classic_local_session(conf: dict[str, str]) -> SparkSession:
 
 def get_spark(config: EngineConfig, *, need_delta: bool = True) -> SparkSession:
     conf = {**_SESSION_CONF, **config.spark_conf}
+    if config.kind == "cluster":
+        spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+        for key, value in conf.items():
+            spark.conf.set(key, value)
+        return spark
     if config.kind == "sail":
         builder = SparkSession.builder.remote(sail_remote(config.sail_parallelism))
     elif config.kind == "spark-connect":
