@@ -106,23 +106,25 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     def stage(name: str, fn: Callable[..., Any], *fn_args: Any, **fn_kwargs: Any) -> Any:
         print(f"\n=== demo: {name} ===", flush=True)
         start = time.perf_counter()
-        result = fn(*fn_args, **fn_kwargs)
+        # Every model this process runs (the simulator's production model, curate's perplexity
+        # scorer in the embedded engine's Python workers, the evaluation) is small: one torch thread.
+        with torch_threads(config.evaluate.torch_threads):
+            result = fn(*fn_args, **fn_kwargs)
         timings[name] = time.perf_counter() - start
         metrics[name] = result
         return result
 
-    with torch_threads(config.evaluate.torch_threads):
-        if is_model_folder(base_dir):
-            print(f"\n=== demo: base model: present in {base_dir}, not rebuilt ===", flush=True)
-        else:
-            stage("build base model", _build_base, config)
+    if is_model_folder(base_dir):
+        print(f"\n=== demo: base model: present in {base_dir}, not rebuilt ===", flush=True)
+    else:
+        stage("build base model", _build_base, config)
 
-        events = args.events or profile.events
-        sim = config.simulate.model_copy(update={"events": events})
-        make_proposer = _production_model(base_dir, config) if profile.production == BASE_MODEL else None
-        sim_metrics = stage(f"simulate ({profile.production} proposing)", simulate, sim, config, out,
-                            overwrite=True, make_proposer=make_proposer)
-        print(f"{sim_metrics['events']:,} events, {sim_metrics['requests']:,} requests in {out / 'landing'}")
+    events = args.events or profile.events
+    sim = config.simulate.model_copy(update={"events": events})
+    make_proposer = _production_model(base_dir, config) if profile.production == BASE_MODEL else None
+    sim_metrics = stage(f"simulate ({profile.production} proposing)", simulate, sim, config, out,
+                        overwrite=True, make_proposer=make_proposer)
+    print(f"{sim_metrics['events']:,} events, {sim_metrics['requests']:,} requests in {out / 'landing'}")
 
     config = _without_heldout(config, out, heldout_users(out))
     spark = get_spark(config.engine)

@@ -1,0 +1,63 @@
+"""The training tables of the arms. Echo trains on gold `sft_samples` (curated C_N); the
+accepted-only arm on `sft_accepted_only`, built here from silver: every proposal the user accepted
+whole, C1 as the target, nothing curated. That is what a team without lifecycle tracking can do
+with its logs, and the baseline Echo has to beat on the same telemetry.
+
+The split is curate's (a seeded hash of user_id), so both arms validate on the same developers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ..config import EchoConfig
+from ..curate.proportion import VOID, split_of
+from ..lakehouse import Lakehouse
+from ..tables import COMPLETIONS, SFT_ACCEPTED_ONLY
+
+ACCEPTED = "accepted"
+
+
+def length_bucket_column(length: Column, edges: Sequence[int]) -> Column:
+    """curate.proportion.length_bucket as a Spark expression."""
+    bucket = F.when(length == 0, F.lit(VOID))
+    for edge in edges:
+        bucket = bucket.when(length <= edge, F.lit(f"<={edge}"))
+    return bucket.otherwise(F.lit(f">{edges[-1]}"))
+
+
+def accepted_only(silver: DataFrame, spark: SparkSession, config: EchoConfig) -> DataFrame:
+    """Silver completions accepted whole, as sft_samples-shaped rows with C1 as the middle."""
+    accepted = silver.filter((F.col("outcome") == ACCEPTED) & (F.length("proposal") > 0))
+    users = [r["user_id"] for r in accepted.select("user_id").distinct().collect()]
+    cfg = config.curate
+    splits = spark.createDataFrame(
+        [(u, split_of(u, validation_share=cfg.validation_share, seed=cfg.seed)) for u in users] or [],
+        "user_id string, split string",
+    )
+    return accepted.join(splits, ["user_id"], "left").select(
+        F.sha2(F.concat_ws("\x1f", "session_id", "request_id"), 256).alias("sample_id"),
+        "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix",
+        F.col("proposal").alias("middle"),
+        F.lit(False).alias("is_void"),
+        "split",
+        length_bucket_column(F.length("proposal"), cfg.length_bucket_edges).alias("length_bucket"),
+        F.length("committed").cast("long").alias("committed_chars"),
+        "proposal", "outcome", "request_event_id", "event_ids",
+    )
+
+
+def build_accepted_only(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig) -> dict[str, Any]:
+    """Overwrite `sft_accepted_only` from the current silver; a function of silver, like gold."""
+    lakehouse.overwrite(SFT_ACCEPTED_ONLY, accepted_only(lakehouse.read(COMPLETIONS), spark, config))
+    table = lakehouse.read(SFT_ACCEPTED_ONLY)
+    return {
+        "table": SFT_ACCEPTED_ONLY.name,
+        "samples": table.count(),
+        "by_split": {r["split"]: r["n"] for r in table.groupBy("split").agg(F.count(F.lit(1)).alias("n")).collect()},
+        "version": None if lakehouse.uses_catalog else lakehouse.version(SFT_ACCEPTED_ONLY),
+    }

@@ -1,0 +1,212 @@
+"""`echo-spark evaluate --model [ARM=]RUN_OR_PATH ...`: arms on the held-out cohort and the FIM benchmarks.
+
+    echo-spark evaluate --model models/tiny-base                              # one arm
+    echo-spark evaluate --model base=models/tiny-base --model echo=sft-v3-1a2b3c4d5e --sim out/demo
+
+Each arm's model proposes for the same held-out requests of the simulation (`--sim`,
+`evaluate.simulation_dir`); the simulated developer reacts (`replay.py`); metrics get bootstrap
+intervals over the same resamples for every arm, and the arms are compared (ratios to `base`,
+the target check). Each arm is one MLflow run in `evaluate.mlflow_experiment`; the comparison
+report goes to `evaluate.report_dir` (default LAKEHOUSE/reports/evaluate) and into every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..config import EchoConfig
+from ..errors import UsageError
+from ..progress import StageClock
+from ..curate.verifiers.decontam import default_benchmarks_dir
+from .benchmarks import Task, load_tasks, score_tasks, summarize
+from .bootstrap import resample_counts
+from .heldout import HeldoutRequest, NoHeldoutCohort, heldout_users, load_heldout
+from .metrics import Columns, score
+from .models import ResolvedModel, heldout_in_training, resolve
+from .proposer import ModelProposer, shown
+from .replay import Replayed, replay
+from .report import ArmResult, compare, comparison_table, target_line, write_report
+from .tracking import flat_metrics, log_arm, log_report
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", dest="models", action="append", required=True, metavar="[ARM=]RUN_OR_PATH",
+        help="an arm: a model folder, a training run name or MLflow run id, or a runs:/ or models:/ URI (repeatable)",
+    )
+    parser.add_argument("--sim", metavar="DIR", help="simulation whose held-out cohort is replayed (sets evaluate.simulation_dir)")
+    parser.add_argument("--report-dir", metavar="DIR", help="where the comparison report goes (sets evaluate.report_dir)")
+
+
+def parse_arms(specs: list[str]) -> list[tuple[str, str]]:
+    """`ARM=RUN_OR_PATH` or `RUN_OR_PATH` (the arm is then named after the folder or run)."""
+    arms = []
+    for spec in specs:
+        name, sep, target = spec.partition("=")
+        if not sep:
+            name, target = Path(spec.rstrip("/")).name or spec, spec
+        if not name or not target:
+            raise UsageError(f"--model {spec!r}: expected ARM=RUN_OR_PATH")
+        arms.append((name, target))
+    if len({name for name, _ in arms}) != len(arms):
+        raise UsageError("--model: two arms with the same name")
+    return arms
+
+
+def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
+    updates = {"simulation_dir": args.sim, "report_dir": args.report_dir}
+    config = config.model_copy(update={"evaluate": config.evaluate.model_copy(
+        update={k: v for k, v in updates.items() if v is not None})})
+    metrics = evaluate(config, parse_arms(args.models))
+    print_summary(metrics)
+    return metrics
+
+
+def report_dir(config: EchoConfig) -> Path:
+    return Path(config.evaluate.report_dir or Path(config.lakehouse.root) / "reports" / "evaluate")
+
+
+def tracking(config: EchoConfig) -> tuple[str, Path]:
+    """The training runs' MLflow tracking URI, and where new experiments keep their artifacts."""
+    from training.mlflow_tracking import tracking_uri
+
+    return tracking_uri(config.train.mlflow_tracking_uri, config.train.mlflow_dir), Path(config.train.mlflow_dir) / "artifacts"
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _progress(label: str, every: int) -> Any:
+    def report(done: int, total: int) -> None:
+        if done == total or done % every == 0:
+            print(f"[evaluate] {label} {done}/{total}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
+    """Every arm on the same held-out requests and benchmark tasks; the comparison report."""
+    cfg = config.evaluate
+    clock = StageClock("evaluate")
+    uri, artifact_root = tracking(config)
+    resolved = {name: resolve(target, config, uri) for name, target in arms}
+    sim_dir = Path(cfg.simulation_dir)
+    with clock.stage("held-out requests"):
+        try:
+            requests = load_heldout(sim_dir, max_requests=cfg.max_requests, seed=cfg.seed,
+                                    bucket_edges=config.curate.length_bucket_edges)
+        except NoHeldoutCohort as err:
+            raise UsageError(str(err)) from None
+        cohort = heldout_users(sim_dir)
+    tasks: list[Task] = []
+    if cfg.benchmarks_enabled:
+        folder = Path(cfg.benchmarks_dir) if cfg.benchmarks_dir else default_benchmarks_dir()
+        try:
+            tasks = load_tasks(folder, cfg.benchmarks_glob, cfg.benchmark_tasks, cfg.seed)
+        except FileNotFoundError as err:
+            raise UsageError(f"evaluate.benchmarks_dir: {err}") from None
+    counts = resample_counts(len(requests), cfg.bootstrap_resamples, cfg.seed)
+    comparison_id = uuid.uuid4().hex[:12]
+    results: list[ArmResult] = []
+    with torch_threads(cfg.torch_threads):
+        for name, model in resolved.items():
+            result, rows = _evaluate_arm(config, name, model, requests, tasks, counts, clock)
+            leaked = heldout_in_training(model, cohort)
+            if leaked:
+                print(f"[evaluate] WARNING: {leaked} held-out developers are in {name}'s training table "
+                      f"{model.training_table}@v{model.training_version}: its replay measures memory", file=sys.stderr)
+            run_id = log_arm(uri, cfg.mlflow_experiment, artifact_root, name, comparison_id,
+                             _params(config, model, len(requests), len(tasks)),
+                             {**flat_metrics(result.scores, result.benchmarks),
+                              **({"heldout_users_in_training": leaked} if leaked is not None else {})},
+                             rows, model.training_run_id)
+            results.append(dataclasses.replace(result, mlflow_run_id=run_id))
+    comparison = compare(results, counts, cfg.confidence)
+    out = report_dir(config)
+    context = {"simulation_dir": str(sim_dir.resolve()), "requests": len(requests), "heldout_users": len(cohort),
+               "confidence": cfg.confidence, "resamples": cfg.bootstrap_resamples, "comparison_id": comparison_id,
+               "benchmark_tasks": len(tasks)}
+    with clock.stage("report"):
+        path = write_report(comparison, context, out)
+        log_report(uri, [r.mlflow_run_id for r in results if r.mlflow_run_id], out)
+    return {
+        "requests": len(requests),
+        "benchmark_tasks": len(tasks),
+        "arms": {
+            r.arm: {
+                "model": r.model,
+                "mlflow_run_id": r.mlflow_run_id,
+                **{m: e.value for m, e in r.scores.overall.items()},
+                **{f"{m}_interval": [e.low, e.high] for m, e in r.scores.overall.items()},
+                "benchmarks": r.benchmarks,
+            }
+            for r in results
+        },
+        "ratios_to_base": {arm: {m: [e.value, e.low, e.high] for m, e in ms.items()} for arm, ms in comparison.ratios.items()},
+        "target": comparison.target,
+        "table": comparison_table(comparison),
+        "target_line": target_line(comparison.target),
+        "report": str(path.resolve()),
+        "mlflow_tracking_uri": uri,
+        "mlflow_experiment": cfg.mlflow_experiment,
+        "stage_seconds": clock.timings,
+    }
+
+
+def _evaluate_arm(config: EchoConfig, name: str, model: ResolvedModel, requests: list[HeldoutRequest],
+                  tasks: list[Task], counts: Any, clock: StageClock) -> tuple[ArmResult, list[Replayed]]:
+    from training.inference import load_model
+
+    cfg = config.evaluate
+    fim = load_model(model.path)
+    proposer = ModelProposer(name, fim, cfg.max_new_tokens, cfg.batch_size)
+    with clock.stage(f"{name}: replay {len(requests)} held-out requests"):
+        proposals = proposer.propose_many([r.prefix for r in requests], [r.suffix for r in requests],
+                                          _progress(f"{name}: proposed", cfg.batch_size))
+        rows = replay(requests, proposals, cfg.accept_edit_similarity)
+        scores = score(rows, counts, cfg.confidence)
+    benchmarks: dict[str, dict[str, Any]] = {}
+    if tasks:
+        with clock.stage(f"{name}: {len(tasks)} FIM benchmark tasks"):
+            middles = [shown(m) for m in fim.complete_batch([t.prompt for t in tasks], [t.suffix for t in tasks],
+                                                            cfg.benchmark_max_new_tokens, cfg.batch_size)]
+            benchmarks = summarize(score_tasks(tasks, middles, cfg.pass_at_1, cfg.test_timeout_s,
+                                               _progress(f"{name}: benchmark tasks scored", 32)))
+    return ArmResult(name, str(model.path), scores, Columns.of(rows), benchmarks), rows
+
+
+def _params(config: EchoConfig, model: ResolvedModel, requests: int, tasks: int) -> dict[str, Any]:
+    cfg = config.evaluate
+    return {
+        "model.spec": model.spec,
+        "model.path": str(model.path),
+        "training.run_id": model.training_run_id,
+        "training.table": model.training_table,
+        "training.version": model.training_version,
+        "heldout.simulation_dir": str(Path(cfg.simulation_dir).resolve()),
+        "heldout.requests": requests,
+        "benchmark.tasks": tasks,
+        **{f"evaluate.{k}": v for k, v in cfg.model_dump(mode="json").items()},
+    }
+
+
+def print_summary(metrics: dict[str, Any]) -> None:
+    print("\n".join(metrics["table"]))
+    print(metrics["target_line"])
+    print(f"report: {metrics['report']}")
+    print(f"MLflow: experiment {metrics['mlflow_experiment']!r} at {metrics['mlflow_tracking_uri']}")
