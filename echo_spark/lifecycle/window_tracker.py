@@ -35,7 +35,17 @@ _CURSOR_IN_GAP = Sighting("cut", None, True)
 _MIN_CUT = 4
 
 
-def _sight_bounded(p1: str, window: str, cursor: int, bound: GapBound) -> Sighting:
+def _nearest(candidates: list[int], expected: int | None) -> int | None:
+    """The candidate start nearest where P1 is expected, if one is strictly nearest."""
+    if expected is None or not candidates:
+        return None
+    ranked = sorted(candidates, key=lambda p: abs(p - expected))
+    if len(ranked) > 1 and abs(ranked[0] - expected) == abs(ranked[1] - expected):
+        return None
+    return ranked[0]
+
+
+def _sight_bounded(p1: str, window: str, cursor: int, bound: GapBound, expected: int | None) -> Sighting:
     """No S1 (a request at the end of the document, or a log without suffixes): the gap is the
     text after P1 cut by `bound`, as in Copilot's fallback when the text after the cursor is unknown.
 
@@ -46,13 +56,15 @@ def _sight_bounded(p1: str, window: str, cursor: int, bound: GapBound) -> Sighti
     starts = find_all(window, p1) if p1 else [0]
     if not starts:
         return _OUT_OF_VIEW
-    before_cursor = [p for p in starts if p + len(p1) <= cursor]
-    p = before_cursor[-1] if before_cursor else starts[0]
+    p = _nearest(starts, expected)
+    if p is None:
+        before_cursor = [p for p in starts if p + len(p1) <= cursor]
+        p = before_cursor[-1] if before_cursor else starts[0]
     gap = bound.cut(window[p + len(p1) :])
     return Sighting("intact", gap, p <= cursor <= p + len(p1) + len(gap))
 
 
-def _sight_both(anchors: Anchors, window: str, cursor: int) -> Sighting:
+def _sight_both(anchors: Anchors, window: str, cursor: int, expected: int | None) -> Sighting:
     p1, s1 = anchors.before, anchors.after or ""
     p_starts = find_all(window, p1) if p1 else [0]
     s_starts = find_all(window, s1) if s1 else [len(window)]
@@ -80,8 +92,11 @@ def _sight_both(anchors: Anchors, window: str, cursor: int) -> Sighting:
     if not pairs:
         return _BROKEN
     holding = [(p, s) for p, s in pairs if p <= cursor <= s + len(s1)]
+    nearest = _nearest([p for p, _ in pairs], expected)
     if len(pairs) == 1:
         p, s = pairs[0]
+    elif nearest is not None:
+        p, s = next(pair for pair in pairs if pair[0] == nearest)
     elif len(holding) == 1:
         p, s = holding[0]
     else:
@@ -89,11 +104,16 @@ def _sight_both(anchors: Anchors, window: str, cursor: int) -> Sighting:
     return Sighting("intact", window[p + len(p1) : s], p <= cursor <= s + len(s1))
 
 
-def sight(anchors: Anchors, prefix: str, suffix: str | None, bound: GapBound) -> Sighting:
-    """Find a request's anchors in a later window (`prefix` ends at the later cursor)."""
+def sight(anchors: Anchors, prefix: str, suffix: str | None, bound: GapBound, expected: int | None = None) -> Sighting:
+    """Find a request's anchors in a later window (`prefix` ends at the later cursor).
+
+    `expected` is where P1 should start in this window by the requests' document offsets (None
+    when unknown): where P1 occurs more than once, the occurrence nearest it is the region's, as
+    long as the text before the region barely moves (edits above it shift it by their length).
+    """
     if not anchors.after or suffix is None:
-        return _sight_bounded(anchors.before, prefix + (suffix or ""), len(prefix), bound)
-    return _sight_both(anchors, prefix + suffix, len(prefix))
+        return _sight_bounded(anchors.before, prefix + (suffix or ""), len(prefix), bound, expected)
+    return _sight_both(anchors, prefix + suffix, len(prefix), expected)
 
 
 @dataclass
@@ -101,6 +121,8 @@ class _Follower:
     slot: RequestSlot
     anchors: Anchors
     bound: GapBound
+    # Document offset where P1 started at request time (None: the request logged no offset).
+    p1_at: int | None = None
     last_gap: str | None = None
 
 
@@ -145,7 +167,8 @@ class WindowTracker:
             window, len(event.prefix), cfg.anchor_chars, cfg.anchor_max_chars, suffix_known=event.suffix is not None
         )
         bound = gap_bound(cfg.no_suffix_max_gap_chars, cfg.no_suffix_line_factor, slot.verdict.proposal)
-        self._followers.append(_Follower(slot, anchors, bound))
+        p1_at = None if event.offset is None else event.offset - len(anchors.before)
+        self._followers.append(_Follower(slot, anchors, bound, p1_at))
 
     def _accept(self, slot: RequestSlot, now: int) -> None:
         """The accepted text was inserted into the gap: until a later window shows otherwise, the
@@ -162,7 +185,10 @@ class WindowTracker:
         now = self._clock
         for follower in self._followers:
             lifecycle = follower.slot.lifecycle
-            seen = sight(follower.anchors, event.prefix, event.suffix, follower.bound)
+            expected = None
+            if follower.p1_at is not None and event.offset is not None:
+                expected = follower.p1_at - (event.offset - len(event.prefix))
+            seen = sight(follower.anchors, event.prefix, event.suffix, follower.bound, expected)
             if seen.kind == "broken":
                 lifecycle.end("anchor_broken", now, follower.last_gap)
                 continue

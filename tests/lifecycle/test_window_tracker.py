@@ -118,3 +118,20 @@ def test_an_accept_at_the_end_of_the_document_is_cut_by_the_bound() -> None:
     s.verdict(2, "r1", accepted=True)
     s.add("doc_close", 30)
     assert by_request(s.track())["r1"].committed == "x" * 500  # no_suffix_max_gap_chars
+
+
+def test_where_p1_repeats_the_offsets_pick_the_region() -> None:
+    from echo_spark.lifecycle.anchors import Anchors, GapBound
+    from echo_spark.lifecycle.window_tracker import sight
+
+    anchors, bound = Anchors(before="P1XX", after="S1YY"), GapBound(500)
+    prefix, suffix = "P1XXoneS1YY\n\n\nP1XXtwoS1YY\n", "end"
+    second = prefix.index("P1XX", 1)
+    assert second % 2 == 0
+    assert sight(anchors, prefix, suffix, bound).kind == "out_of_view"  # two places, no offsets: never guess
+    assert sight(anchors, prefix, suffix, bound, expected=0).gap == "one"
+    assert sight(anchors, prefix, suffix, bound, expected=second + 2).gap == "two"  # moved a little: still nearest
+    assert sight(anchors, prefix, suffix, bound, expected=second // 2).kind == "out_of_view"  # halfway: a tie
+    no_suffix = Anchors(before="P1XX", after=None)
+    assert sight(no_suffix, "P1XXone\nP1XXtwo", None, bound).gap == "two"  # the last before the cursor
+    assert sight(no_suffix, "P1XXone\nP1XXtwo", None, bound, expected=0).gap == "one\nP1XXtwo"
