@@ -43,25 +43,36 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
+    # The configured tiny base (train.base, built once), 40k events with the oracle proposing (a model
+    # proposal per request would add minutes), short fine-tuning at a high learning rate.
     "demo": Profile(
-        events=60_000,
+        events=40_000,
         production=ORACLE,
         settings=(
-            "train.base.steps=300",
-            "train.max_steps=150",
-            "train.checkpoint_every_steps=50",
-            "train.eval_every_steps=50",
+            "train.max_steps=200",
+            "train.learning_rate=0.002",
+            "train.checkpoint_every_steps=100",
+            "train.eval_every_steps=100",
             "train.eval_max_samples=128",
             "evaluate.max_requests=600",
             "evaluate.benchmark_tasks=10",
             "evaluate.benchmark_max_new_tokens=64",
         ),
     ),
+    # A base model pretrained on ~12x the tokens (its own folder), proposing as the production model
+    # while 100k events are simulated; both arms fine-tuned for two full epochs; more held-out requests.
     "full": Profile(
         events=100_000,
         production=BASE_MODEL,
         settings=(
-            "evaluate.max_requests=0",
+            "train.base.dir=./models/tiny-base-full",
+            "train.base.steps=2500",
+            "train.base.batch_size=16",
+            "train.learning_rate=0.002",
+            "train.checkpoint_every_steps=200",
+            "train.eval_every_steps=200",
+            "evaluate.max_requests=1500",
+            "evaluate.benchmark_tasks=20",
         ),
     ),
 }

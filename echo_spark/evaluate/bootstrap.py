@@ -1,14 +1,19 @@
-"""Percentile bootstrap over requests, for rates that are a ratio of two per-request sums.
+"""Percentile bootstrap over documents, for rates that are a ratio of two per-request sums.
 
 Every metric here is sum(numerator) / sum(denominator) over requests (acceptance: accepted over
-shown; void recall: silent-and-void over void), so one resampling scheme serves them all: the
-requests are drawn with replacement `resamples` times (a matrix of counts), and each resample's
-ratio comes from two matrix products. The same matrix is used for every arm, which pairs the arms
-request by request: the interval of a ratio between arms comes from the same resamples.
+shown; void recall: silent-and-void over void), so one resampling scheme serves them all: a matrix
+of how often each request is drawn in each resample, and each resample's ratio from two matrix
+products. Requests are not independent: those of one document share its code, its developer and
+their habits, so resampling requests one by one would give intervals that are too narrow. Whole
+groups (documents) are drawn with replacement instead, each bringing all of its requests.
+
+The same matrix serves every arm, which pairs the arms request by request: the interval of a ratio
+between arms comes from the same resamples.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,10 +32,15 @@ class Estimate:
         return not (self.high < other.low or other.high < self.low)
 
 
-def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
-    """How often each of n requests is drawn in each resample: a (resamples, n) matrix."""
+def resample_counts(groups: Sequence[Hashable], resamples: int, seed: int) -> np.ndarray:
+    """How often each request is drawn in each resample, a (resamples, requests) matrix, when the
+    groups (one key per request, e.g. its document) are drawn with replacement."""
+    keys = {key: i for i, key in enumerate(dict.fromkeys(groups))}
+    if not keys:
+        return np.zeros((resamples, 0))
     rng = np.random.default_rng(seed)
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64) if n else np.zeros((resamples, 0))
+    drawn = rng.multinomial(len(keys), np.full(len(keys), 1.0 / len(keys)), size=resamples).astype(np.float64)
+    return drawn[:, [keys[g] for g in groups]]
 
 
 def _ratios(num: np.ndarray, den: np.ndarray, counts: np.ndarray) -> np.ndarray:

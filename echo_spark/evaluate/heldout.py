@@ -24,7 +24,7 @@ from ..curate.text import stable_hash
 from ..simulate.cohorts import HELDOUT
 from ..simulate.ground_truth import DOCUMENTS_FILE, REQUESTS_FILE
 
-_COLUMNS = ["request_id", "user_id", "cohort", "language", "trigger_point", "prefix", "suffix",
+_COLUMNS = ["request_id", "user_id", "doc_id", "cohort", "language", "trigger_point", "prefix", "suffix",
             "intended_unit", "true_committed"]
 
 
@@ -32,6 +32,7 @@ _COLUMNS = ["request_id", "user_id", "cohort", "language", "trigger_point", "pre
 class HeldoutRequest:
     request_id: str
     user_id: str
+    doc_id: str  # the document being written: the unit the bootstrap resamples
     language: str
     trigger: str  # where the plugin fired: line_start, dot, paren, equals, colon, pause, typo
     prefix: str  # the windows the production model saw (C0)
@@ -81,6 +82,7 @@ def load_heldout(sim_dir: Path, *, max_requests: int, seed: int, bucket_edges: S
             HeldoutRequest(
                 request_id=r["request_id"],
                 user_id=r["user_id"],
+                doc_id=r["doc_id"],
                 language=r["language"],
                 trigger=r["trigger_point"],
                 prefix=r["prefix"],

@@ -120,7 +120,7 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
             tasks = load_tasks(folder, cfg.benchmarks_glob, cfg.benchmark_tasks, cfg.seed)
         except FileNotFoundError as err:
             raise UsageError(f"evaluate.benchmarks_dir: {err}") from None
-    counts = resample_counts(len(requests), cfg.bootstrap_resamples, cfg.seed)
+    counts = resample_counts([r.doc_id for r in requests], cfg.bootstrap_resamples, cfg.seed)
     comparison_id = uuid.uuid4().hex[:12]
     results: list[ArmResult] = []
     with torch_threads(cfg.torch_threads):

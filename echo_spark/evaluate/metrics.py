@@ -90,7 +90,7 @@ class ArmScores:
 
 def score(rows: Sequence[Replayed], counts: np.ndarray, confidence: float) -> ArmScores:
     """Every metric overall and per slice value. `counts` is the (resamples, requests) bootstrap
-    matrix shared by the arms; a slice keeps its requests' columns of it."""
+    matrix shared by the arms; a slice's rate counts only its own requests of each resample."""
     columns = Columns.of(rows)
 
     def estimates(mask: np.ndarray) -> dict[str, Estimate]:

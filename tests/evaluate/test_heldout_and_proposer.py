@@ -26,7 +26,9 @@ def test_the_heldout_cohort_and_its_targets(sim):
     assert {r.request_id for r in requests} == {r["request_id"] for r in heldout}
     assert set(heldout_users(out)) == {r["user_id"] for r in heldout} and heldout_users(out)
     committed = {r["request_id"]: r["true_committed"] for r in heldout}
+    documents = {r["request_id"]: r["doc_id"] for r in heldout}
     for request in requests:
+        assert request.doc_id == documents[request.request_id]
         assert committed[request.request_id].startswith(request.target)  # the teacher only cuts
         assert (request.length_bucket == "void") == (request.target == "")
 

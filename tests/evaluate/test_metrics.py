@@ -16,7 +16,7 @@ def test_rates_have_their_own_denominators():
         row(SILENT, trigger="paren"),
         row(REJECTED, void_target=True, trigger="line_start", bucket="void"),
     ]
-    scores = score(rows, resample_counts(len(rows), 200, 1), 0.95)
+    scores = score(rows, resample_counts(range(len(rows)), 200, 1), 0.95)
     overall = {m: scores.overall[m].value for m in METRICS}
     assert overall["acceptance"] == pytest.approx(1 / 4)  # of 4 shown
     assert overall["acceptance_per_request"] == pytest.approx(1 / 6)
@@ -32,7 +32,7 @@ def test_rates_have_their_own_denominators():
 
 def test_slices_split_the_requests():
     rows = [row(ACCEPTED, trigger="dot"), row(REJECTED, trigger="dot"), row(REJECTED, trigger="paren")]
-    scores = score(rows, resample_counts(3, 200, 1), 0.95)
+    scores = score(rows, resample_counts(range(3), 200, 1), 0.95)
     assert set(scores.slices) == {"language", "length_bucket", "trigger"}
     assert scores.slices["trigger"]["dot"]["acceptance"].value == pytest.approx(0.5)
     assert scores.slices["trigger"]["paren"]["acceptance"].value == 0.0

@@ -33,7 +33,7 @@ def test_leading_lines_stop_at_the_first_line_that_departs():
 
 
 def _request(intended: str, target: str) -> HeldoutRequest:
-    return HeldoutRequest("r1", "u1", "python", "dot", "x.", "\n", intended, target, "<=16" if target else "void")
+    return HeldoutRequest("r1", "u1", "d1", "python", "dot", "x.", "\n", intended, target, "<=16" if target else "void")
 
 
 def test_replay_scores_against_the_true_commit_and_reacts_to_the_intended_unit():

@@ -19,7 +19,7 @@ def _arm(name, accepted, partial, rejected, silent, counts):
 
 
 def test_target_met_when_echo_is_clearly_better():
-    counts = resample_counts(N, 500, 1)
+    counts = resample_counts(range(N), 500, 1)
     arms = [_arm(BASE, 40, 60, 250, 50, counts), _arm(ACCEPTED_ONLY, 50, 60, 240, 50, counts),
             _arm(ECHO, 80, 60, 210, 50, counts)]
     comparison = compare(arms, counts, 0.95)
@@ -30,7 +30,7 @@ def test_target_met_when_echo_is_clearly_better():
 
 
 def test_target_not_met_when_the_intervals_overlap_or_accepted_only_wins():
-    counts = resample_counts(N, 500, 1)
+    counts = resample_counts(range(N), 500, 1)
     comparison = compare([_arm(BASE, 40, 60, 250, 50, counts), _arm(ACCEPTED_ONLY, 70, 60, 220, 50, counts),
                           _arm(ECHO, 58, 60, 232, 50, counts)], counts, 0.95)
     target = comparison.target
@@ -40,7 +40,7 @@ def test_target_not_met_when_the_intervals_overlap_or_accepted_only_wins():
 
 
 def test_report_files(tmp_path):
-    counts = resample_counts(N, 200, 1)
+    counts = resample_counts(range(N), 200, 1)
     comparison = compare([_arm(BASE, 40, 60, 250, 50, counts), _arm(ECHO, 80, 60, 210, 50, counts)], counts, 0.95)
     path = write_report(comparison, {"simulation_dir": "/sim", "resamples": 200, "confidence": 0.95}, tmp_path)
     text = path.read_text()
