@@ -33,11 +33,13 @@ from .fim import detect_family
 from .model_io import ModelSpec, export, load_tokenizer
 from .train_loop import LoopSettings, MlflowTarget
 
-# Settings that change neither the data nor the math: the same run whatever their value.
+# Settings that change neither the data nor the math: the same run whatever their value. The table
+# and version are part of a run's identity as resolved (a path and a number), not as configured, so
+# "latest" and the number it resolves to name the same run.
 OPERATIONAL_KEYS = {
     "run_name", "runs_dir", "mlflow_tracking_uri", "mlflow_dir", "mlflow_experiment", "registered_model",
     "system_metrics", "ray_address", "ray_num_cpus", "cpus_per_worker", "max_failures", "fail_at_step",
-    "log_every_steps", "keep_checkpoints", "base",
+    "log_every_steps", "keep_checkpoints", "base", "gold_table", "gold_version",
 }
 
 

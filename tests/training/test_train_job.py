@@ -21,7 +21,7 @@ from training.data import READ_COLUMNS, FimFormat, gold_data, tokenize_rows
 from training.inference import load_model
 from training.model_io import ModelSpec, load_tokenizer
 from training.session import LocalSession
-from training.sft import run_training
+from training.sft import derived_run_name, run_training
 from training.train_loop import LoopSettings, fit
 
 from .conftest import gold_rows, write_gold
@@ -156,3 +156,23 @@ def test_job_reports_bad_input_as_usage_errors(tmp_path, tiny_base):
         job.run(config, _args(base_model=tiny_base))
     with pytest.raises(UsageError, match="num_workers"):
         job.run(config, _args(base_model=tiny_base, workers=0))
+
+
+def test_run_name_follows_what_changes_the_result(tmp_path, tiny_base):
+    """The same command after a kill must find its run again; other data, settings or a rebuilt
+    base model must not."""
+    config = _config(tmp_path, tiny_base)
+    name = derived_run_name(config, "/lake/sft_samples", 3, tiny_base)
+    same = [
+        config.model_copy(update={"gold_version": 3, "fail_at_step": 10, "max_failures": 0, "runs_dir": "/elsewhere"}),
+        config.model_copy(update={"gold_table": "/lake/sft_samples", "system_metrics": True}),
+    ]
+    assert all(derived_run_name(c, "/lake/sft_samples", 3, tiny_base) == name for c in same)
+    assert derived_run_name(config, "/lake/sft_samples", 4, tiny_base) != name
+    assert derived_run_name(config, "/lake/sft_accepted_only", 3, tiny_base) != name
+    assert derived_run_name(config.model_copy(update={"learning_rate": 1e-3}), "/lake/sft_samples", 3, tiny_base) != name
+    model = tmp_path / "model"
+    shutil.copytree(tiny_base, model)
+    before = derived_run_name(config, "/lake/sft_samples", 3, model)
+    (model / "model.safetensors").write_bytes((model / "model.safetensors").read_bytes() + b" ")  # rebuilt in place
+    assert derived_run_name(config, "/lake/sft_samples", 3, model) != before
