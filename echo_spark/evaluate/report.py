@@ -64,12 +64,14 @@ def _target(by_name: dict[str, ArmResult], ratios: dict[str, dict[str, Estimate]
     if BASE not in by_name or ECHO not in by_name:
         return {"checked": False, "why": f"needs the {BASE} and {ECHO} arms"}
     echo, base = by_name[ECHO].scores.overall["acceptance"], by_name[BASE].scores.overall["acceptance"]
-    ratio = ratios[ECHO]["acceptance"].value
+    ratio = ratios[ECHO]["acceptance"]
     result: dict[str, Any] = {
         "checked": True,
-        "ratio": ratio,
+        "ratio": ratio.value,
+        "ratio_interval": [ratio.low, ratio.high],
+        "base_acceptance": base.value,
         "ratio_at_least": TARGET_RATIO,
-        "ratio_met": ratio is not None and ratio >= TARGET_RATIO,
+        "ratio_met": ratio.value is not None and ratio.value >= TARGET_RATIO,
         "intervals_separate": echo.value is not None and base.value is not None and not echo.overlaps(base) and echo.value > base.value,
     }
     if ACCEPTED_ONLY in by_name:
@@ -112,10 +114,13 @@ def comparison_table(comparison: Comparison) -> list[str]:
 def target_line(target: dict[str, Any]) -> str:
     if not target.get("checked"):
         return f"Target not checked: {target.get('why')}."
-    ratio = target["ratio"]
+    ratio, (low, high) = target["ratio"], target["ratio_interval"]
+    if ratio is None:
+        shown = "n/a (base acceptance is 0)" if target["base_acceptance"] == 0 else "n/a"
+    else:
+        shown = f"{ratio:.2f}x" + (f" [{low:.2f}, {high:.2f}]" if low is not None else "")
     parts = [
-        f"Echo acceptance / base: {'n/a' if ratio is None else f'{ratio:.2f}x'} (target >= {target['ratio_at_least']}x: "
-        f"{'met' if target['ratio_met'] else 'not met'})",
+        f"Echo acceptance / base: {shown} (target >= {target['ratio_at_least']}x: {'met' if target['ratio_met'] else 'not met'})",
         f"95% intervals {'separate' if target['intervals_separate'] else 'overlap'}",
     ]
     if "beats_accepted_only" in target:

@@ -25,8 +25,10 @@ def test_target_met_when_echo_is_clearly_better():
     comparison = compare(arms, counts, 0.95)
     assert comparison.ratios[ECHO]["acceptance"].value == pytest.approx(2.0)
     assert comparison.ratios[ECHO]["acceptance"].low > 1.4
-    assert comparison.target == {"checked": True, "ratio": pytest.approx(2.0), "ratio_at_least": 1.4, "ratio_met": True,
-                                 "intervals_separate": True, "beats_accepted_only": True, "met": True}
+    target = comparison.target
+    assert target["ratio"] == pytest.approx(2.0) and target["ratio_interval"][0] > 1.4 and target["ratio_met"]
+    assert target["intervals_separate"] and target["beats_accepted_only"] and target["met"]
+    assert target["base_acceptance"] == pytest.approx(40 / 350)
 
 
 def test_target_not_met_when_the_intervals_overlap_or_accepted_only_wins():
@@ -50,3 +52,12 @@ def test_report_files(tmp_path):
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["arms"]["echo"]["overall"]["acceptance"]["value"] == pytest.approx(80 / 350)
     assert data["arms"]["echo"]["benchmarks"]["all"]["pass_at_1"] == pytest.approx(2 / 3)
+
+
+def test_a_base_that_never_gets_accepted_has_no_ratio():
+    from echo_spark.evaluate.report import target_line
+
+    counts = resample_counts(range(N), 200, 1)
+    comparison = compare([_arm(BASE, 0, 60, 290, 50, counts), _arm(ECHO, 20, 60, 270, 50, counts)], counts, 0.95)
+    assert comparison.target["ratio"] is None and not comparison.target["met"]
+    assert "n/a (base acceptance is 0)" in target_line(comparison.target)
