@@ -44,11 +44,14 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     # The configured tiny base (train.base, built once), 40k events with the oracle proposing (a model
-    # proposal per request would add minutes), short fine-tuning at a high learning rate.
+    # proposal per request would add minutes), short fine-tuning at a high learning rate. Both
+    # profiles prompt in SPM order: a model this small conditions on the prefix far better when it
+    # sits right before the middle (the full base model's partial acceptance: 0.3% in PSM, 14% in SPM).
     "demo": Profile(
         events=40_000,
         production=ORACLE,
         settings=(
+            "train.fim_order=spm",
             "train.max_steps=200",
             "train.learning_rate=0.002",
             "train.checkpoint_every_steps=100",
@@ -65,6 +68,7 @@ PROFILES: dict[str, Profile] = {
         events=100_000,
         production=BASE_MODEL,
         settings=(
+            "train.fim_order=spm",
             "train.base.dir=./models/tiny-base-full",
             "train.base.steps=2500",
             "train.base.batch_size=16",
@@ -188,7 +192,8 @@ def _production_model(base_dir: Path, config: EchoConfig):
 
     from .evaluate.proposer import ModelProposer
 
-    return ModelProposer("tiny-base", load_model(base_dir), config.evaluate.max_new_tokens).for_sessions()
+    model = load_model(base_dir, config.train.fim_family, config.train.fim_order)
+    return ModelProposer("tiny-base", model, config.evaluate.max_new_tokens).for_sessions()
 
 
 def _without_heldout(config: EchoConfig, out: Path, cohort: list[str]) -> EchoConfig:

@@ -173,7 +173,8 @@ def _evaluate_arm(config: EchoConfig, name: str, model: ResolvedModel, requests:
     from training.inference import load_model
 
     cfg = config.evaluate
-    fim = load_model(model.path)
+    # Prompted as the fine-tuned arms were trained (the base model is pretrained in both orders).
+    fim = load_model(model.path, config.train.fim_family, config.train.fim_order)
     proposer = ModelProposer(name, fim, cfg.max_new_tokens, cfg.batch_size)
     with clock.stage(f"{name}: replay {len(requests)} held-out requests"):
         proposals = proposer.propose_many([r.prefix for r in requests], [r.suffix for r in requests],
