@@ -38,6 +38,7 @@ class HeldoutRequest:
     prefix: str  # the windows the production model saw (C0)
     suffix: str
     intended: str  # the atomic unit the developer meant to write at the cursor
+    committed: str  # C_N: what they finally left in the gap (the unit, and what they wrote after it)
     target: str  # C_N cut to its atomic unit by the curate teacher; "" = silence was right
     length_bucket: str  # of the target, with curate's bucket edges
 
@@ -88,6 +89,7 @@ def load_heldout(sim_dir: Path, *, max_requests: int, seed: int, bucket_edges: S
                 prefix=r["prefix"],
                 suffix=r["suffix"],
                 intended=r["intended_unit"],
+                committed=r["true_committed"],
                 target=target,
                 length_bucket=length_bucket(len(target), bucket_edges),
             )

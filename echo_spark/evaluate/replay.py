@@ -6,7 +6,9 @@ depends on the proposal. This one knows what the simulator says they meant to wr
 (the atomic unit) and reacts as the simulator's reactions are defined:
 
 - silence (an empty proposal): nothing to react to;
-- accept: the proposal is the unit, or close enough to fix (similarity at least
+- accept: the proposal is the unit; or the unit followed by more of exactly what the developer
+  went on to write (a prefix of their C_N: a multi-line proposal that is what they were about to
+  type is taken whole); or close enough to the unit to fix (similarity at least
   `accept_edit_similarity`: accept, then edit, as `accept_edit` does);
 - accept partially: the proposal's first lines (or, failing that, its next word) are how the unit
   starts, the rest is not (the simulator's "accept next line / word"); a right start that stops
@@ -34,7 +36,7 @@ OUTCOMES = (ACCEPTED, PARTIAL, REJECTED, SILENT)
 @dataclass(frozen=True)
 class Reaction:
     outcome: str  # accepted | partial | rejected | silent
-    how: str  # exact, edited, short, lines, word, wrong, unwanted, silent
+    how: str  # exact, ahead, edited, short, lines, word, wrong, unwanted, silent
     chars_saved: int
 
 
@@ -55,7 +57,9 @@ def leading_lines(proposal: str, intended: str) -> str:
     return taken
 
 
-def react(proposal: str, intended: str, accept_edit_similarity: float) -> Reaction:
+def react(proposal: str, intended: str, committed: str, accept_edit_similarity: float) -> Reaction:
+    """The reaction to `proposal` of a developer who meant to write `intended` at the cursor and
+    ended up with `committed` (C_N) in the gap."""
     if not proposal.strip():
         return Reaction(SILENT, "silent", 0)
     meant = intended.rstrip()
@@ -64,6 +68,8 @@ def react(proposal: str, intended: str, accept_edit_similarity: float) -> Reacti
     shown = proposal.rstrip()
     if shown == meant:
         return Reaction(ACCEPTED, "exact", len(meant))
+    if shown.startswith(meant) and committed.startswith(shown):
+        return Reaction(ACCEPTED, "ahead", len(meant))
     if similarity(shown, meant) >= accept_edit_similarity:
         return Reaction(ACCEPTED, "edited", max(0, len(meant) - Levenshtein.distance(shown, meant)))
     lines = leading_lines(shown, meant)
@@ -95,7 +101,7 @@ class Replayed:
 
 
 def replay_one(request: HeldoutRequest, proposal: str, accept_edit_similarity: float) -> Replayed:
-    reaction = react(proposal, request.intended, accept_edit_similarity)
+    reaction = react(proposal, request.intended, request.committed, accept_edit_similarity)
     shown, target = proposal.rstrip(), request.target.rstrip()
     return Replayed(
         request_id=request.request_id,

@@ -29,6 +29,7 @@ def test_the_heldout_cohort_and_its_targets(sim):
     documents = {r["request_id"]: r["doc_id"] for r in heldout}
     for request in requests:
         assert request.doc_id == documents[request.request_id]
+        assert request.committed == committed[request.request_id]
         assert committed[request.request_id].startswith(request.target)  # the teacher only cuts
         assert (request.length_bucket == "void") == (request.target == "")
 

@@ -18,13 +18,21 @@ THRESHOLD = 0.8
     ("pass", "return value", REJECTED, "wrong", 0),
 ])
 def test_the_developer_reacts_to_how_the_proposal_matches_what_they_meant(proposal, intended, outcome, how, saved):
-    reaction = react(proposal, intended, THRESHOLD)
+    reaction = react(proposal, intended, intended + "\nlater()\n", THRESHOLD)
     assert (reaction.outcome, reaction.how, reaction.chars_saved) == (outcome, how, saved)
 
 
 def test_a_proposal_running_past_the_unit_is_taken_line_by_line_up_to_it():
-    reaction = react("x = 1\ny = 2\nz = 3\nw = 4\n", "x = 1\ny = 2", THRESHOLD)
+    reaction = react("x = 1\ny = 2\nz = 3\nw = 4\n", "x = 1\ny = 2", "x = 1\ny = 2\nz = 0\n", THRESHOLD)
     assert reaction.outcome == PARTIAL and reaction.how == "lines" and reaction.chars_saved == len("x = 1\ny = 2")
+
+
+def test_a_proposal_running_past_the_unit_into_what_the_developer_wrote_next_is_accepted():
+    committed = "if ready:\n    go()\n    stop()\n"
+    reaction = react("if ready:\n    go()\n", "if ready:", committed, THRESHOLD)
+    assert (reaction.outcome, reaction.how, reaction.chars_saved) == (ACCEPTED, "ahead", len("if ready:"))
+    # the same start, but not what came next: the developer takes only the right lines
+    assert react("if ready:\n    wait()\n", "if ready:", committed, THRESHOLD).how == "lines"
 
 
 def test_leading_lines_stop_at_the_first_line_that_departs():
@@ -33,7 +41,7 @@ def test_leading_lines_stop_at_the_first_line_that_departs():
 
 
 def _request(intended: str, target: str) -> HeldoutRequest:
-    return HeldoutRequest("r1", "u1", "d1", "python", "dot", "x.", "\n", intended, target, "<=16" if target else "void")
+    return HeldoutRequest("r1", "u1", "d1", "python", "dot", "x.", "\n", intended, target, target, "<=16" if target else "void")
 
 
 def test_replay_scores_against_the_true_commit_and_reacts_to_the_intended_unit():
