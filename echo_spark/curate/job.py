@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..engine import get_spark
 from ..lakehouse import Lakehouse
 from ..progress import StageClock
 from ..tables import COMPLETIONS, CURATE_STAGING, CURATION_DROPS, SFT_SAMPLES
+from ..udf_pool import udf_processes
 from .pipeline import GLOBAL_STAGES, ROW_STAGES
 from .proportion import SampleKey, length_bucket, proportion, split_of
 from .report import write_report
@@ -45,28 +47,39 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     return metrics
 
 
-def _row_stages(config: CurateConfig):
+def curate_table(config: CurateConfig, rows: Any) -> Any:
+    """Silver rows (Arrow) -> staged rows (Arrow), with this process's curator for `config`."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    from echo_spark.curate.pipeline import shared_curator
+    from echo_spark.tables import CURATE_STAGING
+
+    schema = to_arrow_schema(CURATE_STAGING.schema, timezone="UTC")
+    return pa.Table.from_pylist(shared_curator(config).curate(rows.to_pylist()), schema=schema)
+
+
+def _row_stages(config: CurateConfig, processes: int):
+    body = partial(curate_table, config)
+
     def curate_batches(batches: Any) -> Any:
         import pyarrow as pa
-        from pyspark.sql.pandas.types import to_arrow_schema
 
-        from echo_spark.curate.pipeline import RowCurator
-        from echo_spark.tables import CURATE_STAGING
+        from echo_spark.udf_pool import offload
 
-        schema = to_arrow_schema(CURATE_STAGING.schema, timezone="UTC")
-        curator = RowCurator.build(config)
         for batch in batches:
-            yield pa.RecordBatch.from_pylist(curator.curate(batch.to_pylist()), schema=schema)
+            yield from offload(body, pa.Table.from_batches([batch]), processes).to_batches()
 
     return curate_batches
 
 
-def verify_gaps(silver: DataFrame, config: CurateConfig) -> DataFrame:
-    """Spread by request before the Python stages: silver written in a few files is a few partitions."""
+def verify_gaps(silver: DataFrame, config: CurateConfig, processes: int = 0) -> DataFrame:
+    """Spread by request before the Python stages: silver written in a few files is a few partitions.
+    `processes` > 0 runs the stages in that many worker processes (`udf_pool`)."""
     return (
         silver.select(*SILVER_COLUMNS)
         .repartition("session_id", "request_id")
-        .mapInArrow(_row_stages(config), CURATE_STAGING.schema)
+        .mapInArrow(_row_stages(config, processes), CURATE_STAGING.schema)
     )
 
 
@@ -149,7 +162,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     silver = lakehouse.read(COMPLETIONS)
 
     with clock.stage("per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam)"):
-        lakehouse.overwrite(CURATE_STAGING, verify_gaps(silver, cfg))
+        lakehouse.overwrite(CURATE_STAGING, verify_gaps(silver, cfg, udf_processes(config.engine)))
     staged = lakehouse.read(CURATE_STAGING)
     try:
         drops = staged.filter(~F.col("kept")).select(

@@ -81,6 +81,18 @@ class RowCurator:
         return staged
 
 
+_curators: dict[str, RowCurator] = {}
+
+
+def shared_curator(config: CurateConfig) -> RowCurator:
+    """This process's curator for `config`: building one loads the teacher, the secret scanner and
+    the benchmark index, once per worker process rather than once per batch."""
+    key = config.model_dump_json()
+    if key not in _curators:
+        _curators[key] = RowCurator.build(config)
+    return _curators[key]
+
+
 def _gap(row: dict[str, Any]) -> Gap:
     return Gap(
         request_id=row["request_id"],

@@ -13,6 +13,7 @@ import argparse
 import json
 import uuid
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -24,6 +25,7 @@ from ..lakehouse import Lakehouse
 from ..privacy import opted_out_sessions
 from ..progress import StageClock
 from ..tables import COMPLETIONS, EVENTS, JOB_RUNS, LIFECYCLE_STAGING, ORPHANS
+from ..udf_pool import udf_processes
 
 JOB = "lifecycle"
 
@@ -58,25 +60,35 @@ def with_session_facts(events: DataFrame) -> DataFrame:
     return documents.join(facts, "session_id", "left")
 
 
-def _track_group(config: LifecycleConfig):
+def track_table(config: LifecycleConfig, group: Any) -> Any:
+    """One (session, document) group's bronze rows (Arrow) -> its staging rows (Arrow)."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    from echo_spark.lifecycle.spark_rows import staged_rows
+    from echo_spark.tables import LIFECYCLE_STAGING
+
+    schema = to_arrow_schema(LIFECYCLE_STAGING.schema, timezone="UTC")
+    return pa.Table.from_pylist(list(staged_rows(group.to_pylist(), config)), schema=schema)
+
+
+def _track_group(config: LifecycleConfig, processes: int):
     """The applyInArrow body; closes over the (picklable) lifecycle configuration only."""
+    body = partial(track_table, config)
 
     def track(group: Any) -> Any:
-        import pyarrow as pa
-        from pyspark.sql.pandas.types import to_arrow_schema
+        from echo_spark.udf_pool import offload
 
-        from echo_spark.lifecycle.spark_rows import staged_rows
-        from echo_spark.tables import LIFECYCLE_STAGING
-
-        schema = to_arrow_schema(LIFECYCLE_STAGING.schema, timezone="UTC")
-        return pa.Table.from_pylist(list(staged_rows(group.to_pylist(), config)), schema=schema)
+        return offload(body, group, processes)
 
     return track
 
 
-def track_documents(scope: DataFrame, config: LifecycleConfig) -> DataFrame:
+def track_documents(scope: DataFrame, config: LifecycleConfig, processes: int = 0) -> DataFrame:
+    """Every lifecycle window of `scope` tracked; `processes` > 0 runs the tracker in that many
+    worker processes (`udf_pool`), for engines that run UDFs in their own process."""
     return with_session_facts(scope).groupBy("session_id", "doc_id").applyInArrow(
-        _track_group(config), LIFECYCLE_STAGING.schema
+        _track_group(config, processes), LIFECYCLE_STAGING.schema
     )
 
 
@@ -115,7 +127,7 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
         return metrics
 
     with clock.stage(f"track {sessions} sessions"):
-        lakehouse.overwrite(LIFECYCLE_STAGING, track_documents(scope, config.lifecycle))
+        lakehouse.overwrite(LIFECYCLE_STAGING, track_documents(scope, config.lifecycle, udf_processes(config.engine)))
     staged = lakehouse.read(LIFECYCLE_STAGING)
     try:
         with clock.stage("merge completions and orphans"):

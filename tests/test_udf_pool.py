@@ -1,0 +1,48 @@
+"""UDF bodies in worker processes: same result as inline, a dead worker does not poison the process."""
+
+from __future__ import annotations
+
+import os
+import signal
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from echo_spark.config import EngineConfig
+from echo_spark.udf_pool import offload, udf_processes
+
+
+def doubled_with_pid(column: str, table: pa.Table) -> pa.Table:
+    return pa.table({column: pc.multiply(table[column], 2), "pid": [os.getpid()] * table.num_rows})
+
+
+def die(table: pa.Table) -> pa.Table:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return table
+
+
+def test_offloaded_body_gives_the_inline_result_from_another_process():
+    table = pa.table({"x": [1, 2, 3]})
+    body = partial(doubled_with_pid, "x")
+    inline = offload(body, table, processes=0)
+    pooled = offload(body, table, processes=2)
+    assert inline["x"].to_pylist() == pooled["x"].to_pylist() == [2, 4, 6]
+    assert set(inline["pid"].to_pylist()) == {os.getpid()}
+    assert os.getpid() not in set(pooled["pid"].to_pylist())
+
+
+def test_a_killed_worker_fails_its_call_and_the_next_call_gets_a_fresh_pool():
+    with pytest.raises(BrokenProcessPool):
+        offload(die, pa.table({"x": [1]}), processes=1)
+    assert offload(partial(doubled_with_pid, "x"), pa.table({"x": [5]}), processes=1)["x"].to_pylist() == [10]
+
+
+def test_workers_by_default_only_where_the_engine_runs_udfs_in_its_own_process():
+    assert udf_processes(EngineConfig(kind="sail")) == (os.cpu_count() or 1)
+    assert udf_processes(EngineConfig(kind="spark-local")) == 0
+    assert udf_processes(EngineConfig(kind="cluster")) == 0
+    assert udf_processes(EngineConfig(kind="sail", udf_processes=0)) == 0
+    assert udf_processes(EngineConfig(kind="cluster", udf_processes=3)) == 3
