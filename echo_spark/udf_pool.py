@@ -8,8 +8,9 @@ the GIL released, so N tasks keep N cores busy. JVM Spark and Databricks already
 its own Python worker process; there `processes` is 0 and the body runs inline.
 
 Workers are started with `spawn` (the host process runs the engine's threads, which a fork would
-copy mid-flight) and live as long as the process. As with any use of multiprocessing, a script
-that runs a job on the embedded engine guards its entry point with `if __name__ == "__main__":`.
+copy mid-flight), live as long as the process and exit when it does, killed or not. As with any use
+of multiprocessing, a script that runs a job on the embedded engine guards its entry point with
+`if __name__ == "__main__":`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+import time
+from collections.abc import Iterable, Iterator
 from typing import Callable
 
 import pyarrow as pa
@@ -40,13 +43,26 @@ def udf_processes(engine: EngineConfig) -> int:
     return (os.cpu_count() or 1) if engine.kind == "sail" else 0
 
 
+def _exit_with(parent: int) -> None:
+    """Runs in each worker: a worker whose parent died (a killed job) would otherwise wait forever
+    on the pool's queue, which its sibling workers keep open."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="udf-pool-parent-watch", daemon=True).start()
+
+
 def _shared_pool(processes: int) -> ProcessPoolExecutor:
     global _pool, _pool_size
     with _lock:
         if _pool is None or _pool_size != processes:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_exit_with, initargs=(os.getpid(),))
             _pool_size = processes
         return _pool
 
@@ -85,3 +101,24 @@ def offload(body: ArrowBody, table: pa.Table, processes: int) -> pa.Table:
     except BrokenProcessPool:
         _discard_pool(pool)
         raise
+
+
+def offload_batches(body: ArrowBody, batches: Iterable[pa.RecordBatch], processes: int, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """`body` over a partition's batches, in order. An engine may hand one partition's rows over as
+    a single large batch: with workers, each batch is cut into chunks of `chunk_rows` that run at
+    once on every worker."""
+    if processes <= 0:
+        for batch in batches:
+            yield from body(pa.Table.from_batches([batch])).to_batches()
+        return
+    pool = _shared_pool(processes)
+    for batch in batches:
+        table = pa.Table.from_batches([batch])
+        chunks = [table.slice(start, chunk_rows) for start in range(0, max(table.num_rows, 1), chunk_rows)]
+        futures = [pool.submit(_run_in_worker, body, _to_ipc(chunk)) for chunk in chunks]
+        try:
+            for future in futures:
+                yield from _from_ipc(future.result()).to_batches()
+        except BrokenProcessPool:
+            _discard_pool(pool)
+            raise

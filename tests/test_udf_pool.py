@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import psutil
 import pytest
 
 from echo_spark.config import EngineConfig
-from echo_spark.udf_pool import offload, udf_processes
+from echo_spark.udf_pool import offload, offload_batches, udf_processes
 
 
 def doubled_with_pid(column: str, table: pa.Table) -> pa.Table:
@@ -46,3 +51,39 @@ def test_workers_by_default_only_where_the_engine_runs_udfs_in_its_own_process()
     assert udf_processes(EngineConfig(kind="cluster")) == 0
     assert udf_processes(EngineConfig(kind="sail", udf_processes=0)) == 0
     assert udf_processes(EngineConfig(kind="cluster", udf_processes=3)) == 3
+
+
+def test_batches_come_back_in_order_whatever_the_chunking():
+    batches = [pa.RecordBatch.from_pydict({"x": list(range(start, start + 10))}) for start in (0, 10, 20)]
+    body = partial(doubled_with_pid, "x")
+    for processes, chunk_rows in ((0, 3), (2, 3), (2, 100)):
+        out = pa.Table.from_batches(list(offload_batches(body, iter(batches), processes, chunk_rows)))
+        assert out["x"].to_pylist() == [2 * i for i in range(30)]
+
+
+_KILLED_PARENT = """
+import os, sys
+from functools import partial
+import pyarrow as pa
+from echo_spark.udf_pool import offload
+from tests.test_udf_pool import doubled_with_pid
+if __name__ == "__main__":
+    print(*set(offload(partial(doubled_with_pid, "x"), pa.table({"x": [1]}), processes=2)["pid"].to_pylist()), flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_workers_exit_when_their_job_is_killed(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text(_KILLED_PARENT)
+    repo = Path(__file__).parents[1]
+    job = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True, env={**os.environ, "PYTHONPATH": str(repo)})
+    worker = int(job.stdout.readline())
+    assert psutil.pid_exists(worker)
+    job.kill()
+    job.wait()
+    deadline = time.monotonic() + 15
+    while psutil.pid_exists(worker) and psutil.Process(worker).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE

@@ -28,6 +28,10 @@ from .pipeline import GLOBAL_STAGES, ROW_STAGES
 from .proportion import SampleKey, length_bucket, proportion, split_of
 from .report import write_report
 
+# Silver rows per call of the per-gap stages in a worker process (`udf_pool`): small enough that a
+# partition handed over as one batch keeps every worker busy, large enough to amortize the call.
+ROWS_PER_TASK = 256
+
 SILVER_COLUMNS = (
     "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix", "proposal", "outcome",
     "committed", "skipped_reason", "request_event_id", "event_ids",
@@ -63,12 +67,9 @@ def _row_stages(config: CurateConfig, processes: int):
     body = partial(curate_table, config)
 
     def curate_batches(batches: Any) -> Any:
-        import pyarrow as pa
+        from echo_spark.udf_pool import offload_batches
 
-        from echo_spark.udf_pool import offload
-
-        for batch in batches:
-            yield from offload(body, pa.Table.from_batches([batch]), processes).to_batches()
+        yield from offload_batches(body, batches, processes, ROWS_PER_TASK)
 
     return curate_batches
 
