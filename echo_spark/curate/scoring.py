@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 from typing import Any
 
+_lock = threading.Lock()
+_models: dict[str, Any] = {}
 
-@cache
+
 def shared_model(path: str) -> Any:
-    """One model per Python worker, scoring on one thread: Spark already runs a worker per core,
-    and torch's default of a thread per core in each of them makes the workers wait on each other."""
-    import torch
+    """One model per Python process, scoring on one thread: Spark runs a task per core (on Sail,
+    as threads of one process), and torch's default of a thread per core in each of them makes the
+    tasks wait on each other. Loaded under a lock: two tasks loading at once race inside
+    transformers (one sees the other's meta-device weights: "Cannot copy out of meta tensor")."""
+    with _lock:
+        if path not in _models:
+            import torch
 
-    from training.inference import load_model
+            from training.inference import load_model
 
-    torch.set_num_threads(1)
-    return load_model(path, device="cpu")
+            torch.set_num_threads(1)
+            _models[path] = load_model(path, device="cpu")
+        return _models[path]

@@ -85,3 +85,17 @@ def test_a_folder_is_prompted_in_the_fim_layout_it_was_trained_in(tiny_base, tmp
     assert load_model(folder, device="cpu").order == "spm"
     assert load_model(folder, order="psm", device="cpu").order == "psm"
     assert load_model(tiny_base, device="cpu").order == "psm"  # no layout file: PSM
+
+
+def test_perplexity_scorer_loads_once_when_engine_tasks_ask_at_the_same_time(tiny_base, tmp_path):
+    """Sail runs a partition per thread in one process: the first batches of two partitions ask
+    for the model together (unguarded, transformers races: "Cannot copy out of meta tensor")."""
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    from echo_spark.curate.scoring import shared_model
+
+    path = str(shutil.copytree(tiny_base, tmp_path / "scorer"))
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(lambda _: shared_model(path), range(8)))
+    assert all(m is models[0] for m in models)
