@@ -8,7 +8,9 @@ downloads grammars at run time.
 
 from __future__ import annotations
 
+import ast
 import threading
+import warnings
 from collections.abc import Iterator
 from functools import cache, lru_cache
 
@@ -97,3 +99,18 @@ def walk_overlapping(node: Node, lo: int, hi: int) -> Iterator[Node]:
         current = stack.pop()
         yield current
         stack.extend(c for c in reversed(current.children) if c.start_byte < hi and c.end_byte > lo)
+
+
+def python_ast(source: str | bytes) -> ast.Module | None:
+    """CPython's parse of the source, None when it is not valid Python.
+
+    CPython warns about suspect literals while parsing ('invalid escape sequence', 'invalid
+    decimal literal'), and a warning quotes the code: silenced here so that the curate job's
+    output never shows document content.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None

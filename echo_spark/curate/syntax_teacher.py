@@ -126,9 +126,8 @@ def _statement_spans(grammar: str, doc: bytes, cursor: int, commit_end: int) -> 
 
 def _python_ast_spans(doc: bytes) -> list[_Span] | None:
     """Statement spans from CPython's parser; None when the document is not valid Python."""
-    try:
-        tree = ast.parse(doc)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = grammars.python_ast(doc)
+    if tree is None:
         return None
     line_starts = [0]
     for line in doc.splitlines(keepends=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from echo_spark.curate.records import Gap, Verdict
@@ -46,3 +48,16 @@ def test_unsupported_language_passes_with_a_note() -> None:
 
 def test_void_is_kept() -> None:
     assert _check("python", "x = (", "", "\n").keep
+
+
+def test_parsing_never_echoes_code_through_warnings() -> None:
+    """CPython warns about suspect literals while parsing and quotes them ('invalid escape
+    sequence'); the curate job's output must not show document content, so both parses stay quiet."""
+    from echo_spark.curate.syntax_teacher import SyntaxTeacher
+
+    prefix, committed = 'import re\nPATTERN = re.compile("\\d+")\nX = 0x1for y in z\n', 'y = "\\w"\n'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _check("python", prefix, committed, "")
+        SyntaxTeacher().truncate(Gap("r", prefix, "", committed, "python"))
+    assert [str(w.message) for w in caught] == []
