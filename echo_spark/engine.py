@@ -26,16 +26,24 @@ _lock = threading.Lock()
 _sail_server = None
 
 
-def sail_remote(parallelism: int = 0) -> str:
-    """Start (once per process) pysail's Spark Connect server on a free loopback port."""
+def sail_remote(parallelism: int = 0, memory_gb: float = 0) -> str:
+    """Start (once per process) pysail's Spark Connect server on a free loopback port.
+
+    Sail's settings are read once, when its native module starts, so they are set before the
+    import; a SAIL_* variable already in the environment wins.
+    """
     global _sail_server
     with _lock:
         if _sail_server is None:
             # Sail logs through Rust's env_logger; INFO lines per session drown job output.
             os.environ.setdefault("RUST_LOG", "warn")
             if parallelism:
-                # Read once, when the native module starts: it must be set before the import.
                 os.environ.setdefault("SAIL_EXECUTION__DEFAULT_PARALLELISM", str(parallelism))
+            if memory_gb:
+                # Sail's default pool is unbounded: a sort over a whole batch (ingest's dedup)
+                # then holds the batch in memory. The fair pool makes such operators spill.
+                os.environ.setdefault("SAIL_RUNTIME__MEMORY_POOL__TYPE", "fair")
+                os.environ.setdefault("SAIL_RUNTIME__MEMORY_POOL__FAIR__MAX_SIZE", str(int(memory_gb * 1e9)))
             from pysail.spark import SparkConnectServer
 
             server = SparkConnectServer("127.0.0.1", 0)
@@ -91,7 +99,7 @@ def get_spark(config: EngineConfig, *, need_delta: bool = True) -> SparkSession:
             spark.conf.set(key, value)
         return spark
     if config.kind == "sail":
-        builder = SparkSession.builder.remote(sail_remote(config.sail_parallelism))
+        builder = SparkSession.builder.remote(sail_remote(config.sail_parallelism, config.sail_memory_gb))
     elif config.kind == "spark-connect":
         remote = config.remote or os.environ.get("SPARK_REMOTE")
         if not remote:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timezone
+from functools import reduce
 from pathlib import Path
 from typing import Any, Iterator
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
@@ -101,16 +102,25 @@ def _parse_partition(limits: IngestLimits):
 def read_landing(spark: SparkSession, landing: str, patterns: list[str], limits: IngestLimits) -> DataFrame:
     selection = select_landing(landing, patterns)
     reader = spark.read.format("binaryFile")
-    if selection.remote:
-        reader = reader.option("recursiveFileLookup", "true")
-    files = reader.load(selection.paths if not selection.remote else selection.paths[0])
-    if selection.remote:
-        like = [F.col("path").like(p.replace("%", "\\%").replace("_", "\\_").replace("*", "%").replace("?", "_")) for p in patterns]
-        cond = like[0]
-        for extra in like[1:]:
-            cond = cond | extra
-        files = files.filter(cond)
+    if selection.folder is not None:
+        # A folder is listed by the engine, not named file by file: Sail 0.7 keeps memory for
+        # every file named in load() and never returns it (0.6 GB per million lines from 2,120
+        # files, 5.7 GB peak at 3M events); listing the folder stays flat and reads faster.
+        listed = reader.option("recursiveFileLookup", "true").load(selection.folder)
+        chosen = spark.createDataFrame([(path,) for path in selection.paths], "_chosen string")
+        local_path = F.concat(F.lit("/"), F.regexp_replace("path", "^(file:)?/*", ""))  # as normalize_source spells it
+        files = listed.join(chosen, local_path == F.col("_chosen"), "left_semi")
+    elif selection.remote:
+        files = reader.option("recursiveFileLookup", "true").load(selection.paths[0]).filter(_name_matches(patterns))
+    else:
+        files = reader.load(selection.paths)
     return files.select("path", "content").mapInArrow(_parse_partition(limits), INGEST_STAGING.schema)
+
+
+def _name_matches(patterns: list[str]) -> Column:
+    """The landing file patterns as SQL LIKE conditions on the engine's path column."""
+    like = [F.col("path").like(p.replace("%", "\\%").replace("_", "\\_").replace("*", "%").replace("?", "_")) for p in patterns]
+    return reduce(lambda a, b: a | b, like)
 
 
 def first_delivery(valid: DataFrame) -> DataFrame:

@@ -21,6 +21,8 @@ GLOB_CHARS = frozenset("*?[")
 class LandingSelection:
     paths: list[str]  # explicit files (local) or one URI (remote)
     remote: bool
+    # A local landing folder: the engine lists it itself and the listing is narrowed to `paths`.
+    folder: str | None = None
 
 
 def is_uri(path: str) -> bool:
@@ -46,14 +48,15 @@ def select_landing(landing: str, patterns: list[str]) -> LandingSelection:
         raise UsageError(f"--landing {landing}: no such file or directory")
     if root.is_file():
         return LandingSelection([str(root.resolve())], remote=False)
+    folder = root.resolve()
     found = sorted(
-        str(p.resolve())
+        str(folder / p.relative_to(root))  # as the engine lists it: links under the folder stay links
         for p in root.rglob("*")
         if p.is_file() and matches(p.name, patterns) and not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)
     )
     if not found:
         raise UsageError(f"--landing {landing}: no file matching {', '.join(patterns)}")
-    return LandingSelection(found, remote=False)
+    return LandingSelection(found, remote=False, folder=str(folder))
 
 
 def normalize_source(path: str) -> str:

@@ -100,6 +100,23 @@ def test_glob_and_patterns_select_files(spark, lakehouse, config, landing):
     assert ingest(spark, lakehouse, config, str(landing.root / "x" / "*.txt"))["quarantined"] == 1
 
 
+def test_a_landing_folder_is_read_whole_whatever_its_file_names(spark, lakehouse, config, landing, tmp_path):
+    """The folder is listed by the engine and narrowed to the selected files: names the engine
+    may spell differently (spaces, percent signs, non-ASCII, a link to a file elsewhere) still match."""
+    names = ["2026-03-02/u 1/a b.jsonl", "2026-03-02/u%41/c.jsonl", "ünï/日本.jsonl.gz", "plain.jsonl"]
+    for i, name in enumerate(names):
+        line = json.dumps(dict(VALID[0], event_id=f"e-{i}")).encode() + b"\n"
+        landing.write(name, gzip.compress(line) if name.endswith(".gz") else line)
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_bytes(json.dumps(dict(VALID[0], event_id="e-link")).encode() + b"\n")
+    (landing.root / "linked.jsonl").symlink_to(elsewhere)
+    landing.write(".hidden/h.jsonl", b"not read\n")
+    metrics = ingest(spark, lakehouse, config, str(landing.root))
+    assert (metrics["files_read"], metrics["inserted"], metrics["quarantined"]) == (5, 5, 0)
+    sources = {r["source_file"] for r in lakehouse.read(EVENTS).select("source_file").collect()}
+    assert sources == {str(landing.root.resolve() / n) for n in [*names, "linked.jsonl"]}
+
+
 def test_a_missing_landing_path_is_a_usage_error(spark, lakehouse, config, tmp_path):
     with pytest.raises(UsageError, match="no such file"):
         ingest(spark, lakehouse, config, str(tmp_path / "nope"))
