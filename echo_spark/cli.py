@@ -92,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as err:  # noqa: BLE001 - the CLI's last line of defence: a message, exit 1
         print(f"echo-spark {args.job}: failed: {type(err).__name__}: {_first_line(err)}", file=sys.stderr)
+        if "memory pool" in str(err) and config.engine.kind == "sail":
+            print(f"echo-spark {args.job}: the embedded engine ran out of its memory budget "
+                  f"(engine.sail_memory_gb={config.engine.sail_memory_gb:g}): raise it with "
+                  "--set engine.sail_memory_gb=N, or 0 for no limit", file=sys.stderr)
         return 1
     if args.metrics_json:
         with open(args.metrics_json, "w", encoding="utf-8") as fh:

@@ -38,3 +38,30 @@ def test_unknown_job_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such-job"])
     assert exit_info.value.code == 2
+
+
+def test_the_embedded_engine_works_within_its_memory_budget_and_says_when_it_is_too_small(tmp_path):
+    """engine.sail_memory_gb reaches the Sail server: a budget far too small for the job's sorts
+    fails it, with a message naming the knob (a fresh process: Sail reads it once, at start)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+    from .telemetry.badlines import VALID
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "a.jsonl").write_text("".join(json.dumps(dict(VALID[0], event_id=f"e{i}")) + "\n" for i in range(50)))
+
+    def ingest(budget: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAIL_")} | {"PYTHONPATH": str(REPO)}
+        return subprocess.run(
+            [sys.executable, "-m", "echo_spark.cli", "ingest", "--quiet", "--landing", str(landing),
+             "--lakehouse", str(tmp_path / f"lh{budget}"), "--set", f"engine.sail_memory_gb={budget}"],
+            capture_output=True, text=True, env=env)
+
+    starved, bounded = ingest("0.000001"), ingest("1.5")
+    assert starved.returncode == 1 and "--set engine.sail_memory_gb=N" in starved.stderr
+    assert bounded.returncode == 0, bounded.stderr[-2000:]
