@@ -30,8 +30,9 @@ class EngineConfig(Section):
     # Default parallelism of the embedded Sail server (0: Sail's own default, one per core).
     sail_parallelism: int = Field(default=0, ge=0)
     # Memory the embedded Sail server's sorts, aggregates and joins share before they spill to
-    # disk, in GB (0: unbounded). Bounded, the ingest of 3M events peaks at 2.6 GB, not 5.5 GB.
-    sail_memory_gb: float = Field(default=1.5, ge=0)
+    # disk, in GB (0: unbounded, Sail's default). For ingest of a large backlog only: Sail 0.7's
+    # grouped UDFs reserve absurd sizes from a bounded pool, so lifecycle fails under one.
+    sail_memory_gb: float = Field(default=0, ge=0)
     # Worker processes that run the jobs' Python UDF bodies (tracker, per-gap curation). null: one
     # per core on sail, which runs UDFs in its own process under one GIL; 0 elsewhere, where every
     # task already has a Python worker process. 0 = inline.
