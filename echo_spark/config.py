@@ -76,6 +76,10 @@ class LifecycleConfig(Section):
     # ... and fewer line breaks than this many times the lines of the proposal (Copilot's: twice the
     # block). The simulator's ground truth uses the same bound.
     no_suffix_line_factor: int = Field(default=2, ge=1)
+    # Sessions are tracked in passes of about this many bronze events (sessions split by hash):
+    # the embedded engine holds a pass's groups in memory (3M events in one pass: 7.5 GB, and
+    # 4.4x the time of 1M).
+    events_per_pass: int = Field(default=1_000_000, ge=1)
 
 
 class SimulateConfig(Section):

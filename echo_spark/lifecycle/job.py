@@ -116,6 +116,7 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
         sessions_opted_out = opted_out.count()
         scope = scope.join(opted_out, "session_id", "left_anti")
         sessions = scope.select("session_id").distinct().count()
+        passes = -(-scope.count() // config.lifecycle.events_per_pass)
 
     metrics: dict[str, Any] = {
         "sessions_tracked": sessions,
@@ -126,8 +127,14 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
         metrics.update(requests=0, completions=0, orphans=0, stage_seconds=clock.timings)
         return metrics
 
-    with clock.stage(f"track {sessions} sessions"):
-        lakehouse.overwrite(LIFECYCLE_STAGING, track_documents(scope, config.lifecycle, udf_processes(config.engine)))
+    processes = udf_processes(config.engine)
+    for part in range(passes):
+        label = f"track {sessions} sessions" + (f", pass {part + 1} of {passes}" if passes > 1 else "")
+        with clock.stage(label):
+            share = scope if passes == 1 else scope.filter(F.pmod(F.xxhash64("session_id"), F.lit(passes)) == part)
+            tracked = track_documents(share, config.lifecycle, processes)
+            (lakehouse.overwrite if part == 0 else lakehouse.append)(LIFECYCLE_STAGING, tracked)
+    metrics["passes"] = passes
     staged = lakehouse.read(LIFECYCLE_STAGING)
     try:
         with clock.stage("merge completions and orphans"):

@@ -72,6 +72,28 @@ def test_rerun_writes_nothing_and_new_sessions_are_tracked_alone(spark, lakehous
     assert lakehouse.read(JOB_RUNS).filter(F.col("job") == "lifecycle").count() == 2
 
 
+def test_tracking_in_passes_equals_one_pass(spark, config, landing, tmp_path):
+    """Sessions split across passes (by hash, to bound memory) give the silver of a single pass."""
+    from chispa import assert_df_equality
+
+    from echo_spark.lakehouse import Lakehouse
+
+    for i in range(6):
+        _write(landing, f"{i}.jsonl", _session(f"s{i}", f"v{i} = |\n", f"{i} + {i}", 1_714_550_400_000 + i * 100_000))
+    silver = {}
+    for per_pass in (10_000, 12):
+        run = config.model_copy(deep=True)
+        run.lifecycle.events_per_pass = per_pass
+        run.lakehouse.root = str(tmp_path / f"lh{per_pass}")
+        lakehouse = Lakehouse(spark, run.lakehouse)
+        ingest(spark, lakehouse, run, str(landing.root))
+        metrics = lifecycle(spark, lakehouse, run)
+        assert metrics["completions"] == 6
+        silver[metrics["passes"]] = lakehouse.read(COMPLETIONS).orderBy("request_id")
+    assert sorted(silver) == [1, 6]
+    assert_df_equality(silver[1], silver[6])
+
+
 def test_tracking_runs_on_every_backend(any_spark):
     """Bronze-shaped rows built in memory (no Delta I/O), tracked through applyInArrow."""
     rows = []
