@@ -116,7 +116,7 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
         sessions_opted_out = opted_out.count()
         scope = scope.join(opted_out, "session_id", "left_anti")
         sessions = scope.select("session_id").distinct().count()
-        passes = -(-scope.count() // config.lifecycle.events_per_pass)
+        passes = max(1, round(scope.count() / config.lifecycle.events_per_pass))
 
     metrics: dict[str, Any] = {
         "sessions_tracked": sessions,
