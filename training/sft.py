@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -208,15 +209,26 @@ def start_ray(cfg) -> None:
         runtime_env = None
     else:
         runtime_env = {"py_modules": [str(Path(__file__).resolve().parent)], "env_vars": quiet_workers}
-    ray.init(
-        address=cfg.ray_address,
-        num_cpus=cfg.ray_num_cpus if cfg.ray_address is None else None,
-        include_dashboard=False,
-        # Errors only from Ray's own loggers: the progress line (from rank 0) stays readable.
-        logging_level=logging.WARNING,
-        logging_config=ray.LoggingConfig(log_level="ERROR"),
-        runtime_env=runtime_env,
-    )
+    for attempt in (1, 2):
+        try:
+            ray.init(
+                address=cfg.ray_address,
+                num_cpus=cfg.ray_num_cpus if cfg.ray_address is None else None,
+                include_dashboard=False,
+                # Errors only from Ray's own loggers: the progress line (from rank 0) stays readable.
+                logging_level=logging.WARNING,
+                logging_config=ray.LoggingConfig(log_level="ERROR"),
+                runtime_env=runtime_env,
+            )
+            return
+        except RuntimeError as err:
+            # A local head node whose GCS is slow to write its port file fails the start
+            # ("Timed out waiting for file .../gcs_server_port_..."; seen once in a demo run):
+            # a second start goes through.
+            if attempt == 2 or cfg.ray_address is not None or "Timed out waiting for file" not in str(err):
+                raise
+            print("train: the local Ray did not start in time; starting it again", file=sys.stderr, flush=True)
+            ray.shutdown()
 
 
 def _fit(cfg, settings: LoopSettings, train: Examples, val: Examples, storage: Path, run_name: str):

@@ -176,3 +176,30 @@ def test_run_name_follows_what_changes_the_result(tmp_path, tiny_base):
     before = derived_run_name(config, "/lake/sft_samples", 3, model)
     (model / "model.safetensors").write_bytes((model / "model.safetensors").read_bytes() + b" ")  # rebuilt in place
     assert derived_run_name(config, "/lake/sft_samples", 3, model) != before
+
+
+def test_a_local_ray_slow_to_start_is_started_again(monkeypatch, capsys):
+    """Ray's local head sometimes misses its GCS port file ('Timed out waiting for file'): one
+    more start; any other failure, or a second timeout, still stops the run."""
+    import ray
+
+    from training.sft import start_ray
+
+    calls: list[int] = []
+
+    def flaky_init(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Timed out waiting for file /tmp/ray/session_x/gcs_server_port_abc")
+
+    monkeypatch.setattr(ray, "init", flaky_init)
+    monkeypatch.setattr(ray, "shutdown", lambda: None)
+    start_ray(TrainConfig())
+    assert len(calls) == 2 and "starting it again" in capsys.readouterr().err
+
+    def broken_init(**kwargs):
+        raise RuntimeError("Timed out waiting for file /tmp/ray/session_y/gcs_server_port_def")
+
+    monkeypatch.setattr(ray, "init", broken_init)
+    with pytest.raises(RuntimeError, match="Timed out"):
+        start_ray(TrainConfig())
