@@ -115,8 +115,9 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
         opted_out = opted_out_sessions(scope, config.privacy)
         sessions_opted_out = opted_out.count()
         scope = scope.join(opted_out, "session_id", "left_anti")
-        sessions = scope.select("session_id").distinct().count()
-        passes = max(1, round(scope.count() / config.lifecycle.events_per_pass))
+        size = scope.agg(F.countDistinct("session_id").alias("sessions"), F.count(F.lit(1)).alias("events")).collect()[0]
+        sessions = size["sessions"]
+        passes = max(1, round(size["events"] / config.lifecycle.events_per_pass))
 
     metrics: dict[str, Any] = {
         "sessions_tracked": sessions,
