@@ -260,6 +260,45 @@ INGEST_STAGING = TableDef(
         _c("quarantine_reason", StringType(), "Null for a valid event, else the quarantine reason code."),
         _c("quarantine_detail", StringType(), "Field or limit behind the quarantine reason."),
         _c("raw", StringType(), "The raw line, kept only for quarantined lines."),
+        _c("file_sha256", StringType(), "File summary row (source_line -1): SHA-256 of the file's bytes as stored."),
+        _c("file_size", LongType(), "File summary row: size in bytes, as listed."),
+        _c("file_mtime_us", LongType(), "File summary row: modification time as listed, microseconds since the epoch."),
+        _c("file_lines", LongType(), "File summary row: lines read from the file."),
+        _c("file_quarantined", LongType(), "File summary row: of which quarantined."),
+    ),
+)
+
+LANDING_FILES = TableDef(
+    name="landing_files",
+    layer="audit",
+    meaning="Every landing file ingest has read (one row per path and content): what the next run skips.",
+    keys=("path", "sha256"),
+    columns=(
+        _c("path", StringType(), "Landing file, spelled as bronze's source_file."),
+        _c("sha256", StringType(), "SHA-256 of the file's bytes as stored (compressed bytes for .gz); null if unreadable."),
+        _c("size", LongType(), "Size in bytes when read (or when an erasure rewrote it)."),
+        _c("modified", TimestampType(), "Modification time when read (or rewritten), UTC; with size and path, the signature a run compares."),
+        _c("run_id", StringType(), "The ingest run (or erasure) that recorded this version of the file."),
+        _c("recorded_at", TimestampType(), "When that run started (UTC)."),
+        _c("bronze_version", LongType(), "Version of bronze `events` after the run's merge (null on a catalog)."),
+        _c("lines", LongType(), "Lines read from the file."),
+        _c("valid", LongType(), "Of which valid events (inserted or duplicates)."),
+        _c("quarantined", LongType(), "Of which quarantined."),
+        _c("erased", LongType(), "Of which dropped for an erased user (tombstone); removed from the file."),
+        _c("status", StringType(), "ingested, or rewritten (lines of an erased user removed from the file)."),
+    ),
+)
+
+TOMBSTONES = TableDef(
+    name="tombstones",
+    layer="audit",
+    meaning="Erased users and their sessions, as SHA-256 hashes: ingest and lifecycle drop anything that arrives later for them.",
+    keys=("kind", "subject_sha256"),
+    columns=(
+        _c("kind", StringType(), "user (a user_id) or session (a session_id of an erased user)."),
+        _c("subject_sha256", StringType(), "SHA-256 of the id (the id itself is not kept)."),
+        _c("erasure_id", StringType(), "The erasure that recorded it (null: an ingest found a new session of an erased user)."),
+        _c("recorded_at", TimestampType(), "When (UTC)."),
     ),
 )
 
@@ -273,7 +312,7 @@ ERASURES = TableDef(
         _c("requested_at", TimestampType(), "When it ran (UTC)."),
         _c("subject_sha256", StringType(), "SHA-256 of the erased user_id (the id itself is not kept)."),
         _c("reason", StringType(), "Why, as given by the operator (ticket number, ...)."),
-        _c("rows_deleted", StringType(), "JSON: table name -> rows removed from its current version."),
+        _c("rows_deleted", StringType(), "JSON: table name -> rows removed from its current version; `landing_files` -> landing file -> lines removed from it."),
         _c("vacuumed", BooleanType(), "Whether older table versions were vacuumed right away."),
     ),
 )
@@ -322,7 +361,8 @@ CURATE_STAGING = TableDef(
 
 ALL_TABLES: dict[str, TableDef] = {
     t.name: t
-    for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, SFT_SAMPLES, SFT_ACCEPTED_ONLY, CURATION_DROPS, JOB_RUNS, ERASURES)
+    for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, SFT_SAMPLES, SFT_ACCEPTED_ONLY, CURATION_DROPS, JOB_RUNS, ERASURES,
+              LANDING_FILES, TOMBSTONES)
 }
 
 

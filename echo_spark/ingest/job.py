@@ -9,6 +9,9 @@ verdicts into quarantine on (source_file, source_line), so rerunning over the sa
 from __future__ import annotations
 
 import argparse
+import os
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import reduce
 from pathlib import Path
@@ -23,9 +26,10 @@ from ..engine import get_spark
 from ..errors import UsageError
 from ..lakehouse import Lakehouse
 from ..progress import StageClock
-from ..tables import EVENTS, INGEST_STAGING, QUARANTINE
-from .landing_files import select_landing
-from .parse_files import IngestLimits
+from ..tables import EVENTS, INGEST_STAGING, LANDING_FILES, QUARANTINE, TOMBSTONES
+from .landing_files import normalize_source, reprocess_matches, select_landing
+from .parse_files import FILE_ROW, IngestLimits
+from .rewrite import PreparedRewrite, rewrite_without_lines
 
 ROWS_PER_BATCH = 2048
 BYTES_PER_BATCH = 64 << 20
@@ -44,6 +48,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("jsonl", "continue", "tabby"),
         default="jsonl",
         help="convert Continue or Tabby logs to telemetry v1 first (as `echo-spark import` does)",
+    )
+    parser.add_argument(
+        "--reprocess",
+        nargs="?",
+        const="*",
+        metavar="GLOB",
+        help="read again files already ingested: all of them, or those whose path, path under the "
+        "landing folder or name matches GLOB (by default a run reads only files it has not recorded "
+        "in landing_files, or whose size or modification time changed)",
     )
     parser.add_argument(
         "--import-out",
@@ -66,28 +79,36 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
         landing = str(out)
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
-    metrics = ingest(spark, lakehouse, config, landing)
+    metrics = ingest(spark, lakehouse, config, landing, reprocess=args.reprocess)
     print_summary(metrics)
     return {**metrics, "imported": imported} if imported else metrics
 
 
 def _parse_partition(limits: IngestLimits):
-    """The mapInArrow body: closes over plain values only, so it pickles to any worker."""
+    """The mapInArrow body: closes over plain values only, so it pickles to any worker.
+
+    Its input is one row per landing file: (path, size, mtime_us), and `content` when the engine
+    read the bytes (a URI); without `content` the worker reads the local file itself."""
 
     def parse(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
         from pyspark.sql.pandas.types import to_arrow_schema
 
         from echo_spark.ingest.landing_files import normalize_source
-        from echo_spark.ingest.parse_files import parse_file
+        from echo_spark.ingest.parse_files import parse_landing_file, read_bytes
         from echo_spark.tables import INGEST_STAGING
 
         schema = to_arrow_schema(INGEST_STAGING.schema, timezone="UTC")
         rows: list[dict[str, Any]] = []
         size = 0
         for batch in batches:
-            for path, content in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist()):
-                for row in parse_file(normalize_source(path), content, limits):
+            columns = batch.schema.names
+            paths = batch.column("path").to_pylist()
+            contents = batch.column("content").to_pylist() if "content" in columns else [None] * len(paths)
+            sizes, mtimes = batch.column("size").to_pylist(), batch.column("mtime_us").to_pylist()
+            for path, content, file_size, mtime_us in zip(paths, contents, sizes, mtimes):
+                data = read_bytes(path) if content is None else content
+                for row in parse_landing_file(normalize_source(path), data, file_size, mtime_us, limits):
                     rows.append(row)
                     size += len(row.get("raw") or "") + len(row.get("text") or "") + len(row.get("prefix") or "") + len(row.get("suffix") or "")
                     if len(rows) >= ROWS_PER_BATCH or size >= BYTES_PER_BATCH:
@@ -99,22 +120,87 @@ def _parse_partition(limits: IngestLimits):
     return parse
 
 
-def read_landing(spark: SparkSession, landing: str, patterns: list[str], limits: IngestLimits) -> DataFrame:
+@dataclass(frozen=True)
+class ListedFile:
+    path: str  # as bronze spells source_file (normalize_source)
+    size: int
+    mtime_us: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    files: list[ListedFile]
+    remote: bool
+    root: str | None  # the landing folder, for --reprocess globs relative to it
+
+
+def list_landing(spark: SparkSession, landing: str, patterns: list[str]) -> Listing:
+    """Every landing file the argument names, with the size and modification time a run compares.
+
+    Local files are listed and stat'ed here. A URI is listed by the engine, without reading the
+    bytes (only path, length and modification time are selected); an engine that splits a file
+    into byte ranges lists it once per range, hence the distinct."""
     selection = select_landing(landing, patterns)
-    reader = spark.read.format("binaryFile")
-    if selection.folder is not None:
-        # A folder is listed by the engine, not named file by file: Sail 0.7 keeps memory for
-        # every file named in load() and never returns it (0.6 GB per million lines from 2,120
-        # files, 5.7 GB peak at 3M events); listing the folder stays flat and reads faster.
-        listed = reader.option("recursiveFileLookup", "true").load(selection.folder)
-        chosen = spark.createDataFrame([(path,) for path in selection.paths], "_chosen string")
-        local_path = F.concat(F.lit("/"), F.regexp_replace("path", "^(file:)?/*", ""))  # as normalize_source spells it
-        files = listed.join(chosen, local_path == F.col("_chosen"), "left_semi")
-    elif selection.remote:
-        files = reader.option("recursiveFileLookup", "true").load(selection.paths[0]).filter(_name_matches(patterns))
+    if not selection.remote:
+        files = []
+        for path in selection.paths:
+            try:
+                stat = os.stat(path)
+                files.append(ListedFile(normalize_source(path), stat.st_size, stat.st_mtime_ns // 1000))
+            except OSError:
+                files.append(ListedFile(normalize_source(path), -1, -1))  # read (and quarantined) as unreadable
+        return Listing(files, remote=False, root=selection.folder)
+    listed = (
+        spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(selection.paths[0])
+        .filter(_name_matches(patterns))
+        .select("path", F.col("length").alias("size"), F.unix_micros("modificationTime").alias("mtime_us"))
+        .distinct()
+        .collect()
+    )
+    files = sorted(ListedFile(normalize_source(r["path"]), r["size"], r["mtime_us"]) for r in listed)
+    if not files:
+        raise UsageError(f"--landing {landing}: no file matching {', '.join(patterns)}")
+    return Listing(files, remote=True, root=selection.paths[0])
+
+
+def _read_parallelism(spark: SparkSession) -> int:
+    for key in ("spark.default.parallelism", "spark.sql.shuffle.partitions"):
+        try:
+            value = spark.conf.get(key, None)
+        except Exception:  # noqa: BLE001 - a server that does not know the key
+            value = None
+        if value and str(value).isdigit() and int(value) > 0:
+            return int(value)
+    return os.cpu_count() or 1
+
+
+def read_files(spark: SparkSession, files: list[ListedFile], remote: bool, limits: IngestLimits) -> DataFrame:
+    """Staged rows of these files: every line, then one summary row per file (source_line -1).
+
+    Each file is parsed whole by exactly one task. The engine is never asked to scan a local
+    file itself: Sail 0.7 splits a binaryFile scan into byte ranges across files (DataFusion's
+    file-scan repartitioning, which Sail does not turn off for this whole-file source) and emits
+    the whole content once per range, so a file crossing a range boundary was parsed twice (a
+    2.5 MB file alone: lines_read doubled). Local files go to the tasks by path, largest first,
+    round robin; a URI's bytes come from the engine, one row per path kept."""
+    schema = "path string, size long, mtime_us long"
+    if not remote:
+        ordered = sorted(files, key=lambda f: (-f.size, f.path))
+        listing = spark.createDataFrame([(f.path, f.size, f.mtime_us) for f in ordered], schema)
+        inputs = listing.repartition(max(1, min(len(ordered), _read_parallelism(spark))))
     else:
-        files = reader.load(selection.paths)
-    return files.select("path", "content").mapInArrow(_parse_partition(limits), INGEST_STAGING.schema)
+        inputs = (
+            spark.read.format("binaryFile").load([f.path for f in files])
+            .select("path", F.col("length").alias("size"), F.unix_micros("modificationTime").alias("mtime_us"), "content")
+            .dropDuplicates(["path"])
+        )
+    return inputs.mapInArrow(_parse_partition(limits), INGEST_STAGING.schema)
+
+
+def read_landing(spark: SparkSession, landing: str, patterns: list[str], limits: IngestLimits) -> DataFrame:
+    """Every line of every landing file the argument names, parsed (no file summary rows)."""
+    listing = list_landing(spark, landing, patterns)
+    return read_files(spark, listing.files, listing.remote, limits).filter(F.col("source_line") != FILE_ROW)
 
 
 def _name_matches(patterns: list[str]) -> Column:
@@ -155,33 +241,184 @@ def _timestamp_literal(instant: datetime) -> Any:
     return F.lit(instant.astimezone(timezone.utc).replace(tzinfo=None)).cast("timestamp")
 
 
-def ingest(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, landing: str) -> dict[str, Any]:
+def ingest(
+    spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, landing: str, *, reprocess: str | None = None
+) -> dict[str, Any]:
+    """Ingest the landing files no run has read yet (and those `reprocess` names: a glob, or '*').
+
+    A file is known by its path, size and modification time as `landing_files` recorded them;
+    a file whose size or time changed is read again whole (its digest is recorded anew)."""
     clock = StageClock("ingest")
     started = datetime.now(timezone.utc)
+    run_id = uuid.uuid4().hex
     limits = IngestLimits.for_run(
         config.ingest.max_json_depth, config.ingest.min_ts, config.ingest.max_future_skew_hours, started
     )
-    for table in (EVENTS, QUARANTINE):
+    for table in (EVENTS, QUARANTINE, LANDING_FILES, TOMBSTONES):
         lakehouse.ensure(table)
 
+    with clock.stage("list landing files"):
+        listing = list_landing(spark, landing, config.ingest.file_patterns)
+        seen = _signatures(lakehouse)
+        todo = [
+            f for f in listing.files
+            if (f.path, f.size, f.mtime_us) not in seen
+            or (reprocess is not None and reprocess_matches(f.path, reprocess, listing.root))
+        ]
+    listed = {"files_listed": len(listing.files), "files_skipped": len(listing.files) - len(todo)}
+    if not todo:
+        metrics = {**_nothing_read(lakehouse), **listed, "stage_seconds": clock.timings}
+        return metrics
+
     with clock.stage("parse landing files into staging"):
-        lakehouse.overwrite(INGEST_STAGING, read_landing(spark, landing, config.ingest.file_patterns, limits))
+        lakehouse.overwrite(INGEST_STAGING, read_files(spark, todo, listing.remote, limits))
     staged = lakehouse.read(INGEST_STAGING)
     try:
-        metrics = _load_staged(lakehouse, staged, started, clock)
+        lines = staged.filter(F.col("source_line") != FILE_ROW)
+        files = staged.filter(F.col("source_line") == FILE_ROW).select(
+            "source_file", "file_sha256", "file_size", "file_mtime_us", "file_lines", "file_quarantined"
+        ).collect()
+        with clock.stage("apply erasure tombstones"):
+            erased = _erased_lines(lakehouse, lines, started)
+        if erased:
+            dropped = spark.createDataFrame([(f, n) for f, n, _ in erased], "source_file string, source_line long")
+            lines = lines.join(dropped, ["source_file", "source_line"], "left_anti")
+        metrics = _load_staged(lakehouse, lines, started, clock)
+        with clock.stage("record landing files"):
+            rewritten = _record_files(lakehouse, files, erased, listing.remote, run_id, started, metrics["bronze_version"])
     finally:
         lakehouse.drop_local(INGEST_STAGING)
-    if metrics["files_read"] == 0:
-        raise UsageError(f"--landing {landing}: no landing file found")
+    metrics.update(listed)
+    metrics["files_read"] = len(files)
+    metrics["erased"] = len(erased)
+    metrics["lines_read"] += len(erased)
+    metrics["landing_files_rewritten"] = rewritten
     metrics["stage_seconds"] = clock.timings
     return metrics
 
 
+def _signatures(lakehouse: Lakehouse) -> set[tuple[str, int, int]]:
+    """(path, size, mtime_us) of every file version a run has recorded."""
+    rows = lakehouse.read(LANDING_FILES).select("path", "size", F.unix_micros("modified").alias("mtime_us")).collect()
+    return {(r["path"], r["size"], r["mtime_us"]) for r in rows}
+
+
+def _nothing_read(lakehouse: Lakehouse) -> dict[str, Any]:
+    return {
+        "files_read": 0, "lines_read": 0, "inserted": 0, "duplicates": 0, "duplicates_in_batch": 0,
+        "duplicates_already_in_bronze": 0, "duplicates_conflicting": 0, "quarantined": 0,
+        "quarantined_by_reason": {}, "erased": 0, "landing_files_rewritten": 0,
+        "bronze_version": None if lakehouse.uses_catalog else lakehouse.version(EVENTS),
+    }
+
+
+# A field of a quarantined raw line that does not parse as JSON (a cut line, say).
+_RAW_FIELD = '"{}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"'
+
+
+def _raw_field(name: str) -> Column:
+    return F.coalesce(
+        F.col(name),
+        F.get_json_object("raw", f"$.{name}"),
+        F.nullif(F.regexp_extract("raw", _RAW_FIELD.format(name), 1), F.lit("")),
+    )
+
+
+def _erased_lines(lakehouse: Lakehouse, lines: DataFrame, started: datetime) -> list[tuple[str, int, bool]]:
+    """(file, line, quarantined) of the staged lines of erased users and of their sessions.
+
+    A line is erased when the SHA-256 of its user_id, or of its session_id, is a tombstone, or
+    when its session has a line of an erased user in this batch (a late session whose other
+    events carry no user_id); such sessions become tombstones too, so later files drop them."""
+    tombstones = lakehouse.read(TOMBSTONES).select("kind", F.col("subject_sha256").alias("_h"))
+    if not tombstones.limit(1).collect():
+        return []
+    keyed = lines.select(
+        "source_file",
+        "source_line",
+        F.col("quarantine_reason").isNotNull().alias("_quarantined"),
+        F.sha2(_raw_field("user_id"), 256).alias("_uh"),
+        F.sha2(_raw_field("session_id"), 256).alias("_sh"),
+    )
+    users = tombstones.filter(F.col("kind") == "user").select("_h")
+    sessions = tombstones.filter(F.col("kind") == "session").select("_h")
+    by_user = keyed.join(F.broadcast(users), keyed["_uh"] == users["_h"], "left_semi")
+    found = {r["_sh"] for r in by_user.filter(F.col("_sh").isNotNull()).select("_sh").distinct().collect()}
+    known = {r["_h"] for r in sessions.collect()}
+    new_sessions = sorted(found - known)
+    if new_sessions:
+        at = _timestamp_literal(started)
+        rows = lakehouse.spark.createDataFrame([("session", h) for h in new_sessions], "kind string, subject_sha256 string")
+        lakehouse.merge(TOMBSTONES, rows.withColumn("recorded_at", at))
+    all_sessions = lakehouse.spark.createDataFrame([(h,) for h in sorted(found | known)] or [("",)], "_h string")
+    by_session = keyed.join(F.broadcast(all_sessions), keyed["_sh"] == all_sessions["_h"], "left_semi")
+    erased = by_user.unionByName(by_session).select("source_file", "source_line", "_quarantined").distinct().collect()
+    return sorted((r["source_file"], r["source_line"], bool(r["_quarantined"])) for r in erased)
+
+
+def _record_files(
+    lakehouse: Lakehouse,
+    files: list[Any],
+    erased: list[tuple[str, int, bool]],
+    remote: bool,
+    run_id: str,
+    started: datetime,
+    bronze_version: int | None,
+) -> int:
+    """Record the files read (one `landing_files` row per path and digest), after bronze.
+
+    This is the run's last commit: a crash before it leaves the files unrecorded, so the next
+    run reads them again and the MERGEs on event_id and (source_file, source_line) add nothing
+    twice; a crash after it leaves them recorded and ingested. A local file that held erased
+    lines is rewritten without them: the rewritten version is recorded in the same commit and
+    renamed over the original right after (see rewrite.py for a crash in between)."""
+    by_file: dict[str, list[tuple[int, bool]]] = {}
+    for source, number, quarantined in erased:
+        by_file.setdefault(source, []).append((number, quarantined))
+    records: list[tuple[Any, ...]] = []
+    prepared: list[PreparedRewrite] = []
+    for row in files:
+        path, gone = row["source_file"], by_file.get(row["source_file"], [])
+        quarantined = row["file_quarantined"] - sum(q for _, q in gone)
+        valid = row["file_lines"] - quarantined - len(gone)
+        records.append((path, row["file_sha256"], row["file_size"], row["file_mtime_us"], row["file_lines"],
+                        valid, quarantined, len(gone), "ingested"))
+        if gone and not remote and row["file_sha256"]:
+            rewrite = rewrite_without_lines(path, [n for n, _ in gone], expected_sha256=row["file_sha256"])
+            if rewrite is not None:
+                prepared.append(rewrite)
+                records.append((path, rewrite.sha256, rewrite.size, rewrite.mtime_us, row["file_lines"] - len(gone),
+                                valid, quarantined, 0, "rewritten"))
+    try:
+        record_landing_files(lakehouse, records, run_id, started, bronze_version)
+    except BaseException:
+        for rewrite in prepared:
+            rewrite.abandon()
+        raise
+    for rewrite in prepared:
+        rewrite.commit()
+    return len(prepared)
+
+
+def record_landing_files(
+    lakehouse: Lakehouse, records: list[tuple[Any, ...]], run_id: str, started: datetime, bronze_version: int | None
+) -> None:
+    """MERGE (path, sha256, size, mtime_us, lines, valid, quarantined, erased, status) rows."""
+    schema = ("path string, sha256 string, size long, mtime_us long, lines long, valid long, "
+              "quarantined long, erased long, status string")
+    rows = (
+        lakehouse.spark.createDataFrame(records, schema)
+        .withColumn("modified", F.timestamp_micros("mtime_us"))
+        .withColumn("run_id", F.lit(run_id))
+        .withColumn("recorded_at", _timestamp_literal(started))
+        .withColumn("bronze_version", F.lit(bronze_version).cast("long"))
+    )
+    lakehouse.merge(LANDING_FILES, rows, update_matched=True)
+
+
 def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clock: StageClock) -> dict[str, Any]:
     with clock.stage("count lines and verdicts"):
-        totals = staged.agg(
-            F.count(F.lit(1)).alias("lines"), F.countDistinct("source_file").alias("files")
-        ).collect()[0]
+        totals = staged.agg(F.count(F.lit(1)).alias("lines")).collect()[0]
         by_reason = {
             row["quarantine_reason"]: row["n"]
             for row in staged.filter(F.col("quarantine_reason").isNotNull())
@@ -214,7 +451,6 @@ def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clo
             lakehouse.merge(EVENTS, batch)
 
     metrics: dict[str, Any] = {
-        "files_read": totals["files"],
         "lines_read": totals["lines"],
         "inserted": batch_distinct - already_present,
         "duplicates": (valid_count - batch_distinct) + already_present,
@@ -235,8 +471,9 @@ def print_summary(metrics: dict[str, Any]) -> None:
     table = Table(title="ingest summary", show_header=True)
     table.add_column("measure")
     table.add_column("count", justify="right")
-    for key in ("files_read", "lines_read", "inserted", "duplicates", "duplicates_in_batch",
-                "duplicates_already_in_bronze", "duplicates_conflicting", "quarantined"):
+    for key in ("files_listed", "files_skipped", "files_read", "lines_read", "inserted", "duplicates",
+                "duplicates_in_batch", "duplicates_already_in_bronze", "duplicates_conflicting", "quarantined",
+                "erased", "landing_files_rewritten"):
         table.add_row(key, str(metrics[key]))
     for reason, count in metrics["quarantined_by_reason"].items():
         table.add_row(f"  quarantined: {reason}", str(count))

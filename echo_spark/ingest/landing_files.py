@@ -59,6 +59,19 @@ def select_landing(landing: str, patterns: list[str]) -> LandingSelection:
     return LandingSelection(found, remote=False, folder=str(folder))
 
 
+def reprocess_matches(path: str, pattern: str, root: str | None) -> bool:
+    """Whether `--reprocess PATTERN` names this file: '*' names all; otherwise a glob matched
+    against the full path, the path relative to the landing folder, or the file name."""
+    if pattern in ("", "*"):
+        return True
+    names = [path, path.rsplit("/", 1)[-1]]
+    if root:
+        prefix = normalize_source(root).rstrip("/") + "/"
+        if path.startswith(prefix):
+            names.append(path[len(prefix):])
+    return any(fnmatch.fnmatchcase(name, pattern) for name in names)
+
+
 def normalize_source(path: str) -> str:
     """One spelling per file whatever the engine reports (`file:/x`, `file:///x`, `x` for `/x`)."""
     if path.startswith("file:"):

@@ -5,6 +5,7 @@ Pure Python (no Spark): the Spark wiring feeds it (path, content) pairs inside `
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
@@ -41,6 +42,47 @@ def _quarantine_row(source: str, line: int, verdict: Quarantined, raw: str) -> d
         "quarantine_reason": verdict.reason,
         "quarantine_detail": verdict.detail,
         "raw": raw,
+    }
+
+
+# `source_line` of the one summary row that `parse_landing_file` adds after a file's lines.
+FILE_ROW = -1
+
+
+def read_bytes(path: str) -> bytes | OSError:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as err:
+        return err
+
+
+def parse_landing_file(
+    source: str, content: bytes | OSError, size: int | None, mtime_us: int | None, limits: IngestLimits
+) -> Iterator[dict[str, Any]]:
+    """`parse_file`'s line rows, then one summary row of the file (source_line FILE_ROW): the
+    SHA-256 of its bytes as stored, its size and modification time as listed, and its line and
+    quarantine counts. A file that cannot be opened is one unreadable_file line and no digest."""
+    lines = quarantined = 0
+    if isinstance(content, OSError):
+        reason = type(content).__name__ if content.errno is None else f"{type(content).__name__} errno {content.errno}"
+        rows: Iterator[dict[str, Any]] = iter([_quarantine_row(source, 0, Quarantined(UNREADABLE_FILE, f"read: {reason}"), "")])
+        digest = None
+    else:
+        rows = parse_file(source, content, limits)
+        digest = hashlib.sha256(content).hexdigest()
+    for row in rows:
+        lines += 1
+        quarantined += row.get("quarantine_reason") is not None
+        yield row
+    yield {
+        "source_file": source,
+        "source_line": FILE_ROW,
+        "file_sha256": digest,
+        "file_size": size,
+        "file_mtime_us": mtime_us,
+        "file_lines": lines,
+        "file_quarantined": quarantined,
     }
 
 
