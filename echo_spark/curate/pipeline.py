@@ -8,7 +8,7 @@ the job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from ..config import CurateConfig
@@ -34,13 +34,15 @@ class RowCurator:
     config: CurateConfig
     teacher: Teacher
     indexes: tuple[ContaminationIndex, ...]
+    # The shared unit definition: its answer, or why the gap holds no whole unit.
+    units: SyntaxTeacher = field(default_factory=SyntaxTeacher)
 
     @classmethod
     def build(cls, config: CurateConfig) -> "RowCurator":
         syntax = SyntaxTeacher()
         teacher: Teacher = LLMTeacher(config, fallback=syntax) if config.teacher == "llm" else syntax
         index = benchmark_index(config.decontam_benchmarks_dir, config.decontam_benchmarks_glob, config.decontam_ngram)
-        return cls(config, teacher, (index,))
+        return cls(config, teacher, (index,), syntax)
 
     def curate(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         rows = list(rows)
@@ -52,15 +54,24 @@ class RowCurator:
                 out.append(_staged(row, None, Verdict.dropped("input", reason)))
             else:
                 pending.append((row, _gap(row)))
-        middles = self._truncate([gap for _, gap in pending])
-        for (row, gap), (middle, source) in zip(pending, middles):
+        # Whole units or nothing, whichever teacher answers: a gap whose unit is not whole in C_N
+        # (cut by the no-suffix bound, or left mid-unit) is dropped here with the reason.
+        whole = []
+        for row, gap in pending:
+            answer = self.units.answer(gap)
+            if answer.drop_reason:
+                out.append(_staged(row, gap, Verdict.dropped("teacher", answer.drop_reason), "syntax"))
+            else:
+                whole.append((row, gap, answer.text))
+        middles = self._truncate([(gap, text) for _, gap, text in whole])
+        for (row, gap, _), (middle, source) in zip(whole, middles):
             out.append(self._verify(row, replace(gap, committed=middle), source))
         return out
 
-    def _truncate(self, gaps: list[Gap]) -> list[tuple[str, str]]:
+    def _truncate(self, gaps: list[tuple[Gap, str]]) -> list[tuple[str, str]]:
         if isinstance(self.teacher, LLMTeacher):
-            return [(a.text, a.source) for a in self.teacher.truncate_all(gaps)]
-        return [(self.teacher.truncate(gap), "syntax") for gap in gaps]
+            return [(a.text, a.source) for a in self.teacher.truncate_all([gap for gap, _ in gaps])]
+        return [(text, "syntax") for _, text in gaps]
 
     def _verify(self, row: dict[str, Any], gap: Gap, teacher_source: str) -> dict[str, Any]:
         c = self.config

@@ -1,142 +1,67 @@
-"""The default teacher: keep the smallest syntactic unit of C_N that completes the trigger.
+"""The default teacher: keep the atomic unit of the trigger, whole, or drop the gap.
 
-The gap is read in the committed document D = prefix + C_N + suffix, at the cursor c = len(prefix):
-- triggered mid-line, or on a fresh line right after an opener (`:`, `{`, `(`, ...): the innermost
-  statement that contains the cursor, i.e. the rest of the statement, or the whole block after a
-  block opener;
-- triggered on a fresh line otherwise: the first statement that starts in C_N;
-- nothing recognisable (a comment, a broken region): the rest of the first line of C_N.
-The unit is clipped to C_N, so the answer is always a prefix of C_N; later unrelated edits fall
-away. Statement spans come from Python's own parser when D is valid Python (exact, and current with
-the language) and from tree-sitter otherwise (it recovers from the partial windows editors send).
+The unit is the one the simulator calls `intended_unit`: both use `echo_spark.units`, one
+definition (the rest of the statement, the block after an opener, the element of a literal on
+the cursor's line, never the line break that ends it). It is read in the committed document
+D = prefix + C_N + suffix at the cursor c = len(prefix):
+
+- the unit ends inside C_N (a line break at depth 0, a dedented line, the closing brace): the
+  answer is that prefix of C_N; what follows it (later, unrelated edits) falls away;
+- the unit runs to the end of C_N and the gap has a suffix anchor (the suffix is known and not
+  empty): the gap ends where existing text starts, so C_N's end is the unit's end (the suffix
+  closes it, or the unit goes on in text that was already there, as the simulator clips a unit to
+  the region being written);
+- the unit runs to the end of C_N and there is no suffix (the end of the document, or a log
+  without one): C_N was cut by the tracker's no-suffix bound, or the developer stopped mid-unit.
+  The unit is not whole, and a cut unit would teach the model to stop in the wrong place: the gap
+  is dropped (`unit_cut`). A C_N that holds a whole unit and then a cut one keeps the whole one.
+
+A teacher changes scope only: the answer is always a prefix of C_N.
 """
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 
-from . import grammars
+from ..units import unit_span
 from .records import Gap
 
-# A line ending in one of these leaves the statement open: the next line continues it.
-_OPENERS = (":", "{", "(", "[", ",", "=", "\\", "=>")
-# Node types whose named children are statements (the units a teacher may keep).
-_CONTAINERS = frozenset({
-    "module", "block",  # python
-    "program", "statement_block", "class_body",  # javascript
-    "translation_unit", "compound_statement", "declaration_list", "field_declaration_list",  # cpp
-})
-_LINE_COMMENT = {"python": "#", "javascript": "//", "cpp": "//"}
+UNIT_CUT = "unit_cut"
+NO_UNIT = "no_unit"
 
 
 @dataclass(frozen=True)
-class _Span:
-    start: int  # UTF-8 byte offsets in the committed document
-    end: int
+class UnitAnswer:
+    """The teacher's answer: `text` (a prefix of C_N), or a drop reason when no whole unit is there."""
+
+    text: str
+    drop_reason: str | None = None
 
 
 class SyntaxTeacher:
-    """Truncates C_N to the statement (or block) being written; see the module docstring."""
+    """Truncates C_N to the unit being written; see the module docstring."""
 
     def truncate(self, gap: Gap) -> str:
+        """The unit as text; a dropped gap gives its whole C_N (callers that drop use `answer`)."""
+        answer = self.answer(gap)
+        return gap.committed if answer.drop_reason else answer.text
+
+    def answer(self, gap: Gap) -> UnitAnswer:
         if gap.is_void:
-            return ""
-        grammar = grammars.grammar_name(gap.language)
-        prefix = gap.prefix.encode("utf-8")
-        committed = gap.committed.encode("utf-8")
-        doc = prefix + committed + gap.suffix_text.encode("utf-8")
-        cursor, commit_end = len(prefix), len(prefix) + len(committed)
-        spans = _statement_spans(grammar, doc, cursor, commit_end) if grammar else []
-        end = _unit_end(spans, doc, cursor, commit_end, _continues_statement(gap.prefix))
-        if end is None or end <= cursor:
-            end = _first_line_end(doc, cursor, commit_end)
-        end = _keep_line_tail(doc, end, commit_end, _LINE_COMMENT.get(grammar or ""), gap.suffix_text)
-        return committed[: end - cursor].decode("utf-8")
-
-
-def _continues_statement(prefix: str) -> bool:
-    """Mid-line, or a fresh line right after an opener: the cursor is inside a statement."""
-    before, _, line = prefix.rpartition("\n")
-    if line.strip():
-        return True
-    previous = next((text for text in reversed(before.splitlines()) if text.strip()), "")
-    return previous.rstrip().endswith(_OPENERS)
-
-
-def _unit_end(spans: list[_Span], doc: bytes, cursor: int, commit_end: int, inside: bool) -> int | None:
-    if inside:
-        around = [s for s in spans if s.start < cursor < s.end]
-        if around:
-            return min(max(around, key=lambda s: (s.start, -s.end)).end, commit_end)
-        line_end = doc.find(b"\n", cursor, commit_end)
-        if doc[cursor : commit_end if line_end < 0 else line_end].strip():
-            return None  # the rest of a line that is no statement (a comment, a broken region)
-    following = [s for s in spans if cursor <= s.start < commit_end]
-    if following:
-        return min(min(following, key=lambda s: (s.start, -s.end)).end, commit_end)
-    return None
-
-
-def _first_line_end(doc: bytes, cursor: int, commit_end: int) -> int:
-    """End of the first line of C_N that has content (without its line break)."""
-    position = cursor
-    while position < commit_end:
-        newline = doc.find(b"\n", position, commit_end)
-        line_end = commit_end if newline < 0 else newline
-        if doc[position:line_end].strip():
-            return line_end
-        position = line_end + 1
-    return commit_end
-
-
-def _keep_line_tail(doc: bytes, end: int, commit_end: int, comment: str | None, suffix: str) -> int:
-    """Keep a trailing comment on the unit's last line, and its line break when the suffix has none.
-
-    Without the break, code after the gap would be glued onto the unit's last line.
-    """
-    newline = doc.find(b"\n", end, commit_end)
-    if newline < 0:
-        return end
-    tail = doc[end:newline].strip()
-    if tail and not (comment and tail.startswith(comment.encode())):
-        return end  # more code on the same line: the unit ends inside the line
-    if not suffix.startswith(("\n", "\r\n")):
-        return newline + 1
-    return newline - doc[newline - 1 : newline].count(b"\r") if tail else end
-
-
-def _statement_spans(grammar: str, doc: bytes, cursor: int, commit_end: int) -> list[_Span]:
-    """Statement spans; from tree-sitter only those around [cursor, commit_end], the ones
-    `_unit_end` can use (a statement that ends before the cursor or starts after C_N cannot)."""
-    if grammar == "python":
-        spans = _python_ast_spans(doc)
-        if spans is not None:
-            return spans
-    tree = grammars.parse(grammar, doc.decode("utf-8"))
-    return [
-        _Span(node.start_byte, node.end_byte)
-        for node in grammars.walk_overlapping(tree.root_node, cursor, max(commit_end, cursor + 1))
-        if node.is_named
-        and node.type != "comment"
-        and node.parent is not None
-        and node.parent.type in _CONTAINERS
-    ]
-
-
-def _python_ast_spans(doc: bytes) -> list[_Span] | None:
-    """Statement spans from CPython's parser; None when the document is not valid Python."""
-    tree = grammars.python_ast(doc)
-    if tree is None:
-        return None
-    line_starts = [0]
-    for line in doc.splitlines(keepends=True):
-        line_starts.append(line_starts[-1] + len(line))
-    spans = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.stmt) or node.end_lineno is None or node.end_col_offset is None:
-            continue
-        first = min([node, *getattr(node, "decorator_list", [])], key=lambda n: (n.lineno, n.col_offset))
-        start = line_starts[first.lineno - 1] + first.col_offset
-        spans.append(_Span(start, line_starts[node.end_lineno - 1] + node.end_col_offset))
-    return spans
+            return UnitAnswer("")
+        suffix = gap.suffix_text
+        doc = gap.prefix + gap.committed + suffix
+        cursor = len(gap.prefix)
+        commit_end = cursor + len(gap.committed)
+        span = unit_span(doc, cursor, commit_end, gap.language)
+        if not span.closed:
+            if not suffix:
+                return UnitAnswer("", UNIT_CUT)
+            whole = unit_span(doc, cursor, len(doc), gap.language)
+            if whole.end <= commit_end:
+                span = whole  # the suffix closes the unit where C_N ends
+            # else the unit goes on in existing text: its part in the gap, clipped as `span` is
+        text = gap.committed[: span.end - cursor]
+        if not text.strip():
+            return UnitAnswer("", NO_UNIT)
+        return UnitAnswer(text)

@@ -17,7 +17,7 @@ from .corpus import CorpusFile
 from .editor import Document, Span, utf16_len
 from .gaps import DOC_CLOSED, SESSION_END, GapBook
 from .ground_truth import DocumentTruth, RequestTruth
-from .policy import ACCEPT_EDIT, ACCEPT_PARTIAL, ACCEPTS, IGNORE, NO_REACTION, REJECT
+from .policy import ACCEPT_EDIT, ACCEPT_PARTIAL, ACCEPTS, CHANGE_ARGUMENT, IGNORE, NO_REACTION, REJECT, RENAME
 from .proposer import Foresight, NoisyOracle
 from .units import WORD, atomic_unit, line_comment, next_token
 
@@ -63,6 +63,11 @@ class DocumentWork:
         self.target = "".join(lines)
         self.start = sum(map(len, lines[:first]))
         self.end = self.start + sum(map(len, lines[first:last]))
+        if self.scenario == INSERT and self.end > self.start and self.target[self.end - 1] == "\n":
+            # A developer adding lines inside a file opens a blank line first and types into it:
+            # the region's last line break is already there, so the text after the cursor starts
+            # on a line of its own (typing in front of existing code would glue the two lines).
+            self.end -= 1
         self.pos = self.start
         life = session.ctx.lifecycle
         self.gaps = GapBook(
@@ -78,6 +83,7 @@ class DocumentWork:
         self.initial = initial
         self.cursor = self.start
         self.rows: list[RequestTruth] = []
+        self.unit_at: dict[str, int] = {}  # request id -> where its unit starts in the plan
 
     def _add_non_ascii(self, lines: list[str], first: int, last: int) -> tuple[int, int]:
         """A comment line of non-ASCII text inside the region (and one before it, when there is text)."""
@@ -268,7 +274,10 @@ class DocumentWork:
         text = doc.text
         prefix = text[max(0, cursor - cfg.prefix_window_chars) : cursor]
         suffix = text[cursor : cursor + cfg.suffix_window_chars]
-        unit = atomic_unit(self.target, self.pos, self.end, self.language)
+        # At a typo the developer's next keys fix the word before the cursor: nothing was meant
+        # for the gap (void), and no proposal is taken there.
+        typo = trigger_point == "typo"
+        unit = "" if typo else atomic_unit(self.target, self.pos, self.end, self.language)
         after = self.pos + len(unit)
         proposer = s.proposer
         if isinstance(proposer, NoisyOracle):
@@ -282,6 +291,8 @@ class DocumentWork:
         context = {"version": doc.version} if s.edits else {"prefix": prefix, "suffix": suffix}
         self.emit("completion_request", request_id=request_id, offset=offset, trigger="auto", **context)
         reaction = self.policy.react(proposal)
+        if typo and reaction in ACCEPTS:
+            reaction = IGNORE
         row = RequestTruth(
             request_id=request_id,
             session_id=s.session_id,
@@ -306,6 +317,7 @@ class DocumentWork:
             reaction=reaction,
         )
         self.rows.append(row)
+        self.unit_at[request_id] = self.pos
         self.gaps.open(row, cursor, len(text), s.t)
         self.advance(self.rng.uniform(0.1, 0.5))  # the model's latency
         self.emit("completion_shown", request_id=request_id, text=proposal, model=proposer.name)
@@ -321,12 +333,11 @@ class DocumentWork:
             self.accept(row, proposal, unit)
 
     def accept(self, row: RequestTruth, proposal: str, unit: str) -> None:
-        """Take the proposal (or its next word or line), maybe edit or undo it; re-plan from there."""
+        """Take the proposal (or its next word or line), maybe edit or undo it; fix what is not the plan."""
         policy = self.policy
-        piece, stands_for = proposal, unit
+        piece = proposal
         if row.reaction == ACCEPT_PARTIAL:
-            by_line = policy.chance(self.cfg.partial_by_line_share)
-            piece, stands_for = policy.partial_piece(proposal, by_line), policy.partial_piece(unit, by_line)
+            piece = policy.partial_piece(proposal, policy.chance(self.cfg.partial_by_line_share))
             self.emit("completion_accept", request_id=row.request_id, accepted_length=utf16_len(piece))
         else:
             self.emit("completion_accept", request_id=row.request_id)
@@ -352,5 +363,37 @@ class DocumentWork:
             return
         if self.target.startswith(piece, self.pos, self.end):
             self.pos += len(piece)
+        elif row.reaction == ACCEPT_EDIT and row.edit_kind in (RENAME, CHANGE_ARGUMENT) and self.target.startswith(
+            row.accepted_text or "", self.pos, self.end
+        ):
+            # The developer took what they meant and deliberately changed it: the plan changes
+            # with them, and what they meant at this request is the unit of the changed plan.
+            self.target = self.target[: self.pos] + piece + self.target[self.pos + len(row.accepted_text or "") :]
+            self.end += len(piece) - len(row.accepted_text or "")
+            self.replan(self.pos)
+            self.pos += len(piece)
         else:
-            self.pos += len(stands_for)  # kept in place of what the developer meant to write
+            self.fix_accepted(start, piece)
+
+    def replan(self, changed_at: int) -> None:
+        """The plan changed from `changed_at` on: a still open request whose unit reaches there
+        meant the changed text (its gap will hold it), so its unit is read again."""
+        for row in self.rows:
+            at = self.unit_at[row.request_id]
+            if row.finalize_reason is None and at <= changed_at <= at + len(row.intended_unit):
+                row.intended_unit = atomic_unit(self.target, at, self.end, self.language)
+
+    def fix_accepted(self, start: int, piece: str) -> None:
+        """Text taken from a proposal that is not what the developer means to write is corrected
+        at once, like a typo: backspace to the first character that differs, then type on with the
+        plan. (Keeping it would leave code the developer never meant, and a C_N that does not
+        hold the unit they wanted.) C_N still starts with the part of the accepted text they kept."""
+        keep = 0
+        limit = min(len(piece), self.end - self.pos)
+        while keep < limit and piece[keep] == self.target[self.pos + keep]:
+            keep += 1
+        self.gaps.label("fix_accept")
+        self.advance(self.policy.think_s())
+        self.change([Span(start + keep, start + len(piece), "")])
+        self.cursor = start + keep
+        self.pos += keep

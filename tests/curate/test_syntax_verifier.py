@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 from echo_spark.curate.records import Gap, Verdict
-from echo_spark.curate.verifiers.syntax import check_syntax
+from echo_spark.curate.verifiers.syntax import _cause, check_syntax
 
 
 def _check(language: str | None, prefix: str, committed: str, suffix: str | None) -> Verdict:
@@ -32,13 +32,26 @@ def test_a_commit_that_parses_is_kept(language: str, prefix: str, committed: str
     ("cpp", "int f(int a) {\n  return ", "a + 1 {", "\n}\n"),
 ])
 def test_new_errors_drop_the_commit(language: str, prefix: str, committed: str, suffix: str) -> None:
-    assert _check(language, prefix, committed, suffix).reason == "new_syntax_errors"
+    reason = _check(language, prefix, committed, suffix).reason
+    assert reason is not None and reason.split(":")[0] == "new_syntax_errors"
+
+
+@pytest.mark.parametrize("prefix,committed,suffix,cause", [
+    # the unit stops before its closing bracket: the error sits at the seam with the suffix
+    ("def f(a):\n    return g(", "a, b", "\n\nx = 1\n", "unit_end"),
+    # a real error inside the commit, well before its end
+    ("def f(a):\n    ", "x = = 1\n    return a", "\n", "middle"),
+])
+def test_a_drop_says_its_cause(prefix: str, committed: str, suffix: str, cause: str) -> None:
+    verdict = _check("python", prefix, committed, suffix)
+    assert not verdict.keep and verdict.reason is not None
+    assert verdict.reason.split(":") [1] == cause
 
 
 def test_python_parser_has_the_last_word() -> None:
     """Python 2's `print "x"` parses for tree-sitter's grammar, not for CPython: Python's own parser drops it."""
     verdict = _check("python", "def f():\n    x = 1\n    ", 'print "hello"', "\n")
-    assert verdict == Verdict.dropped("syntax", "python_syntax_error")
+    assert verdict.stage == "syntax" and verdict.reason is not None and verdict.reason.startswith("python_syntax_error:")
 
 
 def test_unsupported_language_passes_with_a_note() -> None:
@@ -61,3 +74,11 @@ def test_parsing_never_echoes_code_through_warnings() -> None:
         _check("python", prefix, committed, "")
         SyntaxTeacher().truncate(Gap("r", prefix, "", committed, "python"))
     assert [str(w.message) for w in caught] == []
+
+
+def test_errors_away_from_the_commit_are_the_contexts() -> None:
+    """Spans are UTF-8 bytes of prefix + commit + suffix; the commit is bytes 10..15 here."""
+    gap = Gap("r", "é" * 5, "\n", "x = 1", "python")
+    assert _cause(gap, [(0, 3)]) == "context"
+    assert _cause(gap, [(0, 3), (15, 15)]) == "unit_end"
+    assert _cause(gap, [(11, 12)]) == "middle"

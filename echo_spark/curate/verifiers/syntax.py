@@ -5,6 +5,13 @@ parse" would drop most real samples. Instead, prefix + C_N + suffix is compared 
 prefix + suffix: any new ERROR or MISSING node (tree-sitter) drops the gap. For Python, CPython's
 own parser has the last word where it can judge: a context it accepts must still be accepted.
 Languages without a grammar pass with a note, so their share stays visible in the metrics.
+
+A drop says why, by where the parser's errors sit relative to the commit (`reason:cause`):
+- `unit_end`: every error that touches the commit reaches its end, the seam with the suffix,
+  where a cut unit breaks the file (a target that stops mid-statement, a bracket left open);
+- `context`: none touches the commit: it broke against a context that was already broken
+  (a typo before the cursor, a window that starts inside a statement);
+- `middle`: an error inside the commit, before its last line: real broken code.
 """
 
 from __future__ import annotations
@@ -23,11 +30,62 @@ def check_syntax(gap: Gap) -> Verdict:
         return Verdict.kept(STAGE)
     without = gap.prefix + gap.suffix_text
     filled = gap.prefix + gap.committed + gap.suffix_text
-    if grammars.error_count(grammars.parse(grammar, filled)) > grammars.error_count(grammars.parse(grammar, without)):
-        return Verdict.dropped(STAGE, "new_syntax_errors")
+    tree = grammars.parse(grammar, filled)
+    if grammars.error_count(tree) > grammars.error_count(grammars.parse(grammar, without)):
+        errors = [(n.start_byte, n.end_byte) for n in _innermost_errors(tree.root_node)]
+        return Verdict.dropped(STAGE, f"new_syntax_errors:{_cause(gap, errors)}")
     if grammar == "python" and _python_parses(without) and not _python_parses(filled):
-        return Verdict.dropped(STAGE, "python_syntax_error")
+        return Verdict.dropped(STAGE, f"python_syntax_error:{_cause(gap, _python_error(filled))}")
     return Verdict.kept(STAGE)
+
+
+CAUSES = ("unit_end", "context", "middle")
+
+
+def _cause(gap: Gap, errors: list[tuple[int, int]]) -> str:
+    """Where the errors (UTF-8 byte spans of the filled document) sit relative to the commit."""
+    start = len(gap.prefix.encode("utf-8"))
+    end = start + len(gap.committed.encode("utf-8"))
+    touching = [(lo, hi) for lo, hi in errors if lo <= end and hi >= start]
+    if not touching:
+        return "context"
+    if all(hi >= end for _, hi in touching):
+        return "unit_end"
+    return "middle"
+
+
+def _innermost_errors(root: grammars.Node) -> list[grammars.Node]:
+    """ERROR and MISSING nodes with no error below them: the spots where parsing went wrong."""
+    found = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        inner = [c for c in node.children if c.has_error or c.is_missing or c.is_error]
+        if (node.is_error or node.is_missing) and not inner:
+            found.append(node)
+        stack.extend(inner)
+    return found
+
+
+def _python_error(text: str) -> list[tuple[int, int]]:
+    """CPython's error position as a byte span of `text` (empty when it gives none)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(text, "<gap>", "exec", dont_inherit=True)
+        except SyntaxError as err:
+            if err.lineno is None:
+                return []
+            lines = text.split("\n")
+            line = "\n".join(lines[: err.lineno - 1])
+            at = len(line.encode("utf-8")) + (1 if err.lineno > 1 else 0)
+            at += len(lines[err.lineno - 1][: max(0, (err.offset or 1) - 1)].encode("utf-8")) if err.lineno <= len(lines) else 0
+            return [(at, at + 1)]
+        except (ValueError, RecursionError, MemoryError):
+            return []
+    return []
 
 
 def _python_parses(text: str) -> bool:
