@@ -178,7 +178,7 @@ def unit_span(text: str, pos: int, end: int, language: str | None) -> UnitSpan:
         while next_start and not text[next_start : text.find("\n", next_start, end) % (end + 1)].strip():
             next_start = text.find("\n", next_start, end) + 1
         if not next_start:
-            return UnitSpan(end, False)
+            return UnitSpan(pos, False)  # only blank lines follow: nothing is left to write
         statement = _statement_end(text, next_start, end, comment)
     if indented and statement.closed:
         last_line = text[text.rfind("\n", 0, statement.end) + 1 : statement.end]

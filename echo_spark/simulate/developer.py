@@ -381,7 +381,9 @@ class DocumentWork:
         for row in self.rows:
             at = self.unit_at[row.request_id]
             if row.finalize_reason is None and at <= changed_at <= at + len(row.intended_unit):
-                row.intended_unit = atomic_unit(self.target, at, self.end, self.language)
+                unit = atomic_unit(self.target, at, self.end, self.language)
+                row.replanned |= unit != row.intended_unit
+                row.intended_unit = unit
 
     def fix_accepted(self, start: int, piece: str) -> None:
         """Text taken from a proposal that is not what the developer means to write is corrected

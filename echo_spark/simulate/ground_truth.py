@@ -47,6 +47,9 @@ class RequestTruth:
     accepted_text: str | None = None  # what went into the document on accepting (before any edit)
     edit_kind: str | None = None  # accept_edit: rename | cut_tail | change_argument
     undone: bool = False  # the accepted text was undone right away
+    # The developer changed their plan after the proposal (a deliberate rename or argument
+    # change of a taken proposal): intended_unit was read again from the changed plan.
+    replanned: bool = False
     behaviours: set[str] = field(default_factory=set)  # noise seen while the gap was open
     true_committed: str | None = None  # C_N
     finalize_reason: str | None = None

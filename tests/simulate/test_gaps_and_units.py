@@ -89,7 +89,9 @@ x = f(1, 2)
     ("if a:", "\n        return g(a,\n                 b)"),
     ("return g(", "a,\n                 b)"),  # the statement goes on while a bracket is open
     ("x = ", "f(1, 2)"),
-    ("x = f(1, 2)", ""),  # end of the line: nothing is missing
+    ("x = f(1, 2)", ""),  # the end of the file: nothing is left to write
+    ("return b", "\nx = f(1, 2)"),  # the end of a line: the next statement, line break first
+    ("\n      b", "):\n    if a:\n        return g(a,\n                 b)\n    return b"),  # a header takes its block
 ])
 def test_python_units(after, expected):
     pos = CODE.index(after) + len(after)
