@@ -24,7 +24,9 @@ from .engine import get_spark
 from .erasure_tags import ERASED_TAG, tag_runs
 from .errors import UsageError
 from .lakehouse import Lakehouse
-from .tables import ALL_TABLES, ERASURES, EVENTS, QUARANTINE, TableDef
+from .ingest.landing_files import is_uri
+from .ingest.rewrite import PreparedRewrite, line_subject, prepare_rewrite, read_text
+from .tables import ALL_TABLES, ERASURES, EVENTS, LANDING_FILES, QUARANTINE, TOMBSTONES, TableDef
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,19 +64,112 @@ def _erasable(lakehouse: Lakehouse) -> list[TableDef]:
     return [t for t in ALL_TABLES.values() if t.layer != "audit" and lakehouse.exists(t)]
 
 
+# session_id of a quarantined raw line that does not parse as JSON (as ingest reads it).
+_RAW_SESSION = '"session_id"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"'
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_tombstones(lakehouse: Lakehouse, kind: str, ids: list[str], erasure_id: str, at: datetime) -> None:
+    """SHA-256 of each id as a tombstone that ingest and lifecycle apply to later arrivals."""
+    if not ids:
+        return
+    rows = [(kind, _sha256(i), erasure_id, at) for i in sorted(set(ids))]
+    lakehouse.merge(TOMBSTONES, lakehouse.spark.createDataFrame(rows, TOMBSTONES.schema))
+
+
+def _landing_paths(lakehouse: Lakehouse) -> list[str]:
+    """Every landing file ingest recorded that this machine can rewrite (local paths)."""
+    rows = lakehouse.read(LANDING_FILES).select("path").distinct().collect()
+    return sorted(r["path"] for r in rows if not is_uri(r["path"]) and Path(r["path"]).is_file())
+
+
+def _needles(ids: set[str]) -> list[bytes]:
+    """How an id can appear in a landing line's bytes (as written, or JSON-escaped)."""
+    out = set()
+    for i in ids:
+        out |= {i.encode("utf-8"), json.dumps(i)[1:-1].encode(), json.dumps(i, ensure_ascii=False)[1:-1].encode("utf-8")}
+    return sorted(out)
+
+
+def erase_landing(lakehouse: Lakehouse, user_id: str, sessions: set[str], erasure_id: str, at: datetime) -> tuple[dict[str, int], set[str]]:
+    """Remove the user's lines from every recorded local landing file: lines whose user_id is the
+    user's or whose session_id is one of theirs, and lines that do not parse but hold the quoted id.
+
+    Sessions seen on the user's lines (in bronze or not: a redelivery bronze dropped) join the
+    erased sessions. Each file is rewritten atomically and its new version recorded in
+    landing_files before the rename, so ingest does not read it again. Returns (lines removed per
+    file, the sessions)."""
+    from .ingest.job import record_landing_files
+
+    paths = _landing_paths(lakehouse)
+    quoted = json.dumps(user_id).encode("utf-8")
+    user_needles = _needles({user_id})
+    known = set(sessions)
+    known_needles = _needles(known)
+    candidates: set[str] = set()
+    sessions = set(sessions)
+    for path in paths:  # pass 1: the user's own lines name their sessions
+        text = read_text(path)
+        if text is None:
+            continue
+        if any(n in text for n in user_needles):
+            candidates.add(path)
+            for line in text.split(b"\n"):
+                user, session = line_subject(line)
+                if user == user_id and session:
+                    sessions.add(session)
+        elif any(n in text for n in known_needles):
+            candidates.add(path)
+    found_needles = _needles(sessions - known)
+
+    def drop(_number: int, line: bytes) -> bool:
+        user, session = line_subject(line)
+        return user == user_id or (session is not None and session in sessions) or (user is None and quoted in line)
+
+    prepared: list[PreparedRewrite] = []
+    for path in paths:
+        if path not in candidates:
+            text = read_text(path) if found_needles else None  # sessions found in other files
+            if text is None or not any(n in text for n in found_needles):
+                continue
+        rewrite = prepare_rewrite(path, drop)
+        if rewrite is not None:
+            prepared.append(rewrite)
+    if prepared:
+        records = [(r.path, r.sha256, r.size, r.mtime_us, None, None, None, r.removed, "rewritten") for r in prepared]
+        try:
+            record_landing_files(lakehouse, records, erasure_id, at, None)
+        except BaseException:
+            for rewrite in prepared:
+                rewrite.abandon()
+            raise
+        for rewrite in prepared:
+            rewrite.commit()
+    return {r.path: r.removed for r in prepared}, sessions
+
+
 def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool = False) -> dict[str, Any]:
+    erasure_id = uuid.uuid4().hex
+    now = datetime.now(timezone.utc)
+    # The tombstone first: from here on no ingest or lifecycle run brings the user back, even if
+    # this erasure stops half way (run it again to finish).
+    record_tombstones(lakehouse, "user", [user_id], erasure_id, now)
     tables = _erasable(lakehouse)
-    sessions = sorted(
-        {
-            row["session_id"]
-            for table in tables
-            if {"user_id", "session_id"} <= set(table.column_names)
-            for row in lakehouse.read(table).filter(F.col("user_id") == user_id).select("session_id").distinct().collect()
-        }
-    )
+    known_sessions = {
+        row["session_id"]
+        for table in tables
+        if {"user_id", "session_id"} <= set(table.column_names)
+        for row in lakehouse.read(table).filter(F.col("user_id") == user_id).select("session_id").distinct().collect()
+    }
+    landing_removed, all_sessions = erase_landing(lakehouse, user_id, known_sessions, erasure_id, now)
+    record_tombstones(lakehouse, "session", sorted(all_sessions), erasure_id, now)
+    sessions = sorted(all_sessions)
     user = _sql_literal(user_id)
     session_list = ", ".join(_sql_literal(s) for s in sessions)
-    deleted: dict[str, int] = {}
+    deleted: dict[str, Any] = {}
     # Gold tables that held the user's rows, and their version just before the erasure.
     trained_on: dict[str, int] = {}
     for table in tables:
@@ -89,6 +184,10 @@ def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool
             condition = f"session_id IN ({session_list})"
         elif table is QUARANTINE:
             condition = f"instr(raw, {_sql_literal(json.dumps(user_id))}) > 0"
+            if sessions:
+                # (no coalesce: Sail 0.7 fails on it in a DELETE condition)
+                condition += (f" OR get_json_object(raw, '$.session_id') IN ({session_list})"
+                              f" OR regexp_extract(raw, {_sql_literal(_RAW_SESSION)}, 1) IN ({session_list})")
         else:
             continue
         before = lakehouse.read(table).count()
@@ -97,15 +196,16 @@ def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool
         deleted[table.name] = before - lakehouse.read(table).count()
         if version is not None and deleted[table.name]:
             trained_on[lakehouse.path(table)] = version
+    deleted["landing_files"] = landing_removed
     if vacuum and not lakehouse.uses_catalog:
         from deltalake import DeltaTable
 
         for table in tables:
             DeltaTable(lakehouse.path(table)).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     record = {
-        "erasure_id": uuid.uuid4().hex,
-        "requested_at": datetime.now(timezone.utc).replace(tzinfo=None),
-        "subject_sha256": hashlib.sha256(user_id.encode("utf-8")).hexdigest(),
+        "erasure_id": erasure_id,
+        "requested_at": now.replace(tzinfo=None),
+        "subject_sha256": _sha256(user_id),
         "reason": reason,
         "rows_deleted": json.dumps(deleted, sort_keys=True),
         "vacuumed": bool(vacuum),

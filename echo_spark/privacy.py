@@ -32,3 +32,15 @@ def opted_out_sessions(events: DataFrame, privacy: PrivacyConfig) -> DataFrame:
         by_session = events.join(ids, events["session_id"] == ids["id"], "left_semi").select("session_id")
         flagged = flagged.unionByName(by_user).unionByName(by_session)
     return flagged.distinct()
+
+
+def erased_sessions(events: DataFrame, tombstones: DataFrame) -> DataFrame:
+    """session_id of every session of `events` that an erasure covers: its SHA-256 is a session
+    tombstone, or one of its events carries a user_id whose SHA-256 is a user tombstone."""
+    marks = tombstones.select("kind", F.col("subject_sha256").alias("_h"))
+    hashed = events.select("session_id", F.sha2("session_id", 256).alias("_sh"), F.sha2("user_id", 256).alias("_uh"))
+    users = marks.filter(F.col("kind") == "user").select("_h")
+    sessions = marks.filter(F.col("kind") == "session").select("_h")
+    by_user = hashed.join(F.broadcast(users), hashed["_uh"] == users["_h"], "left_semi").select("session_id")
+    by_session = hashed.join(F.broadcast(sessions), hashed["_sh"] == sessions["_h"], "left_semi").select("session_id")
+    return by_user.unionByName(by_session).distinct()

@@ -281,11 +281,11 @@ LANDING_FILES = TableDef(
         _c("run_id", StringType(), "The ingest run (or erasure) that recorded this version of the file."),
         _c("recorded_at", TimestampType(), "When that run started (UTC)."),
         _c("bronze_version", LongType(), "Version of bronze `events` after the run's merge (null on a catalog)."),
-        _c("lines", LongType(), "Lines read from the file."),
-        _c("valid", LongType(), "Of which valid events (inserted or duplicates)."),
-        _c("quarantined", LongType(), "Of which quarantined."),
-        _c("erased", LongType(), "Of which dropped for an erased user (tombstone); removed from the file."),
-        _c("status", StringType(), "ingested, or rewritten (lines of an erased user removed from the file)."),
+        _c("lines", LongType(), "Lines in this version of the file."),
+        _c("valid", LongType(), "Of which valid events, inserted or duplicates (null for a version an erasure wrote)."),
+        _c("quarantined", LongType(), "Of which quarantined (null for a version an erasure wrote)."),
+        _c("erased", LongType(), "ingested: lines dropped for an erased user (a tombstone); rewritten: lines removed from the version before."),
+        _c("status", StringType(), "ingested (read by a run), or rewritten (by ingest or forget, without an erased user's lines)."),
     ),
 )
 

@@ -388,7 +388,7 @@ def _record_files(
             if rewrite is not None:
                 prepared.append(rewrite)
                 records.append((path, rewrite.sha256, rewrite.size, rewrite.mtime_us, row["file_lines"] - len(gone),
-                                valid, quarantined, 0, "rewritten"))
+                                valid, quarantined, rewrite.removed, "rewritten"))
     try:
         record_landing_files(lakehouse, records, run_id, started, bronze_version)
     except BaseException:

@@ -22,9 +22,9 @@ from pyspark.sql import functions as F
 from ..config import EchoConfig, LifecycleConfig
 from ..engine import get_spark
 from ..lakehouse import Lakehouse
-from ..privacy import opted_out_sessions
+from ..privacy import erased_sessions, opted_out_sessions
 from ..progress import StageClock
-from ..tables import COMPLETIONS, EVENTS, JOB_RUNS, LIFECYCLE_STAGING, ORPHANS
+from ..tables import COMPLETIONS, EVENTS, JOB_RUNS, LIFECYCLE_STAGING, ORPHANS, TOMBSTONES
 from ..udf_pool import udf_processes
 
 JOB = "lifecycle"
@@ -115,6 +115,14 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
         opted_out = opted_out_sessions(scope, config.privacy)
         sessions_opted_out = opted_out.count()
         scope = scope.join(opted_out, "session_id", "left_anti")
+        # An erased user's events that reached bronze after the erasure (an ingest racing it) are
+        # never tracked: their sessions are left out like opted-out ones.
+        tombstones = lakehouse.read(TOMBSTONES)
+        sessions_erased = 0
+        if tombstones.limit(1).collect():  # no scan of the scope while nobody was ever erased
+            erased = erased_sessions(scope, tombstones)
+            sessions_erased = erased.count()
+            scope = scope.join(erased, "session_id", "left_anti")
         size = scope.agg(F.countDistinct("session_id").alias("sessions"), F.count(F.lit(1)).alias("events")).collect()[0]
         sessions = size["sessions"]
         passes = max(1, round(size["events"] / config.lifecycle.events_per_pass))
@@ -122,6 +130,7 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
     metrics: dict[str, Any] = {
         "sessions_tracked": sessions,
         "sessions_opted_out": sessions_opted_out,
+        "sessions_erased": sessions_erased,
         "full": full or previous is None,
     }
     if sessions == 0:
