@@ -5,9 +5,13 @@
 Writes a deterministic synthetic landing (both telemetry modes, 1% redeliveries), then times in
 separate processes (PySpark picks Connect or classic per process):
   * sail  full   : the whole ingest job into a fresh Delta lakehouse (parse, stage, dedup, MERGE),
-  * sail  rerun  : the same files again (everything is a duplicate, nothing is written),
+  * sail  rerun  : the same files again, forced with --reprocess (everything is a duplicate, nothing
+                   is written),
+  * sail  new-file : one new file of --new-lines lines added to the landing folder, then a plain run:
+                   only that file is read (the others are recorded in landing_files),
   * sail  parse  : parse + first-delivery dedup, written as Parquet (the portable part),
   * jvm   parse  : the same on local JVM Spark (it has no Delta jars here, so no MERGE).
+`--phases` picks some of them (full must come before rerun and new-file).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def _code(rng: random.Random, chars: int) -> str:
     return "".join(out)[:chars]
 
 
-def synthesize(landing: Path, events: int, files: int, seed: int = 11) -> int:
+def synthesize(landing: Path, events: int, files: int, seed: int = 11, prefix: str = "") -> int:
     """Deterministic landing files; returns the number of lines written."""
     rng = random.Random(seed)
     landing.mkdir(parents=True, exist_ok=True)
@@ -45,7 +49,7 @@ def synthesize(landing: Path, events: int, files: int, seed: int = 11) -> int:
     base_ms = 1_750_000_000_000
     for f in range(files):
         lines: list[str] = []
-        session = f"s{f:04d}"
+        session = f"{prefix}s{f:04d}"
         seq = 0
         while len(lines) < per_file:
             seq += 1
@@ -105,8 +109,10 @@ def _measure(engine: str, phase: str, landing: Path, work: Path) -> dict:
     from echo_spark.ingest.job import ingest
     from echo_spark.lakehouse import Lakehouse
 
-    metrics = ingest(spark, Lakehouse(spark, config.lakehouse), config, str(landing))
-    return {"seconds": time.perf_counter() - start, "rows": metrics["inserted"], "lines": metrics["lines_read"]}
+    metrics = ingest(spark, Lakehouse(spark, config.lakehouse), config, str(landing),
+                     reprocess="*" if phase == "rerun" else None)
+    return {"seconds": time.perf_counter() - start, "rows": metrics["inserted"], "lines": metrics["lines_read"],
+            "files_read": metrics["files_read"], "files_skipped": metrics["files_skipped"]}
 
 
 def main() -> None:
@@ -114,6 +120,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--work", default="out/bench-ingest")
+    parser.add_argument("--new-lines", type=int, default=10_000, help="lines of the new file of the new-file phase")
+    parser.add_argument("--phases", default="full,rerun,new-file,parse,jvm-parse")
     parser.add_argument("--measure", nargs=2, metavar=("ENGINE", "PHASE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(args.work).resolve()
@@ -131,20 +139,28 @@ def main() -> None:
     print(f"landing: {lines:,} lines in {args.files} gzip files, {size / 2**20:.0f} MiB, made in {time.perf_counter() - t0:.0f}s",
           flush=True)
     results = []
-    for engine, phase in (("sail", "full"), ("sail", "rerun"), ("sail", "parse"), ("jvm", "parse")):
-        measured_phase = "full" if phase == "rerun" else phase
-        proc = subprocess.run([sys.executable, __file__, "--work", str(work), "--measure", engine, measured_phase],
+    wanted = args.phases.split(",")
+    for engine, phase in (("sail", "full"), ("sail", "rerun"), ("sail", "new-file"), ("sail", "parse"), ("jvm", "parse")):
+        if (phase if engine == "sail" else f"{engine}-{phase}") not in wanted:
+            continue
+        if phase == "new-file":
+            synthesize(landing / "new", args.new_lines, 1, seed=12, prefix="new-")
+        proc = subprocess.run([sys.executable, __file__, "--work", str(work), "--measure", engine, phase],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"{engine} {phase}: failed\n{proc.stderr[-2000:]}", flush=True)
             continue
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         results.append((engine, phase, result))
-        print(f"{engine:5} {phase:6} {result['seconds']:8.1f}s {lines / result['seconds']:12,.0f} lines/s", flush=True)
+        read = result.get("lines", lines)
+        print(f"{engine:5} {phase:8} {result['seconds']:8.1f}s {read:>10,} lines read {read / result['seconds']:12,.0f} lines/s"
+              + (f"  files read {result['files_read']}, skipped {result['files_skipped']}" if "files_read" in result else ""),
+              flush=True)
 
-    print("\n| engine | phase | seconds | lines/s |\n|---|---|---:|---:|")
+    print("\n| engine | phase | seconds | lines read | lines/s |\n|---|---|---:|---:|---:|")
     for engine, phase, result in results:
-        print(f"| {engine} | {phase} | {result['seconds']:.1f} | {lines / result['seconds']:,.0f} |")
+        read = result.get("lines", lines)
+        print(f"| {engine} | {phase} | {result['seconds']:.1f} | {read:,} | {read / result['seconds']:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """`echo-spark ingest`: landing telemetry -> bronze `events` + `quarantine`, idempotently.
 
-The landing files are read as bytes and parsed once, in `mapInArrow`, into a staging table; every
-count and both MERGEs read the staged rows (Sail's `cache` is a no-op, so this is what keeps the
-parse from running once per action). Events merge into bronze on `event_id` (insert only) and
-verdicts into quarantine on (source_file, source_line), so rerunning over the same files adds nothing.
+Only landing files that no run has recorded in `landing_files` (by path, size and modification
+time) are read, each parsed once, whole, in `mapInArrow`, into a staging table; every count and
+both MERGEs read the staged rows (Sail's `cache` is a no-op, so this is what keeps the parse from
+running once per action). Lines of erased users (tombstones) are dropped and removed from their
+files. Events merge into bronze on `event_id` (insert only) and verdicts into quarantine on
+(source_file, source_line), so reading the same files again adds nothing; the files read are
+recorded last, so a run that dies before that is simply done again by the next one.
 """
 
 from __future__ import annotations
