@@ -160,7 +160,7 @@ def list_landing(spark: SparkSession, landing: str, patterns: list[str]) -> List
         .distinct()
         .collect()
     )
-    files = sorted(ListedFile(normalize_source(r["path"]), r["size"], r["mtime_us"]) for r in listed)
+    files = sorted((ListedFile(normalize_source(r["path"]), r["size"], r["mtime_us"]) for r in listed), key=lambda f: f.path)
     if not files:
         raise UsageError(f"--landing {landing}: no file matching {', '.join(patterns)}")
     return Listing(files, remote=True, root=selection.paths[0])

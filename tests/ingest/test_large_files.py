@@ -68,3 +68,23 @@ def test_many_small_files_crossing_partition_boundaries_are_read_once(spark, lak
         landing.write(f"day/f{i:02d}.jsonl", data)
     metrics = ingest(spark, lakehouse, config, str(landing.root))
     assert (metrics["files_read"], metrics["lines_read"], metrics["duplicates"]) == (40, expected, 0)
+
+
+def test_a_uri_landing_is_read_once_per_file_and_only_new_files_next_time(spark, lakehouse, config, landing):
+    """A URI (here file://) is listed and read by the engine's binaryFile source: each file still
+    counts once, and the next run reads only a new file."""
+    expected_lines = expected_bad = 0
+    for name, megabytes in [("small", 0.5), ("large", 5.0)]:
+        data, lines, bad = _file(name, megabytes)
+        expected_lines, expected_bad = expected_lines + lines, expected_bad + bad
+        landing.write(f"{name}.jsonl", data)
+    uri = "file://" + str(landing.root.resolve())
+
+    metrics = ingest(spark, lakehouse, config, uri)
+    assert (metrics["files_read"], metrics["lines_read"], metrics["quarantined"]) == (2, expected_lines, expected_bad)
+    assert lakehouse.read(QUARANTINE).count() == expected_bad
+
+    data, lines, _ = _file("later", 0.1)
+    landing.write("later.jsonl", data)
+    again = ingest(spark, lakehouse, config, uri)
+    assert (again["files_skipped"], again["files_read"], again["lines_read"]) == (2, 1, lines)
