@@ -139,7 +139,7 @@ def erase_landing(lakehouse: Lakehouse, user_id: str, sessions: set[str], erasur
         if rewrite is not None:
             prepared.append(rewrite)
     if prepared:
-        records = [(r.path, r.sha256, r.size, r.mtime_us, None, None, None, r.removed, "rewritten") for r in prepared]
+        records = [(r.path, r.sha256, r.size, r.mtime_us, r.kept, None, None, None, r.removed, "rewritten") for r in prepared]
         try:
             record_landing_files(lakehouse, records, erasure_id, at, None)
         except BaseException:

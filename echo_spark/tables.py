@@ -283,6 +283,7 @@ LANDING_FILES = TableDef(
         _c("bronze_version", LongType(), "Version of bronze `events` after the run's merge (null on a catalog)."),
         _c("lines", LongType(), "Lines in this version of the file."),
         _c("valid", LongType(), "Of which valid events, inserted or duplicates (null for a version an erasure wrote)."),
+        _c("inserted", LongType(), "Of the valid lines, events the run inserted into bronze (the rest were duplicates)."),
         _c("quarantined", LongType(), "Of which quarantined (null for a version an erasure wrote)."),
         _c("erased", LongType(), "ingested: lines dropped for an erased user (a tombstone); rewritten: lines removed from the version before."),
         _c("status", StringType(), "ingested (read by a run), or rewritten (by ingest or forget, without an erased user's lines)."),

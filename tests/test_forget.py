@@ -137,6 +137,10 @@ def test_an_erasure_sticks_through_later_ingests_of_late_and_old_files(spark, la
     assert ingest(spark, lakehouse, config, str(landing.root))["files_read"] == 0
     statuses = {(r["path"].rsplit("/", 1)[1], r["status"]) for r in lakehouse.read(LANDING_FILES).collect()}
     assert ("c.jsonl", "rewritten") in statuses and ("a.jsonl", "rewritten") in statuses
+    late = {r["status"]: r for r in lakehouse.read(LANDING_FILES).collect() if r["path"].endswith("/c.jsonl")}
+    assert (late["ingested"]["lines"], late["ingested"]["erased"], late["ingested"]["inserted"]) == (
+        len(late_old) + 5 + len(other) + 1, 9, len(other))
+    assert (late["rewritten"]["lines"], late["rewritten"]["erased"]) == (len(other), 9)
 
 
 def test_lifecycle_leaves_out_sessions_that_a_tombstone_covers(spark, lakehouse, config, landing):

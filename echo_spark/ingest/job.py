@@ -287,8 +287,10 @@ def ingest(
             dropped = spark.createDataFrame([(f, n) for f, n, _ in erased], "source_file string, source_line long")
             lines = lines.join(dropped, ["source_file", "source_line"], "left_anti")
         metrics = _load_staged(lakehouse, lines, started, clock)
+        inserted_by_file = metrics.pop("_inserted_by_file")
         with clock.stage("record landing files"):
-            rewritten = _record_files(lakehouse, files, erased, listing.remote, run_id, started, metrics["bronze_version"])
+            rewritten = _record_files(lakehouse, files, inserted_by_file, erased, listing.remote, run_id, started,
+                                      metrics["bronze_version"])
     finally:
         lakehouse.drop_local(INGEST_STAGING)
     metrics.update(listed)
@@ -362,6 +364,7 @@ def _erased_lines(lakehouse: Lakehouse, lines: DataFrame, started: datetime) -> 
 def _record_files(
     lakehouse: Lakehouse,
     files: list[Any],
+    inserted_by_file: dict[str, int],
     erased: list[tuple[str, int, bool]],
     remote: bool,
     run_id: str,
@@ -384,14 +387,15 @@ def _record_files(
         path, gone = row["source_file"], by_file.get(row["source_file"], [])
         quarantined = row["file_quarantined"] - sum(q for _, q in gone)
         valid = row["file_lines"] - quarantined - len(gone)
+        inserted = inserted_by_file.get(path, 0)
         records.append((path, row["file_sha256"], row["file_size"], row["file_mtime_us"], row["file_lines"],
-                        valid, quarantined, len(gone), "ingested"))
+                        valid, inserted, quarantined, len(gone), "ingested"))
         if gone and not remote and row["file_sha256"]:
             rewrite = rewrite_without_lines(path, [n for n, _ in gone], expected_sha256=row["file_sha256"])
             if rewrite is not None:
                 prepared.append(rewrite)
                 records.append((path, rewrite.sha256, rewrite.size, rewrite.mtime_us, row["file_lines"] - len(gone),
-                                valid, quarantined, rewrite.removed, "rewritten"))
+                                valid, inserted, quarantined, rewrite.removed, "rewritten"))
     try:
         record_landing_files(lakehouse, records, run_id, started, bronze_version)
     except BaseException:
@@ -406,8 +410,8 @@ def _record_files(
 def record_landing_files(
     lakehouse: Lakehouse, records: list[tuple[Any, ...]], run_id: str, started: datetime, bronze_version: int | None
 ) -> None:
-    """MERGE (path, sha256, size, mtime_us, lines, valid, quarantined, erased, status) rows."""
-    schema = ("path string, sha256 string, size long, mtime_us long, lines long, valid long, "
+    """MERGE (path, sha256, size, mtime_us, lines, valid, inserted, quarantined, erased, status) rows."""
+    schema = ("path string, sha256 string, size long, mtime_us long, lines long, valid long, inserted long, "
               "quarantined long, erased long, status string")
     rows = (
         lakehouse.spark.createDataFrame(records, schema)
@@ -438,7 +442,12 @@ def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clo
 
     with clock.stage("deduplicate and merge events"):
         batch = bronze_rows(staged, started)
-        batch_distinct = batch.count()
+        # Grouped by file (one row each), so landing_files can say what each file brought.
+        batch_by_file = {
+            r["source_file"]: r["n"]
+            for r in batch.groupBy("source_file").agg(F.count(F.lit(1)).alias("n")).collect()
+        }
+        batch_distinct = sum(batch_by_file.values())
         conflicts_in_batch = (
             staged.filter(F.col("quarantine_reason").isNull())
             .groupBy("event_id")
@@ -448,8 +457,13 @@ def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clo
         )
         existing = lakehouse.read(EVENTS).select("event_id", F.col("event_hash").alias("_bronze_hash"))
         matched = batch.join(existing, "event_id", "inner")
-        already_present = matched.count()
-        conflicts_existing = matched.filter(F.col("event_hash") != F.col("_bronze_hash")).count()
+        present = matched.groupBy("source_file").agg(
+            F.count(F.lit(1)).alias("n"),
+            F.sum((F.col("event_hash") != F.col("_bronze_hash")).cast("long")).alias("conflicts"),
+        ).collect()
+        present_by_file = {r["source_file"]: r["n"] for r in present}
+        already_present = sum(present_by_file.values())
+        conflicts_existing = sum(r["conflicts"] or 0 for r in present)
         if batch_distinct > already_present:
             lakehouse.merge(EVENTS, batch)
 
@@ -463,6 +477,7 @@ def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clo
         "quarantined": quarantined,
         "quarantined_by_reason": dict(sorted(by_reason.items())),
         "bronze_version": None if lakehouse.uses_catalog else lakehouse.version(EVENTS),
+        "_inserted_by_file": {f: n - present_by_file.get(f, 0) for f, n in batch_by_file.items()},
     }
     return metrics
 

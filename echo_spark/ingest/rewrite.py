@@ -38,6 +38,7 @@ class PreparedRewrite:
     mtime_us: int
     sha256: str
     removed: int
+    kept: int
 
     def commit(self) -> None:
         os.replace(self.temp, self.path)
@@ -103,7 +104,7 @@ def prepare_rewrite(path: str, drop: Callable[[int, bytes], bool], expected_sha2
     stat = temp.stat()
     return PreparedRewrite(
         path=str(source), temp=str(temp), size=stat.st_size, mtime_us=stat.st_mtime_ns // 1000,
-        sha256=hashlib.sha256(body).hexdigest(), removed=removed,
+        sha256=hashlib.sha256(body).hexdigest(), removed=removed, kept=len(kept),
     )
 
 

@@ -47,7 +47,7 @@ def test_a_second_run_reads_only_the_new_file(spark, lakehouse, config, landing)
     rows = _landing_rows(lakehouse)
     assert set(rows) == {("a.jsonl", "ingested"), ("b.jsonl.gz", "ingested"), ("c.jsonl", "ingested")}
     b = rows[("b.jsonl.gz", "ingested")]
-    assert (b["lines"], b["valid"], b["quarantined"], b["erased"]) == (21, 20, 1, 0)
+    assert (b["lines"], b["valid"], b["inserted"], b["quarantined"], b["erased"]) == (21, 20, 20, 1, 0)
     assert b["size"] == (landing.root / "b.jsonl.gz").stat().st_size
     import hashlib
 
@@ -69,7 +69,7 @@ def test_an_appended_file_is_read_again_whole_and_only_its_new_lines_land(spark,
     assert lakehouse.read(EVENTS).count() == 14
     assert lakehouse.read(QUARANTINE).count() == 1  # the bad line keeps its (file, line) key: no second verdict
     versions = lakehouse.read(LANDING_FILES).filter(F.col("path") == str(path)).collect()
-    assert sorted(r["lines"] for r in versions) == [11, 15]  # one row per content version
+    assert sorted((r["lines"], r["inserted"]) for r in versions) == [(11, 10), (15, 4)]  # one row per content version
 
 
 def test_reprocess_reads_all_or_the_files_a_glob_names(spark, lakehouse, config, landing):
