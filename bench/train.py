@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from echo_spark.config import TinyBaseConfig  # noqa: E402
+from echo_spark.config import BaseModelConfig  # noqa: E402
 from training.batching import Examples, collate  # noqa: E402
 from training.model_io import ModelSpec  # noqa: E402
 from training.session import LocalSession  # noqa: E402
@@ -40,7 +40,7 @@ def model_config(name: str, context: int | None):
     """The model shape and the example length (default: the model's context)."""
     if name == "0.5b":
         return qwen_half_b_config(context or 2048)
-    base = TinyBaseConfig()
+    base = BaseModelConfig()
     return llama_config(base.vocab_size, base.layers, base.hidden, base.heads, context or base.context_length)
 
 

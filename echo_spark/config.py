@@ -106,6 +106,10 @@ class SimulateConfig(Section):
     # Simulated developers; a share of them (and of the files, by path hash) form the held-out cohort.
     users: int = Field(default=40, ge=1)
     heldout_share: float = Field(default=0.2, ge=0, le=1)
+    # Share of the developers in the held-out cohort when it differs from the files' share (null =
+    # heldout_share): more held-out developers give an evaluation more requests without moving a
+    # file across cohorts (the base model was pretrained knowing which files are held out).
+    heldout_user_share: float | None = Field(default=None, ge=0, le=1)
     # The first session starts here (client clocks count from it).
     start_time: str = "2026-03-02T09:00:00Z"
     # Documents worked on per session, at most.
@@ -239,6 +243,9 @@ class CurateConfig(Section):
     perplexity_low_quantile: float = Field(default=0.01, ge=0, le=1)
     perplexity_high_quantile: float = Field(default=0.99, ge=0, le=1)
     perplexity_batch_size: int = Field(default=16, ge=1)
+    # Tokens of context a sample is scored in (prefix and suffix cut from their far ends): the cost of
+    # the stage grows with it, and the middle's likelihood depends mostly on the nearest context.
+    perplexity_context_tokens: int = Field(default=256, ge=16)
     # Log each run (counts per stage and reason, the report files) as an MLflow run in this
     # experiment, on the tracking store of `train` (mlflow_tracking_uri / mlflow_dir); null: off.
     mlflow_experiment: str | None = None
@@ -273,24 +280,41 @@ class PrivacyConfig(Section):
     opt_out_field: str = "opt_out"
 
 
-class TinyBaseConfig(Section):
-    # Where `echo-spark build-base-model` writes the tiny default model (and `train` reads it).
-    dir: str = "./models/tiny-base"
-    # Folder of source code for its tokenizer and pretraining; null = this Python's standard library.
+class BaseModelConfig(Section):
+    # Where `echo-spark build-base-model` writes the base model (and `train`, curate's scorer and the
+    # demo's production model read it). The shipped one is in the repository; the tests build a tiny one.
+    dir: str = "./models/echo-base"
+    # Checkpoints of a build in progress (a rerun of the same command resumes from the newest);
+    # null = beside dir, "<dir>.building". Kept out of git: only the finished model is committed.
+    work_dir: str | None = None
+    # Where pretraining text comes from, in this order: "stdlib" (this Python's standard library,
+    # minus every file the simulator can hold out and any near-copy of one) and "third-party" (the
+    # installed packages' Python sources). A folder in `corpus` replaces both.
+    sources: list[Literal["stdlib", "third-party"]] = Field(default_factory=lambda: ["stdlib", "third-party"], min_length=1)
     corpus: str | None = None
-    # Source files sampled from the corpus (deterministically, by a hash of their relative path).
-    corpus_files: int = Field(default=400, ge=2)
+    # Characters of source text taken (files in path-hash order until this is reached).
+    corpus_chars: int = Field(default=80_000_000, ge=10_000)
+    # Files larger than this are skipped (data tables, generated code), as are vendored copies.
+    max_file_bytes: int = Field(default=200_000, ge=1_000)
+    # A file sharing at least this Jaccard similarity (pairs of lines) with a held-out file is skipped.
+    near_duplicate_threshold: float = Field(default=0.5, gt=0, le=1)
     # Byte-level BPE vocabulary, FIM special tokens included.
-    vocab_size: int = Field(default=2048, ge=300)
+    vocab_size: int = Field(default=4096, ge=300)
     # Llama-style decoder: layers, width, attention heads, longest example in tokens.
     layers: int = Field(default=4, ge=1)
-    hidden: int = Field(default=128, ge=16)
+    hidden: int = Field(default=192, ge=16)
     heads: int = Field(default=4, ge=1)
-    context_length: int = Field(default=128, ge=32)
-    # Pretraining: optimizer steps, examples per step, peak learning rate.
-    steps: int = Field(default=400, ge=1)
+    context_length: int = Field(default=512, ge=32)
+    # Pretraining: optimizer steps, examples per step, peak learning rate, warm-up steps.
+    steps: int = Field(default=2400, ge=1)
     batch_size: int = Field(default=8, ge=1)
-    learning_rate: float = Field(default=3e-3, gt=0)
+    learning_rate: float = Field(default=2e-3, gt=0)
+    warmup_steps: int = Field(default=200, ge=1)
+    # Validation (bits per character on held-out files) and checkpoint every this many steps.
+    eval_every_steps: int = Field(default=250, ge=1)
+    # Held-out files read for validation, per source (the simulator's held-out standard library files,
+    # and third-party files kept out of training).
+    validation_files: int = Field(default=40, ge=1)
     # Torch CPU threads of the build (one process); null = torch's default (every core). On a
     # machine whose cores other work shares, one thread is faster: OpenMP threads wait on each other.
     threads: int | None = Field(default=1, ge=1)
@@ -307,10 +331,10 @@ class TrainConfig(Section):
     gold_table: str = "sft_samples"
     # Delta version to train on; null = the latest when the run starts (the version used is logged).
     gold_version: int | None = Field(default=None, ge=0)
-    # Local Hugging Face checkpoint folder to fine-tune; null = the tiny base model in base.dir.
+    # Local Hugging Face checkpoint folder to fine-tune; null = the base model in base.dir.
     base_model: str | None = None
-    # The tiny default base model (built by `echo-spark build-base-model`).
-    base: TinyBaseConfig = Field(default_factory=TinyBaseConfig)
+    # The base model (shipped; rebuilt by `echo-spark build-base-model`).
+    base: BaseModelConfig = Field(default_factory=BaseModelConfig)
     # FIM special tokens: auto (recognised in the tokenizer) | echo | starcoder | qwen2.5-coder | deepseek-coder.
     fim_family: Literal["auto", "echo", "starcoder", "qwen2.5-coder", "deepseek-coder"] = "auto"
     # psm (prefix, suffix, middle) | spm (suffix, prefix, middle).
@@ -409,6 +433,11 @@ class EvaluateConfig(Section):
     benchmark_tasks: int = Field(default=40, ge=0)
     # Longest benchmark middle, in tokens.
     benchmark_max_new_tokens: int = Field(default=128, ge=1)
+    # Real Copilot suggestions that real developers accepted (telemetry v1, prefix-only prompts): each
+    # arm proposes for the same prompts, compared with the accepted text. Null path = the CUPS study's
+    # file in ../shared/data/real next to the repository (skipped, and said, when it is not there).
+    real_copilot_enabled: bool = True
+    real_copilot_path: str | None = None
     # pass@1: each completed program runs its tests in a subprocess, killed after this many seconds.
     pass_at_1: bool = True
     test_timeout_s: float = Field(default=5.0, gt=0)

@@ -1,7 +1,8 @@
 """`echo-spark demo`: the whole loop on the embedded defaults, in one command.
 
-Build (once) the tiny base model; simulated developers write real code (the Python standard
-library) with a completion service in the loop; their telemetry is ingested, every completion is
+The base model ships in `models/echo-base` (built here only when missing: about 90 minutes on two
+cores); simulated developers write real code (the Python standard library) with it as the
+completion service in the loop; their telemetry is ingested, every completion is
 followed to what the user committed, and the result is curated into the gold training table. Then
 three arms from the same base and the same telemetry: the base model itself, accepted-only (trained
 on the proposals users accepted whole) and Echo (trained on curated C_N), each evaluated on the
@@ -43,39 +44,45 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    # The configured tiny base (train.base, built once), 40k events with the oracle proposing (a model
-    # proposal per request would add minutes), short fine-tuning at a high learning rate. Both
-    # profiles prompt in SPM order: a model this small conditions on the prefix far better when it
-    # sits right before the middle (the full base model's partial acceptance: 0.3% in PSM, 14% in SPM).
+    # The shipped base model (train.base.dir) is the production model, as in the paper: it proposes
+    # in every session of the training cohort, so accepted-only learns from its own accepted
+    # proposals and Echo from what the developers wrote instead. The held-out cohort's sessions keep
+    # the oracle: they never reach a training table, and the evaluation proposes afresh with each arm.
+    # Half of the developers are held out (on the same held-out files) so that 30k events give the
+    # evaluation over 2,000 held-out requests. Fine-tuning and prompts use 256 tokens of context; both
+    # prompt in SPM order, in which the base was pretrained half of the time.
     "demo": Profile(
-        events=40_000,
-        production=ORACLE,
+        events=30_000,
+        production=BASE_MODEL,
         settings=(
+            "simulate.heldout_user_share=0.5",
             "train.fim_order=spm",
+            "train.context_length=256",
             "train.max_steps=200",
-            "train.learning_rate=0.002",
+            "train.learning_rate=0.001",
             "train.checkpoint_every_steps=100",
             "train.eval_every_steps=100",
             "train.eval_max_samples=128",
-            "evaluate.max_requests=600",
+            "evaluate.max_requests=2000",
+            "evaluate.torch_threads=2",
             "evaluate.benchmark_tasks=10",
             "evaluate.benchmark_max_new_tokens=64",
         ),
     ),
-    # A base model pretrained on ~12x the tokens (its own folder), proposing as the production model
-    # while 100k events are simulated; both arms fine-tuned for two full epochs; more held-out requests.
+    # The same loop on more telemetry: 100k events, both arms fine-tuned for two full epochs, every
+    # held-out request replayed.
     "full": Profile(
         events=100_000,
         production=BASE_MODEL,
         settings=(
+            "simulate.heldout_user_share=0.5",
             "train.fim_order=spm",
-            "train.base.dir=./models/tiny-base-full",
-            "train.base.steps=2500",
-            "train.base.batch_size=16",
-            "train.learning_rate=0.002",
+            "train.context_length=256",
+            "train.learning_rate=0.001",
             "train.checkpoint_every_steps=200",
             "train.eval_every_steps=200",
-            "evaluate.max_requests=1500",
+            "evaluate.max_requests=0",
+            "evaluate.torch_threads=2",
             "evaluate.benchmark_tasks=20",
         ),
     ),
@@ -108,6 +115,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     from .ingest.job import ingest, print_summary as ingest_summary
     from .lakehouse import Lakehouse
     from .lifecycle.job import lifecycle, print_summary as lifecycle_summary
+    from .simulate.cohorts import TRAIN
     from .simulate.job import simulate
     from .tables import SFT_ACCEPTED_ONLY, SFT_SAMPLES
 
@@ -138,7 +146,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     sim = config.simulate.model_copy(update={"events": events})
     make_proposer = _production_model(base_dir, config) if profile.production == BASE_MODEL else None
     sim_metrics = stage(f"simulate ({profile.production} proposing)", simulate, sim, config, out,
-                        overwrite=True, make_proposer=make_proposer)
+                        overwrite=True, make_proposer=make_proposer, proposer_cohorts=frozenset({TRAIN}))
     print(f"{sim_metrics['events']:,} events, {sim_metrics['requests']:,} requests in {out / 'landing'}")
 
     config = _without_heldout(config, out, heldout_users(out))
@@ -182,9 +190,9 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
 def _build_base(config: EchoConfig) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from training.pretrain import build_base_model
+    from training.base_job import build
 
-    return asdict(build_base_model(config.train.base))
+    return asdict(build(config, command="echo-spark demo"))
 
 
 def _production_model(base_dir: Path, config: EchoConfig):
@@ -192,8 +200,8 @@ def _production_model(base_dir: Path, config: EchoConfig):
 
     from .evaluate.proposer import ModelProposer
 
-    model = load_model(base_dir, config.train.fim_family, config.train.fim_order)
-    return ModelProposer("tiny-base", model, config.evaluate.max_new_tokens).for_sessions()
+    model = load_model(base_dir, config.train.fim_family, config.train.fim_order, context_length=config.train.context_length)
+    return ModelProposer("base", model, config.evaluate.max_new_tokens).for_sessions()
 
 
 def _without_heldout(config: EchoConfig, out: Path, cohort: list[str]) -> EchoConfig:

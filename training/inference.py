@@ -1,7 +1,7 @@
 """Completion and scoring with a FIM model folder: the production model of the simulator, the
 perplexity scorer of the curate stage, and what the MLflow model serves.
 
-    model = load_model("models/tiny-base")
+    model = load_model("models/echo-base")
     model.complete("def add(a, b):\n    return ", "\n")      # greedy; "" means: suggest nothing
     model.score(prefix, suffix, middle)                       # mean log-likelihood per middle token
     model.score_batch(prefixes, suffixes, middles)            # the same, batched
@@ -120,11 +120,19 @@ class FimModel:
         return scores.tolist()
 
 
-def load_model(path: str | Path, fim_family: str = "auto", order: FimOrder | None = None, device: str | None = None) -> FimModel:
+def load_model(
+    path: str | Path,
+    fim_family: str = "auto",
+    order: FimOrder | None = None,
+    device: str | None = None,
+    context_length: int | None = None,
+) -> FimModel:
     """A local Hugging Face folder (model + tokenizer) ready for FIM completion and scoring.
 
     Family and order default to the layout `echo-spark train` fine-tuned the folder in (a model
     trained in SPM order must be prompted in SPM), else to the family found in the vocabulary, PSM.
+    `context_length` caps the tokens of a prompt below the model's own context: prompt as the arms
+    were fine-tuned, and a forward pass costs what the caller can afford.
     """
     from transformers import AutoModelForCausalLM
 
@@ -134,5 +142,5 @@ def load_model(path: str | Path, fim_family: str = "auto", order: FimOrder | Non
     order = order or layout.get("order", "psm")
     model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
     model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
-    context = min(getattr(model.config, "max_position_embeddings", MAX_CONTEXT) or MAX_CONTEXT, MAX_CONTEXT)
+    context = min(getattr(model.config, "max_position_embeddings", MAX_CONTEXT) or MAX_CONTEXT, MAX_CONTEXT, context_length or MAX_CONTEXT)
     return FimModel(model, tokenizer, tokens, FimIds.of(tokenizer, tokens), context, order)

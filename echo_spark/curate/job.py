@@ -125,7 +125,7 @@ def find_duplicates_by_language(kept: DataFrame, config: CurateConfig) -> DataFr
     )
 
 
-def _perplexity(model_path: str, batch_size: int):
+def _perplexity(model_path: str, batch_size: int, context_length: int | None = None):
     def score_batches(batches: Any) -> Any:
         import math
 
@@ -133,7 +133,7 @@ def _perplexity(model_path: str, batch_size: int):
 
         from echo_spark.curate.scoring import shared_model
 
-        model = shared_model(model_path)
+        model = shared_model(model_path, context_length)
         for batch in batches:
             rows = batch.to_pylist()
             scores = model.score_batch([r["prefix"] or "" for r in rows], [r["suffix"] for r in rows],
@@ -183,7 +183,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         if model_path:
             with clock.stage("perplexity"):
                 scored = kept.select("session_id", "request_id", "prefix", "suffix", "middle").mapInArrow(
-                    _perplexity(model_path, cfg.perplexity_batch_size),
+                    _perplexity(model_path, cfg.perplexity_batch_size, cfg.perplexity_context_tokens),
                     "session_id string, request_id string, perplexity double").collect()
             scores = {(r["session_id"], r["request_id"]): r["perplexity"] for r in scored}
             low, high = _quantiles(sorted(scores.values()), cfg.perplexity_low_quantile, cfg.perplexity_high_quantile)

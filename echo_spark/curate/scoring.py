@@ -9,17 +9,18 @@ _lock = threading.Lock()
 _models: dict[str, Any] = {}
 
 
-def shared_model(path: str) -> Any:
+def shared_model(path: str, context_length: int | None = None) -> Any:
     """One model per Python process, scoring on one thread: Spark runs a task per core (on Sail,
     as threads of one process), and torch's default of a thread per core in each of them makes the
     tasks wait on each other. Loaded under a lock: two tasks loading at once race inside
     transformers (one sees the other's meta-device weights: "Cannot copy out of meta tensor")."""
     with _lock:
-        if path not in _models:
+        key = f"{path}@{context_length}"
+        if key not in _models:
             import torch
 
             from training.inference import load_model
 
             torch.set_num_threads(1)
-            _models[path] = load_model(path, device="cpu")
-        return _models[path]
+            _models[key] = load_model(path, device="cpu", context_length=context_length)
+        return _models[key]

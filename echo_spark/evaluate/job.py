@@ -1,7 +1,7 @@
 """`echo-spark evaluate --model [ARM=]RUN_OR_PATH ...`: arms on the held-out cohort and the FIM benchmarks.
 
-    echo-spark evaluate --model models/tiny-base                              # one arm
-    echo-spark evaluate --model base=models/tiny-base --model echo=sft-v3-1a2b3c4d5e --sim out/demo
+    echo-spark evaluate --model models/echo-base                              # one arm
+    echo-spark evaluate --model base=models/echo-base --model echo=sft-v3-1a2b3c4d5e --sim out/demo
 
 Each arm's model proposes for the same held-out requests of the simulation (`--sim`,
 `evaluate.simulation_dir`); the simulated developer reacts (`replay.py`); metrics get bootstrap
@@ -16,6 +16,7 @@ import argparse
 import dataclasses
 import sys
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,7 +30,9 @@ from .bootstrap import resample_counts
 from .heldout import HeldoutRequest, NoHeldoutCohort, heldout_users, load_heldout
 from .metrics import Columns, score
 from .models import ResolvedModel, heldout_in_training, resolve
+from . import real_copilot
 from .proposer import ModelProposer, shown
+from .real_copilot import AcceptedSuggestion
 from .replay import Replayed, replay
 from .report import ArmResult, compare, comparison_table, target_line, write_report
 from .tracking import flat_metrics, log_arm, log_report
@@ -120,12 +123,13 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
             tasks = load_tasks(folder, cfg.benchmarks_glob, cfg.benchmark_tasks, cfg.seed)
         except FileNotFoundError as err:
             raise UsageError(f"evaluate.benchmarks_dir: {err}") from None
+    suggestions = _real_copilot(cfg)
     counts = resample_counts([r.doc_id for r in requests], cfg.bootstrap_resamples, cfg.seed)
     comparison_id = uuid.uuid4().hex[:12]
     results: list[ArmResult] = []
     with torch_threads(cfg.torch_threads):
         for name, model in resolved.items():
-            result, rows = _evaluate_arm(config, name, model, requests, tasks, counts, clock)
+            result, rows = _evaluate_arm(config, name, model, requests, tasks, suggestions, counts, clock)
             leaked = heldout_in_training(model, cohort)
             if leaked:
                 print(f"[evaluate] WARNING: {leaked} held-out developers are in {name}'s training table "
@@ -133,6 +137,7 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
             run_id = log_arm(uri, cfg.mlflow_experiment, artifact_root, name, comparison_id,
                              _params(config, model, len(requests), len(tasks)),
                              {**flat_metrics(result.scores, result.benchmarks),
+                              **{f"real_copilot.{k}": v for k, v in result.real_copilot.items()},
                               **({"heldout_users_in_training": leaked} if leaked is not None else {})},
                              rows, model.training_run_id)
             results.append(dataclasses.replace(result, mlflow_run_id=run_id))
@@ -154,6 +159,8 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
                 **{m: e.value for m, e in r.scores.overall.items()},
                 **{f"{m}_interval": [e.low, e.high] for m, e in r.scores.overall.items()},
                 "benchmarks": r.benchmarks,
+                "how": r.how,
+                "real_copilot": r.real_copilot,
             }
             for r in results
         },
@@ -168,13 +175,29 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
+def _real_copilot(cfg) -> list[AcceptedSuggestion]:
+    """The real accepted suggestions to replay; none when turned off, or when the default file is
+    absent (said on stderr). A configured path that does not exist is a usage error."""
+    if not cfg.real_copilot_enabled:
+        return []
+    path = Path(cfg.real_copilot_path) if cfg.real_copilot_path else real_copilot.default_path()
+    if not path.is_file():
+        if cfg.real_copilot_path:
+            raise UsageError(f"evaluate.real_copilot_path: {path} not found")
+        print(f"[evaluate] no real Copilot telemetry at {path.resolve()}: that check is skipped", file=sys.stderr)
+        return []
+    return real_copilot.read(path)
+
+
 def _evaluate_arm(config: EchoConfig, name: str, model: ResolvedModel, requests: list[HeldoutRequest],
-                  tasks: list[Task], counts: Any, clock: StageClock) -> tuple[ArmResult, list[Replayed]]:
+                  tasks: list[Task], suggestions: list[AcceptedSuggestion], counts: Any,
+                  clock: StageClock) -> tuple[ArmResult, list[Replayed]]:
     from training.inference import load_model
 
     cfg = config.evaluate
-    # Prompted as the fine-tuned arms were trained (the base model is pretrained in both orders).
-    fim = load_model(model.path, config.train.fim_family, config.train.fim_order)
+    # Prompted as the fine-tuned arms were trained (the base model is pretrained in both orders), in
+    # as many tokens as they were trained on.
+    fim = load_model(model.path, config.train.fim_family, config.train.fim_order, context_length=config.train.context_length)
     proposer = ModelProposer(name, fim, cfg.max_new_tokens, cfg.batch_size)
     with clock.stage(f"{name}: replay {len(requests)} held-out requests"):
         proposals = proposer.propose_many([r.prefix for r in requests], [r.suffix for r in requests],
@@ -188,7 +211,13 @@ def _evaluate_arm(config: EchoConfig, name: str, model: ResolvedModel, requests:
                                                             cfg.benchmark_max_new_tokens, cfg.batch_size)]
             benchmarks = summarize(score_tasks(tasks, middles, cfg.pass_at_1, cfg.test_timeout_s,
                                                _progress(f"{name}: benchmark tasks scored", 32)))
-    return ArmResult(name, str(model.path), scores, Columns.of(rows), benchmarks), rows
+    agreement: dict[str, float | int] = {}
+    if suggestions:
+        with clock.stage(f"{name}: {len(suggestions)} real accepted Copilot suggestions"):
+            proposals = proposer.propose_many([s.prefix for s in suggestions], [""] * len(suggestions))
+            agreement = real_copilot.agreement(suggestions, proposals)
+    how = dict(Counter(r.how for r in rows))
+    return ArmResult(name, str(model.path), scores, Columns.of(rows), benchmarks, how=how, real_copilot=agreement), rows
 
 
 def _params(config: EchoConfig, model: ResolvedModel, requests: int, tasks: int) -> dict[str, Any]:

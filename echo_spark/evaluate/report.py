@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,19 @@ TARGET_RATIO = 1.4
 # Ratios to the base arm reported for each other arm.
 RATIO_METRICS = ("acceptance", "acceptance_per_request", "chars_saved", "exact_match")
 CHART_METRICS = ("acceptance", "acceptance_per_request", "partial", "exact_match", "edit_similarity", "chars_saved", "void_recall")
+# The replay's outcomes (`replay.Reaction.how`), most to least useful.
+HOW_ORDER = ("exact", "ahead", "edited", "short", "lines", "word", "wrong", "unwanted", "silent")
+HOW_MEANING = {
+    "exact": "the unit, exactly",
+    "ahead": "the unit and a right start of what came next",
+    "edited": "close enough to the unit to take and fix",
+    "short": "a right start that stops short",
+    "lines": "right first lines, then wrong (too long)",
+    "word": "only the next word right",
+    "wrong": "nothing right",
+    "unwanted": "a proposal where nothing was wanted",
+    "silent": "no proposal",
+}
 TABLE_METRICS = ("acceptance", "acceptance_per_request", "partial", "exact_match", "edit_similarity", "chars_saved",
                  "void_precision", "void_recall")
 
@@ -37,6 +50,8 @@ class ArmResult:
     columns: Columns  # per request, in the shared request order (for paired ratios)
     benchmarks: dict[str, dict[str, Any]]  # benchmark -> tasks, exact_match, pass_at_1
     mlflow_run_id: str | None = None
+    how: dict[str, int] = field(default_factory=dict)  # replay outcome (exact, short, wrong, ...) -> requests
+    real_copilot: dict[str, float | int] = field(default_factory=dict)  # real_copilot.agreement
 
 
 @dataclass(frozen=True)
@@ -164,12 +179,41 @@ def write_report(comparison: Comparison, context: dict[str, Any], out_dir: Path)
                      for a in comparison.arms]
             lines.append(f"| {value} | {n} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += _how_table(comparison) + _real_copilot_table(comparison)
     lines += ["Models:", ""] + [f"- {a.arm}: `{a.model}`" + (f" (MLflow run `{a.mlflow_run_id}`)" if a.mlflow_run_id else "")
                                 for a in comparison.arms]
     lines += ["", "![arms](report.png)", ""]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _how_table(comparison: Comparison) -> list[str]:
+    """How each arm's proposals fared with the replayed developer: whether they fail by being too
+    long, too short or wrong, which tells what fine-tuning changed."""
+    kinds = sorted({k for a in comparison.arms for k in a.how}, key=lambda k: (HOW_ORDER.index(k) if k in HOW_ORDER else 99, k))
+    if not kinds:
+        return []
+    lines = ["How the proposals fared (share of held-out requests; `replay.py`):", "",
+             "| outcome | meaning | " + " | ".join(a.arm for a in comparison.arms) + " |",
+             "|---|---|" + "---:|" * len(comparison.arms)]
+    for kind in kinds:
+        cells = [_share(a.how.get(kind, 0) / max(1, sum(a.how.values()))) for a in comparison.arms]
+        lines.append(f"| {kind} | {HOW_MEANING.get(kind, '')} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _real_copilot_table(comparison: Comparison) -> list[str]:
+    arms = [a for a in comparison.arms if a.real_copilot]
+    if not arms:
+        return []
+    n = arms[0].real_copilot["suggestions"]
+    lines = [f"Real Copilot telemetry (CUPS study): {n} suggestions real developers accepted, prefix-only prompts; "
+             "each arm's proposal for the same prompt (no target):", "",
+             "| arm | equals the accepted suggestion | a right start of it | silent |", "|---|---:|---:|---:|"]
+    lines += [f"| {a.arm} | {_share(a.real_copilot['exact'])} | {_share(a.real_copilot['right_start'])} | "
+              f"{_share(a.real_copilot['silent'])} |" for a in arms]
+    return lines + [""]
 
 
 def _as_json(comparison: Comparison, context: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +227,8 @@ def _as_json(comparison: Comparison, context: dict[str, Any]) -> dict[str, Any]:
                 "overall": {m: asdict(e) for m, e in a.scores.overall.items()},
                 "slices": {s: {v: {m: asdict(e) for m, e in ms.items()} for v, ms in vs.items()} for s, vs in a.scores.slices.items()},
                 "benchmarks": a.benchmarks,
+                "how": a.how,
+                "real_copilot": a.real_copilot,
             }
             for a in comparison.arms
         },

@@ -10,13 +10,14 @@ from __future__ import annotations
 import glob
 import heapq
 import os
+import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import UsageError
-from .cohorts import cohort_of, path_fraction
+from .cohorts import HELDOUT, cohort_of, path_fraction
 
 # LSP language identifiers of the extensions worth simulating.
 LANGUAGES = {
@@ -108,3 +109,9 @@ def read_source(file: CorpusFile) -> str | None:
     if "\x00" in text or not text.strip():
         return None
     return text if text.endswith("\n") else text + "\n"
+
+
+def heldout_files(spec: str | None, heldout_share: float) -> list[CorpusFile]:
+    """Every file of the corpus that a simulation can hold out, at any `corpus_max_files` and
+    `max_file_bytes`: what a base model must never be trained on (cohorts are by path alone)."""
+    return [f for f in scan(spec, sys.maxsize, sys.maxsize, heldout_share) if f.cohort == HELDOUT]

@@ -100,15 +100,18 @@ def simulate(
     out: Path,
     overwrite: bool = False,
     make_proposer: Callable[[random.Random], Proposer] | None = None,
+    proposer_cohorts: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """Run the simulation into `out`. `make_proposer` builds each session's proposer from the
-    session's random source (default: the noisy oracle); a trained model plugs in here."""
+    session's random source (default: the noisy oracle); a trained model plugs in here, for the
+    sessions of `proposer_cohorts` only when given (the others keep the oracle)."""
     check_rates(sim)
     files = scan(sim.corpus, sim.corpus_max_files, sim.max_file_bytes, sim.heldout_share)
     by_cohort: dict[str, list] = {}
     for file in files:
         by_cohort.setdefault(file.cohort, []).append(file)
-    users = [u for u in make_users(sim.users, sim.heldout_share, sim.seed) if u.cohort in by_cohort]
+    user_share = sim.heldout_share if sim.heldout_user_share is None else sim.heldout_user_share
+    users = [u for u in make_users(sim.users, user_share, sim.seed) if u.cohort in by_cohort]
     if not users:
         raise UsageError("no simulated developer has a file of their cohort: widen --corpus or change heldout_share")
     _prepare(out, overwrite)
@@ -122,7 +125,7 @@ def simulate(
         namespace=run_namespace(sim.seed),
         truth=truth,
         budget=Budget(sim.events),
-        make_proposer=make_proposer or (lambda rng: NoisyOracle(sim, rng)),
+        make_proposer=_per_cohort(sim, make_proposer, proposer_cohorts),
     )
     uploaders = {
         u.user_id: ClientUploader(
@@ -143,6 +146,16 @@ def simulate(
     truth.close()
     elapsed = time.perf_counter() - began
     return _metrics(ctx, landing, truth, elapsed, len(files), users)
+
+
+def _per_cohort(
+    sim: SimulateConfig, make_proposer: Callable[[random.Random], Proposer] | None, cohorts: frozenset[str] | None
+) -> Callable[[random.Random, str], Proposer]:
+    def oracle(rng: random.Random) -> Proposer:
+        return NoisyOracle(sim, rng)
+
+    chosen = make_proposer or oracle
+    return lambda rng, cohort: chosen(rng) if cohorts is None or cohort in cohorts else oracle(rng)
 
 
 def _share(part: int, whole: int) -> float | None:

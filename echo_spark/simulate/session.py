@@ -76,7 +76,7 @@ class SimContext:
     namespace: uuid.UUID
     truth: TruthWriter
     budget: Budget
-    make_proposer: Callable[[random.Random], Proposer]
+    make_proposer: Callable[[random.Random, str], Proposer]  # (session's random source, cohort)
     tally: Tally = field(default_factory=Tally)
 
 
@@ -90,7 +90,7 @@ class Session:
         self.user = user
         self.rng = random.Random(f"{cfg.seed}/session/{index}")
         self.policy = Policy(cfg, self.rng)
-        self.proposer = ctx.make_proposer(self.rng)
+        self.proposer = ctx.make_proposer(self.rng, user.cohort)
         if cfg.mode == "both":
             # A source of its own: the developer does the same whichever mode is configured.
             draw = random.Random(f"{cfg.seed}/mode/{index}").random()

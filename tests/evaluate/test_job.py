@@ -86,6 +86,12 @@ def test_evaluate_two_arms(config, settings, tmp_path, untrained_model, capsys):
     assert metrics["requests"] == 12 and metrics["benchmark_tasks"] == 3
     assert metrics["ratios_to_base"]["echo"]["acceptance_per_request"][0] in (1.0, None)
     assert (tmp_path / "report" / "report.md").is_file() and (tmp_path / "report" / "report.png").is_file()
+    # How each arm's proposals fared, and the real Copilot suggestions replayed through every arm.
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "How the proposals fared" in report and "Real Copilot telemetry (CUPS study)" in report
+    for arm in ("base", "echo"):
+        assert sum(metrics["arms"][arm]["how"].values()) == 12
+        assert metrics["arms"][arm]["real_copilot"]["suggestions"] > 300
     uri, _ = tracking(config)
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("echo-evaluate")
@@ -93,7 +99,7 @@ def test_evaluate_two_arms(config, settings, tmp_path, untrained_model, capsys):
     assert sorted(r.data.tags["echo.arm"] for r in runs) == ["base", "echo"]
     assert len({r.data.tags["echo.comparison"] for r in runs}) == 1
     for run in runs:
-        assert {"acceptance_per_request", "exact_match", "fim.all.exact_match"} <= set(run.data.metrics)
+        assert {"acceptance_per_request", "exact_match", "fim.all.exact_match", "real_copilot.right_start"} <= set(run.data.metrics)
         assert run.data.params["heldout.requests"] == "12"
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)} | {
             a.path for a in client.list_artifacts(run.info.run_id, "report")}

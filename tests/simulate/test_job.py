@@ -85,3 +85,23 @@ def test_a_model_plugs_in_as_the_proposer(tmp_path):
     shown = [e for e in read_landing(tmp_path).events.values() if e["type"] == "completion_shown"]
     assert {e["model"] for e in shown} == {"echo-suffix"}
     assert all(r["proposal"] == r["suffix"].split("\n", 1)[0] for r in requests)
+
+
+def test_a_model_proposes_for_the_chosen_cohort_only_and_more_developers_can_be_held_out(tmp_path):
+    """The demo's production model proposes for the training cohort; held-out sessions keep the
+    oracle (the evaluation proposes afresh for them). A larger share of held-out developers leaves
+    every file in its cohort."""
+    config = load_config(None)
+    sim = config.simulate.model_copy(update={"events": 4_000, "users": 10, "heldout_user_share": 0.5})
+    simulate_job(sim, config, tmp_path, make_proposer=lambda rng: _EchoSuffix(), proposer_cohorts=frozenset({"train"}))
+    requests, documents = truth(tmp_path)
+    proposers = {}
+    for r in requests:
+        proposers.setdefault(r["cohort"], set()).add(r["proposer"])
+    assert proposers["train"] == {"echo-suffix"}
+    assert "echo-suffix" not in proposers["heldout"] and proposers["heldout"]
+    heldout_users = {r["user_id"] for r in requests if r["cohort"] == "heldout"}
+    assert len(heldout_users) == 5
+    from echo_spark.simulate.cohorts import cohort_of
+
+    assert all(cohort_of(d["file"], sim.heldout_share) == d["cohort"] for d in documents)

@@ -13,28 +13,35 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from echo_spark.config import TinyBaseConfig
+from echo_spark.config import BaseModelConfig, load_config
 from training import corpus
 from training.fim import random_split
 
-TINY_BASE = TinyBaseConfig(
-    corpus_files=30, vocab_size=512, layers=2, hidden=64, heads=2, context_length=128, steps=40, batch_size=8, learning_rate=3e-3
+# The standard library's training side only (third-party sources would make the build slow).
+TINY_BASE = BaseModelConfig(
+    sources=["stdlib"], corpus_chars=600_000, vocab_size=512, layers=2, hidden=64, heads=2, context_length=128,
+    steps=40, batch_size=8, learning_rate=3e-3, warmup_steps=2, eval_every_steps=20, validation_files=8,
 )
 
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training.pretrain import build_base_model
+    from training.base_job import build
 
+    config = load_config(None)
+    config.train.base = TINY_BASE
     out = tmp_path_factory.mktemp("models") / "tiny-base"
-    build_base_model(TINY_BASE, out)
+    build(config, out, command="tests")
     return out
 
 
 @lru_cache(maxsize=1)
 def _documents() -> tuple[str, ...]:
-    """Stdlib files the tiny base model did not train on (it takes the first 30 of this order)."""
-    return tuple(corpus.chunks(corpus.sample_files(None, 60)[30:], 600))
+    """Stdlib files the tiny base model did not train on: the simulator's held-out ones."""
+    from echo_spark.simulate.corpus import heldout_files, read_source
+
+    texts = [read_source(f) for f in heldout_files(None, 0.2)[:30]]
+    return tuple(corpus.chunks([t for t in texts if t], 600))
 
 
 def gold_rows(count: int, seed: int = 1, validation_every: int = 5) -> list[dict]:
