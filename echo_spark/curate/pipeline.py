@@ -113,6 +113,7 @@ def _gap(row: dict[str, Any]) -> Gap:
         language=row.get("language"),
         user_id=row.get("user_id"),
         proposal=row.get("proposal"),
+        finalize_reason=row.get("finalize_reason"),
     )
 
 

@@ -20,6 +20,8 @@ class Gap:
     language: str | None
     user_id: str | None = None
     proposal: str | None = None  # C1, for reference only: training targets come from C_N
+    # Silver's finalize_reason (why C_N stopped changing); None when unknown.
+    finalize_reason: str | None = None
 
     @property
     def is_void(self) -> bool:

@@ -15,6 +15,11 @@ D = prefix + C_N + suffix at the cursor c = len(prefix):
   without one): C_N was cut by the tracker's no-suffix bound, or the developer stopped mid-unit.
   The unit is not whole, and a cut unit would teach the model to stop in the wrong place: the gap
   is dropped (`unit_cut`). A C_N that holds a whole unit and then a cut one keeps the whole one.
+  One case is known to be a cut at a line end: the gap was finalized because the cursor left its
+  region (`left_region`: the developer typed on past the bound) and C_N holds exactly one line
+  break fewer than the bound allows, under its character limit. The bound cut it at the next line
+  break, so C_N's last line is complete: a statement ending there is whole and kept. A block
+  ending there is not known to be whole (its next line may be indented into it) and is dropped.
 
 A teacher changes scope only: the answer is always a prefix of C_N.
 """
@@ -23,6 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config import LifecycleConfig
+from ..lifecycle.anchors import gap_bound
 from ..units import unit_span
 from .records import Gap
 
@@ -39,7 +46,16 @@ class UnitAnswer:
 
 
 class SyntaxTeacher:
-    """Truncates C_N to the unit being written; see the module docstring."""
+    """Truncates C_N to the unit being written; see the module docstring.
+
+    `max_gap_chars` and `line_factor` are the lifecycle's no-suffix bound (`lifecycle.
+    no_suffix_max_gap_chars`, `no_suffix_line_factor`; their defaults when not given).
+    """
+
+    def __init__(self, max_gap_chars: int | None = None, line_factor: int | None = None) -> None:
+        defaults = LifecycleConfig()
+        self.max_gap_chars = defaults.no_suffix_max_gap_chars if max_gap_chars is None else max_gap_chars
+        self.line_factor = defaults.no_suffix_line_factor if line_factor is None else line_factor
 
     def truncate(self, gap: Gap) -> str:
         """The unit as text; a dropped gap gives its whole C_N (callers that drop use `answer`)."""
@@ -56,7 +72,12 @@ class SyntaxTeacher:
         span = unit_span(doc, cursor, commit_end, gap.language)
         if not span.closed:
             if not suffix:
-                return UnitAnswer("", UNIT_CUT)
+                if not self.cut_at_line_end(gap):
+                    return UnitAnswer("", UNIT_CUT)
+                # The bound cut the line break after C_N: the unit is whole if that closes it.
+                span = unit_span(doc + "\n", cursor, commit_end + 1, gap.language)
+                if not span.closed or span.end > commit_end:
+                    return UnitAnswer("", UNIT_CUT)
             whole = unit_span(doc, cursor, len(doc), gap.language)
             if whole.end <= commit_end:
                 span = whole  # the suffix closes the unit where C_N ends
@@ -65,3 +86,11 @@ class SyntaxTeacher:
         if not text.strip():
             return UnitAnswer("", NO_UNIT)
         return UnitAnswer(text)
+
+    def cut_at_line_end(self, gap: Gap) -> bool:
+        """Was a suffix-less C_N cut by the no-suffix bound's line limit (so at a line break)?"""
+        if gap.finalize_reason != "left_region" or gap.proposal is None:
+            return False
+        bound = gap_bound(self.max_gap_chars, self.line_factor, gap.proposal)
+        assert bound.max_lines is not None
+        return gap.committed.count("\n") == bound.max_lines - 1 and len(gap.committed) < bound.max_chars

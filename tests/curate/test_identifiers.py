@@ -80,3 +80,14 @@ def test_off_void_and_unsupported() -> None:
 def test_a_name_completed_mid_token_is_not_judged() -> None:
     """`bas|` + `e.stem`: the name straddles the cursor; its completion is not a use of a new name."""
     assert _check(PY_CONTEXT + "    return bas", "e.stem", strictness="lenient").keep
+
+
+def test_a_context_broken_before_the_cursor_line_is_not_checked() -> None:
+    """Prose in a docstring the window starts inside: its words are not names. Kept with a note;
+    the same words after code that parses are checked (and dropped as unknown)."""
+    prose = "shell, if a do_shell method exists."
+    window = "   commands, miscellaneous help topics, and undocumented commands.\n6. The command '?' is a synonym\n   "
+    broken = check_identifiers(Gap("r", window, "", prose, "python"), strictness="lenient", max_unknown_ratio=0.25)
+    assert broken.keep and broken.note == "context_broken"
+    clean = check_identifiers(Gap("r", "x = 1\n", "", prose, "python"), strictness="lenient", max_unknown_ratio=0.25)
+    assert not clean.keep

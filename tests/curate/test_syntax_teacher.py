@@ -150,3 +150,36 @@ def test_teacher_and_simulator_share_one_unit(end_line: int) -> None:
         assert answer == UnitAnswer(unit), (pos, SOURCE[pos:end][:40])
         checked += 1
     assert checked > 20
+
+
+# --- a suffix-less gap cut by the bound's line limit ends at a line end -----------------------------
+
+def _cut(committed: str, finalize: str | None, proposal: str | None = "x = 1") -> Gap:
+    # A one-line proposal: the default bound (2 x its lines) keeps fewer than 2 line breaks.
+    return Gap("r", "import os\n", suffix="", committed=committed, language="python", proposal=proposal,
+               finalize_reason=finalize)
+
+
+def test_a_statement_ending_where_the_bound_cut_the_line_is_whole() -> None:
+    """The cursor left the region (the developer typed on past the bound) and C_N holds as many
+    line breaks as the bound allows: the bound cut it at the next line break, so its last line
+    is complete."""
+    assert TEACHER.answer(_cut("\nx = compute(a, b)", "left_region")) == UnitAnswer("\nx = compute(a, b)")
+
+
+def test_a_gap_not_known_to_be_cut_at_a_line_end_still_drops() -> None:
+    # finalized by the session's end: the developer may have stopped mid-line
+    assert TEACHER.answer(_cut("\nx = compute(a, b)", "session_end")).drop_reason == UNIT_CUT
+    # fewer line breaks than the bound allows: the text ended there, not at a cut
+    assert TEACHER.answer(_cut("x = compute(a, b)", "left_region")).drop_reason == UNIT_CUT
+    # no proposal shown: the bound has no line limit, the cut may be mid-line
+    assert TEACHER.answer(_cut("\nx = compute(a, b)", "left_region", proposal=None)).drop_reason == UNIT_CUT
+    # a statement still inside brackets at the cut goes on past it
+    assert TEACHER.answer(_cut("\nx = compute(a,", "left_region")).drop_reason == UNIT_CUT
+
+
+def test_a_block_ending_where_the_bound_cut_is_not_known_whole() -> None:
+    """The next line may be indented into the block: a block unit cut at a line end drops."""
+    gap = Gap("r", "import os\n\ndef f(a):", suffix="", committed="\n    return a", language="python",
+              proposal="pass", finalize_reason="left_region")
+    assert TEACHER.answer(gap).drop_reason == UNIT_CUT

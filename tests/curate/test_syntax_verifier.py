@@ -82,3 +82,26 @@ def test_errors_away_from_the_commit_are_the_contexts() -> None:
     assert _cause(gap, [(0, 3)]) == "context"
     assert _cause(gap, [(0, 3), (15, 15)]) == "unit_end"
     assert _cause(gap, [(11, 12)]) == "middle"
+
+
+# A window cut inside a docstring: the prose before the cursor parses as broken code on its own.
+DOCSTRING_WINDOW = (
+    "    A Cmd instance or subclass instance is a line-oriented interpreter\n"
+    "    framework.  There is no good reason to instantiate Cmd itself; rather,\n    "
+)
+
+
+def test_a_context_broken_before_the_cursor_line_cannot_judge_the_commit() -> None:
+    """Prose in a docstring the window starts inside: the parser finds errors in the context alone
+    before the cursor's line, and any commit there meets them. Kept, with the note saying why."""
+    verdict = _check("python", DOCSTRING_WINDOW, "it's useful as a superclass of an interpreter", "")
+    assert verdict.keep and verdict.note == "context_broken"
+    # The same commit in a context that parses is judged, and dropped.
+    clean = _check("python", "def f(a):\n    ", "it's useful as a superclass of an interpreter", "\n")
+    assert not clean.keep and clean.reason is not None and clean.reason.startswith("new_syntax_errors")
+
+
+def test_an_error_the_gap_leaves_on_the_cursor_line_is_not_a_broken_context() -> None:
+    """`return g(` with a cut commit: the context's error is on the cursor's line, the gap's own."""
+    verdict = _check("python", "def f(a):\n    return g(", "a, b", "\n\nx = 1\n")
+    assert not verdict.keep and verdict.reason == "new_syntax_errors:unit_end"

@@ -9,6 +9,10 @@ itself (assignments, parameters, imports, loop targets), and the language's buil
 Strictness: off keeps everything; lenient ignores attribute and member names (`obj.attr`,
 `std::sort`: they live in other files' types) and allows unknown names up to a share of the
 distinct names used; strict checks attribute names against the context too and allows none.
+
+A context broken before the cursor's line (see the syntax verifier: a window cut inside a docstring or a
+literal) is skipped with the note `context_broken`: the parser reads the prose or data there as
+code, and its "names" are words.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tree_sitter import Node
 
 from .. import grammars
 from ..records import Gap, Verdict
+from .syntax import CONTEXT_BROKEN, context_broken_before
 
 STAGE = "identifiers"
 Strictness = Literal["off", "lenient", "strict"]
@@ -116,6 +121,8 @@ def check_identifiers(gap: Gap, *, strictness: Strictness, max_unknown_ratio: fl
         return Verdict.kept(STAGE)
     if grammar is None:
         return Verdict.kept(STAGE, note="unsupported_language")
+    if context_broken_before(gap):
+        return Verdict.kept(STAGE, note=CONTEXT_BROKEN)
     rules = _RULES[grammar]
     start = len(gap.prefix.encode("utf-8"))
     end = start + len(gap.committed.encode("utf-8"))

@@ -12,6 +12,12 @@ A drop says why, by where the parser's errors sit relative to the commit (`reaso
 - `context`: none touches the commit: it broke against a context that was already broken
   (a typo before the cursor, a window that starts inside a statement);
 - `middle`: an error inside the commit, before its last line: real broken code.
+
+A context already broken before the cursor's line (the parser finds an error in the context
+alone that starts there: a window cut inside a docstring or a literal, prose the parser reads as
+code) cannot judge the commit: whatever goes there meets that
+error. Such a gap is kept with the note `context_broken` rather than dropped for the context's
+fault; the identifier stage skips it too (the names it would read there are not names).
 """
 
 from __future__ import annotations
@@ -31,7 +37,10 @@ def check_syntax(gap: Gap) -> Verdict:
     without = gap.prefix + gap.suffix_text
     filled = gap.prefix + gap.committed + gap.suffix_text
     tree = grammars.parse(grammar, filled)
-    if grammars.error_count(tree) > grammars.error_count(grammars.parse(grammar, without)):
+    context = grammars.parse(grammar, without)
+    if context.root_node.has_error and context_broken_before(gap, context):
+        return Verdict.kept(STAGE, note=CONTEXT_BROKEN)
+    if grammars.error_count(tree) > grammars.error_count(context):
         errors = [(n.start_byte, n.end_byte) for n in _innermost_errors(tree.root_node)]
         return Verdict.dropped(STAGE, f"new_syntax_errors:{_cause(gap, errors)}")
     if grammar == "python" and _python_parses(without) and not _python_parses(filled):
@@ -40,6 +49,23 @@ def check_syntax(gap: Gap) -> Verdict:
 
 
 CAUSES = ("unit_end", "context", "middle")
+CONTEXT_BROKEN = "context_broken"
+
+
+def context_broken_before(gap: Gap, context: grammars.Tree | None = None) -> bool:
+    """Does the context alone (prefix + suffix) hold a parse error that starts before the cursor's
+    line? (A window cut inside a docstring or a literal: the error is the context's own, not one
+    the gap leaves open on the cursor's line.) `context` is its parse tree when the caller has it."""
+    grammar = grammars.grammar_name(gap.language)
+    if grammar is None:
+        return False
+    if context is None:
+        context = grammars.parse(grammar, gap.prefix + gap.suffix_text)
+    if not context.root_node.has_error:
+        return False
+    line_start = gap.prefix.rfind("\n") + 1
+    hi = len(gap.prefix[:line_start].encode("utf-8"))
+    return any(n.start_byte < hi for n in _innermost_errors(context.root_node))
 
 
 def _cause(gap: Gap, errors: list[tuple[int, int]]) -> str:
