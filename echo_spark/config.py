@@ -115,7 +115,9 @@ class SimulateConfig(Section):
     # Documents worked on per session, at most.
     docs_per_session: int = Field(default=3, ge=1)
     # Per document: share where the developer fills a region inside an existing file (the rest is
-    # written top to bottom from an empty file).
+    # written top to bottom from an empty file). No published telemetry gives this mix (see
+    # ../shared/docs/prior-art.md and simulate/README.md): 0.7 is a choice, most requests with a real
+    # suffix (FIM) while end-of-file gaps, which have none, stay common.
     insert_share: float = Field(default=0.7, ge=0, le=1)
     # Lines of the region filled in (insert) and of the file written (top to bottom).
     region_min_lines: int = Field(default=3, ge=1)
