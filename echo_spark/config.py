@@ -130,6 +130,11 @@ class SimulateConfig(Section):
     # Per trigger point (line start, after ( . = :, a typo): the developer pauses long enough for the
     # plugin to send a request (otherwise typing goes on and the plugin's debounce drops it).
     trigger_request_rate: float = Field(default=0.5, ge=0, le=1)
+    # Per request not at a typo (a typo's request is always void): the developer wants no completion
+    # there (void); they dismiss what is shown and go elsewhere past lifecycle.left_region_s, so C_N
+    # and intended_unit are empty. No published telemetry gives this share (see
+    # ../shared/docs/prior-art.md and simulate/README.md): 0 keeps voids to typo triggers, as before.
+    void_trigger_rate: float = Field(default=0.0, ge=0, le=1)
     # Per typed token: a thinking pause (mean pause_mean_s seconds), after which a request is sent.
     pause_rate: float = Field(default=0.02, ge=0, le=1)
     pause_mean_s: float = Field(default=4.0, gt=0)

@@ -277,7 +277,17 @@ class DocumentWork:
         # At a typo the developer's next keys fix the word before the cursor: nothing was meant
         # for the gap (void), and no proposal is taken there.
         typo = trigger_point == "typo"
-        unit = "" if typo else atomic_unit(self.target, self.pos, self.end, self.language)
+        # A void trigger (`void_trigger_rate`): the plugin fired where the developer wants nothing;
+        # they dismiss whatever is shown and go elsewhere, so the gap stays empty. No draw at rate 0
+        # (the output is then what it was before the knob existed).
+        away = None
+        if not typo and cfg.void_trigger_rate:
+            self.tally.void_chances += 1
+            if self.policy.chance(cfg.void_trigger_rate):
+                away = self._void_spot()
+                self.tally.voids += away is not None
+        void = typo or away is not None
+        unit = "" if void else atomic_unit(self.target, self.pos, self.end, self.language)
         after = self.pos + len(unit)
         proposer = s.proposer
         if isinstance(proposer, NoisyOracle):
@@ -290,9 +300,12 @@ class DocumentWork:
         offset = doc.utf16(cursor)
         context = {"version": doc.version} if s.edits else {"prefix": prefix, "suffix": suffix}
         self.emit("completion_request", request_id=request_id, offset=offset, trigger="auto", **context)
-        reaction = self.policy.react(proposal)
-        if typo and reaction in ACCEPTS:
-            reaction = IGNORE
+        if away is not None:
+            reaction = REJECT if proposal else NO_REACTION
+        else:
+            reaction = self.policy.react(proposal)
+            if typo and reaction in ACCEPTS:
+                reaction = IGNORE
         row = RequestTruth(
             request_id=request_id,
             session_id=s.session_id,
@@ -321,6 +334,9 @@ class DocumentWork:
         self.gaps.open(row, cursor, len(text), s.t)
         self.advance(self.rng.uniform(0.1, 0.5))  # the model's latency
         self.emit("completion_shown", request_id=request_id, text=proposal, model=proposer.name)
+        if away is not None:
+            self.leave_void(row, away)
+            return
         if reaction == NO_REACTION:
             return
         self.advance(self.policy.think_s())
@@ -331,6 +347,32 @@ class DocumentWork:
         else:
             assert reaction in ACCEPTS
             self.accept(row, proposal, unit)
+
+    def _void_spot(self) -> int | None:
+        """A line start elsewhere in the document, outside the region of a request at the cursor
+        (P1 and S1 around it), for a developer who wants nothing here; None in a document too
+        short to have one (the trigger is then not void)."""
+        text, reach = self.doc.text, self.s.ctx.lifecycle.anchor_chars
+        for _ in range(4):
+            spot = text.rfind("\n", 0, self.rng.randrange(len(text) + 1)) + 1
+            if spot < self.cursor - reach or spot > self.cursor + reach:
+                return spot
+        return None
+
+    def leave_void(self, row: RequestTruth, spot: int) -> None:
+        """The developer dismisses the proposal (if any), goes to `spot` and stays away longer
+        than `lifecycle.left_region_s`, so the gap commits empty; then comes back and types on.
+        The request's row records `void`; the other open gaps, left too, `left_void`."""
+        self.gaps.label("left_void")
+        row.behaviours.discard("left_void")
+        row.behaviours.add("void")
+        home = self.cursor
+        self.advance(self.policy.think_s())
+        if row.proposal:
+            self.emit("completion_reject", request_id=row.request_id, reason="dismissed")
+        self.move_cursor(spot)
+        self.advance(self.s.ctx.lifecycle.left_region_s + self.policy.away_s())
+        self.move_cursor(home)
 
     def accept(self, row: RequestTruth, proposal: str, unit: str) -> None:
         """Take the proposal (or its next word or line), maybe edit or undo it; fix what is not the plan."""

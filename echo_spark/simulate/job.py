@@ -188,6 +188,7 @@ def _metrics(
             "typo_rate": _share(tally.typos, tally.words),
             "pause_rate": _share(tally.pauses, tally.tokens),
             "trigger_request_rate": _share(tally.triggered, tally.trigger_points),
+            "void_trigger_rate": _share(tally.voids, tally.void_chances),
             "undo_rate": _share(tally.undos, tally.accepts),
             "cursor_jump_rate": _share(tally.jumps, tally.lines),
             "save_rate": _share(tally.saves, tally.lines),

@@ -58,6 +58,8 @@ class Tally:
     requests: int = 0
     words: int = 0
     typos: int = 0
+    void_chances: int = 0  # requests not at a typo, with void_trigger_rate > 0
+    voids: int = 0
     lines: int = 0
     saves: int = 0
     jumps: int = 0
