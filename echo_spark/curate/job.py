@@ -18,7 +18,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..config import CurateConfig, EchoConfig
+from ..config import CurateConfig, EchoConfig, LifecycleConfig
 from ..engine import get_spark
 from ..lakehouse import Lakehouse
 from ..progress import StageClock
@@ -34,7 +34,7 @@ ROWS_PER_TASK = 256
 
 SILVER_COLUMNS = (
     "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix", "proposal", "outcome",
-    "committed", "skipped_reason", "request_event_id", "event_ids",
+    "committed", "skipped_reason", "request_event_id", "event_ids", "finalize_reason",
 )
 
 
@@ -51,8 +51,9 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     return metrics
 
 
-def curate_table(config: CurateConfig, rows: Any) -> Any:
-    """Silver rows (Arrow) -> staged rows (Arrow), with this process's curator for `config`."""
+def curate_table(config: CurateConfig, rows: Any, lifecycle: LifecycleConfig | None = None) -> Any:
+    """Silver rows (Arrow) -> staged rows (Arrow), with this process's curator for `config` and
+    the configured `lifecycle` (its no-suffix bound tells the teacher where a C_N was cut)."""
     import pyarrow as pa
     from pyspark.sql.pandas.types import to_arrow_schema
 
@@ -60,11 +61,11 @@ def curate_table(config: CurateConfig, rows: Any) -> Any:
     from echo_spark.tables import CURATE_STAGING
 
     schema = to_arrow_schema(CURATE_STAGING.schema, timezone="UTC")
-    return pa.Table.from_pylist(shared_curator(config).curate(rows.to_pylist()), schema=schema)
+    return pa.Table.from_pylist(shared_curator(config, lifecycle).curate(rows.to_pylist()), schema=schema)
 
 
-def _row_stages(config: CurateConfig, processes: int):
-    body = partial(curate_table, config)
+def _row_stages(config: CurateConfig, processes: int, lifecycle: LifecycleConfig | None = None):
+    body = partial(curate_table, config, lifecycle=lifecycle)
 
     def curate_batches(batches: Any) -> Any:
         from echo_spark.udf_pool import offload_batches
@@ -74,13 +75,16 @@ def _row_stages(config: CurateConfig, processes: int):
     return curate_batches
 
 
-def verify_gaps(silver: DataFrame, config: CurateConfig, processes: int = 0) -> DataFrame:
+def verify_gaps(
+    silver: DataFrame, config: CurateConfig, processes: int = 0, lifecycle: LifecycleConfig | None = None
+) -> DataFrame:
     """Spread by request before the Python stages: silver written in a few files is a few partitions.
-    `processes` > 0 runs the stages in that many worker processes (`udf_pool`)."""
+    `processes` > 0 runs the stages in that many worker processes (`udf_pool`). `lifecycle`: the
+    configuration that tracked silver (its no-suffix bound; its defaults when None)."""
     return (
         silver.select(*SILVER_COLUMNS)
         .repartition("session_id", "request_id")
-        .mapInArrow(_row_stages(config, processes), CURATE_STAGING.schema)
+        .mapInArrow(_row_stages(config, processes, lifecycle), CURATE_STAGING.schema)
     )
 
 
@@ -163,7 +167,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     silver = lakehouse.read(COMPLETIONS)
 
     with clock.stage("per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam)"):
-        lakehouse.overwrite(CURATE_STAGING, verify_gaps(silver, cfg, udf_processes(config.engine)))
+        lakehouse.overwrite(CURATE_STAGING, verify_gaps(silver, cfg, udf_processes(config.engine), config.lifecycle))
     staged = lakehouse.read(CURATE_STAGING)
     try:
         drops = staged.filter(~F.col("kept")).select(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
-from ..config import CurateConfig
+from ..config import CurateConfig, LifecycleConfig
 from .llm_teacher import LLMTeacher
 from .records import Gap, Verdict
 from .syntax_teacher import SyntaxTeacher
@@ -38,8 +38,11 @@ class RowCurator:
     units: SyntaxTeacher = field(default_factory=SyntaxTeacher)
 
     @classmethod
-    def build(cls, config: CurateConfig) -> "RowCurator":
-        syntax = SyntaxTeacher()
+    def build(cls, config: CurateConfig, lifecycle: LifecycleConfig | None = None) -> "RowCurator":
+        """`lifecycle`: the configured lifecycle, whose no-suffix bound the teacher reads to know
+        where a suffix-less C_N was cut (its defaults when None)."""
+        bound = lifecycle or LifecycleConfig()
+        syntax = SyntaxTeacher(bound.no_suffix_max_gap_chars, bound.no_suffix_line_factor)
         teacher: Teacher = LLMTeacher(config, fallback=syntax) if config.teacher == "llm" else syntax
         index = benchmark_index(config.decontam_benchmarks_dir, config.decontam_benchmarks_glob, config.decontam_ngram)
         return cls(config, teacher, (index,), syntax)
@@ -95,12 +98,13 @@ class RowCurator:
 _curators: dict[str, RowCurator] = {}
 
 
-def shared_curator(config: CurateConfig) -> RowCurator:
-    """This process's curator for `config`: building one loads the teacher, the secret scanner and
-    the benchmark index, once per worker process rather than once per batch."""
-    key = config.model_dump_json()
+def shared_curator(config: CurateConfig, lifecycle: LifecycleConfig | None = None) -> RowCurator:
+    """This process's curator for `config` (and `lifecycle`'s no-suffix bound): building one loads
+    the teacher, the secret scanner and the benchmark index, once per worker process rather than
+    once per batch."""
+    key = config.model_dump_json() + "\x1f" + (lifecycle or LifecycleConfig()).model_dump_json()
     if key not in _curators:
-        _curators[key] = RowCurator.build(config)
+        _curators[key] = RowCurator.build(config, lifecycle)
     return _curators[key]
 
 

@@ -183,3 +183,41 @@ def test_a_block_ending_where_the_bound_cut_is_not_known_whole() -> None:
     gap = Gap("r", "import os\n\ndef f(a):", suffix="", committed="\n    return a", language="python",
               proposal="pass", finalize_reason="left_region")
     assert TEACHER.answer(gap).drop_reason == UNIT_CUT
+
+
+# --- the configured lifecycle's bound, not its defaults ---------------------------------------------
+
+_BOUND_ROW = {"request_id": "cut", "session_id": "s", "user_id": "u", "language": "python",
+              "prefix": "import os\n\npath = '/tmp/data.txt'\n", "suffix": "",
+              "committed": "\nname = os.path.basename(path)", "proposal": "name = path",
+              "finalize_reason": "left_region"}
+
+
+@pytest.mark.parametrize("changed", [{"no_suffix_line_factor": 3}, {"no_suffix_max_gap_chars": 20}])
+def test_the_curator_reads_the_configured_no_suffix_bound(changed: dict) -> None:
+    """One line break in C_N under a one-line proposal: the default bound (fewer than 2 x 1 line
+    breaks, 500 characters) cut it at a line end, so the statement is whole. Under a bound that
+    allows 2 line breaks, or only 20 characters, it was not cut at a line end: the unit drops."""
+    from echo_spark.config import CurateConfig, LifecycleConfig
+    from echo_spark.curate.pipeline import RowCurator
+
+    [default] = RowCurator.build(CurateConfig()).curate([dict(_BOUND_ROW)])
+    assert (default["kept"], default["middle"]) == (True, _BOUND_ROW["committed"])
+    [same] = RowCurator.build(CurateConfig(), LifecycleConfig()).curate([dict(_BOUND_ROW)])
+    assert same["kept"]
+    [other] = RowCurator.build(CurateConfig(), LifecycleConfig(**changed)).curate([dict(_BOUND_ROW)])
+    assert (other["kept"], other["drop_stage"], other["drop_reason"]) == (False, "teacher", UNIT_CUT)
+
+
+def test_the_job_passes_the_lifecycle_to_the_curator() -> None:
+    """`curate_table` (what the job's per-gap stage runs in each worker) with the configured
+    lifecycle: a changed bound changes the teacher's line-end decision."""
+    import pyarrow as pa
+
+    from echo_spark.config import CurateConfig, LifecycleConfig
+    from echo_spark.curate.job import curate_table
+
+    rows = pa.Table.from_pylist([_BOUND_ROW])
+    [default] = curate_table(CurateConfig(), rows).to_pylist()
+    [other] = curate_table(CurateConfig(), rows, LifecycleConfig(no_suffix_line_factor=3)).to_pylist()
+    assert default["kept"] and (other["kept"], other["drop_reason"]) == (False, UNIT_CUT)

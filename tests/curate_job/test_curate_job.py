@@ -115,3 +115,21 @@ def test_a_tracked_run_logs_counts_and_the_report_to_mlflow(spark, lakehouse, co
     assert run.data.tags["gold.uri"] == lakehouse.path(SFT_SAMPLES)
     assert {a.path for a in client.list_artifacts(run.info.run_id, "curation_report")} == {
         "curation_report/report.md", "curation_report/report.json", "curation_report/report.png"}
+
+
+def test_curate_reads_the_configured_lifecycle_bound(spark, lakehouse, config):
+    """The job passes `config.lifecycle` (not its defaults) to the teacher, and silver's
+    finalize_reason reaches it: a suffix-less C_N with one line break under a one-line proposal
+    was cut at a line end by the default bound (kept whole); under a bound allowing two line
+    breaks it was not (dropped, unit_cut)."""
+    cut = _silver_row("cut", "u9", "python", "import os\n\npath = '/tmp/data.txt'\n", "",
+                      "\nname = os.path.basename(path)", proposal="name = path")
+    lakehouse.append(COMPLETIONS, spark.createDataFrame(
+        [_silver_row(f"c{i}", f"u{i}", *clean) for i, clean in enumerate(CLEAN)] + [cut], COMPLETIONS.schema))
+    curate(spark, lakehouse, config)
+    assert lakehouse.read(SFT_SAMPLES).filter(F.col("request_id") == "cut").count() == 1
+    config.lifecycle.no_suffix_line_factor = 3
+    curate(spark, lakehouse, config)
+    assert lakehouse.read(SFT_SAMPLES).filter(F.col("request_id") == "cut").count() == 0
+    [drop] = lakehouse.read(CURATION_DROPS).filter(F.col("request_id") == "cut").collect()
+    assert (drop["stage"], drop["reason"]) == ("teacher", "unit_cut")
