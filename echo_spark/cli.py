@@ -2,7 +2,12 @@
 
 Exit codes: 0 success, 2 usage or configuration error (one line on stderr), 1 failure.
 Each job module exposes `add_arguments(parser)` and `run(config, args) -> dict` (its metrics);
-the CLI loads the configuration, prints it, runs the job and prints the metrics.
+the CLI loads the configuration, prints it on stderr, runs the job and writes the metrics.
+
+Only the module of the job named on the command line is imported, and only then: `echo-spark
+--help` imports no job at all, and `echo-spark ingest` (or `echo-spark-ingest`) never imports
+another job's dependencies (the ML stack of curate, train and evaluate), so the light jobs run
+on the base install.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import argparse
 import importlib
 import json
 import sys
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from .config import ConfigError, EchoConfig, dump_config, load_config
-from .errors import UsageError
+from . import __version__
+
+if TYPE_CHECKING:
+    from .config import EchoConfig
 
 # job name -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
 JOBS: dict[str, tuple[str, str]] = {
@@ -33,7 +40,11 @@ JOBS: dict[str, tuple[str, str]] = {
 }
 
 
+VERSION = f"echo-spark {__version__}"
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=VERSION)
     parser.add_argument("--conf", metavar="FILE", help="YAML configuration (default: conf/echo.yaml if present)")
     parser.add_argument(
         "--set",
@@ -47,20 +58,33 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=["sail", "spark-connect", "spark-local"], help="sets engine.kind")
     parser.add_argument("--remote", metavar="sc://HOST:PORT", help="Spark Connect URL (sets engine.remote)")
     parser.add_argument("--metrics-json", metavar="FILE", help="also write the job's metrics as JSON")
-    parser.add_argument("--quiet", action="store_true", help="do not print the effective configuration")
+    parser.add_argument("--quiet", action="store_true", help="do not print the effective configuration (on stderr)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(jobs: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser, with the options of `jobs` (all of them when None): a job's options need
+    its module, so `main` asks only for the job named on its command line."""
     parser = argparse.ArgumentParser(prog="echo-spark", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=VERSION)
     sub = parser.add_subparsers(dest="job", metavar="<job>", required=True)
+    wanted = set(JOBS if jobs is None else jobs)
     for name, (module, help_text) in JOBS.items():
         job_parser = sub.add_parser(name, help=help_text, description=help_text)
-        _common(job_parser)
-        importlib.import_module(module).add_arguments(job_parser)
+        if name in wanted:
+            _common(job_parser)
+            importlib.import_module(module).add_arguments(job_parser)
     return parser
 
 
+def named_job(argv: Sequence[str]) -> str | None:
+    """The job an `echo-spark` command line names: its first argument that is not an option (the
+    top-level parser's own options, --help and --version, take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
 def effective_config(args: argparse.Namespace) -> EchoConfig:
+    from .config import load_config
+
     overrides = list(args.overrides)
     if args.lakehouse:
         overrides.append(f"lakehouse.root={args.lakehouse}")
@@ -76,13 +100,20 @@ def run_job(name: str, argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    job = named_job(argv)
+    parser = build_parser([job] if job in JOBS else [])
     args = parser.parse_args(argv)
+    from .config import ConfigError, dump_config
+    from .errors import UsageError
+
     run: Callable[[EchoConfig, argparse.Namespace], dict[str, Any]] = importlib.import_module(JOBS[args.job][0]).run
+    config = None
     try:
         config = effective_config(args)
         if not args.quiet:
-            print(f"# echo-spark {args.job}: effective configuration\n{dump_config(config)}", flush=True)
+            # stderr: a command's stdout is its output alone (`echo-spark sql ... > result.txt`)
+            print(f"# echo-spark {args.job}: effective configuration\n{dump_config(config)}", file=sys.stderr, flush=True)
         metrics = run(config, args)
     except (ConfigError, UsageError) as err:
         print(f"echo-spark {args.job}: error: {err}", file=sys.stderr)
@@ -92,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as err:  # noqa: BLE001 - the CLI's last line of defence: a message, exit 1
         print(f"echo-spark {args.job}: failed: {type(err).__name__}: {_first_line(err)}", file=sys.stderr)
-        if "memory pool" in str(err) and config.engine.kind == "sail":
+        if "memory pool" in str(err) and config is not None and config.engine.kind == "sail":
             print(f"echo-spark {args.job}: the embedded engine ran out of its memory budget "
                   f"(engine.sail_memory_gb={config.engine.sail_memory_gb:g}): raise it with "
                   "--set engine.sail_memory_gb=N, or 0 for no limit", file=sys.stderr)

@@ -80,6 +80,9 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
         imported = import_logs(args.format, Path(landing).expanduser(), out, config)
         print("\n".join(summary_lines(imported)), flush=True)
         landing = str(out)
+    # A local landing path that names nothing is a usage error before the engine starts (a URI is
+    # listed by the engine, in `ingest`).
+    select_landing(landing, config.ingest.file_patterns)
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
     metrics = ingest(spark, lakehouse, config, landing, reprocess=args.reprocess)

@@ -132,8 +132,9 @@ def test_cli_exit_codes_and_metrics_file(tmp_path, capsys, landing):
     code = main(["ingest", "--landing", str(landing.root), "--lakehouse", str(tmp_path / "lh"),
                  "--metrics-json", str(metrics_file)])
     assert code == 0
-    out = capsys.readouterr().out
-    assert "effective configuration" in out and "lakehouse:" in out
+    captured = capsys.readouterr()
+    assert "effective configuration" in captured.err and "lakehouse:" in captured.err
+    assert "effective configuration" not in captured.out
     assert json.loads(metrics_file.read_text())["inserted"] == 1
 
     assert main(["ingest", "--landing", str(tmp_path / "missing"), "--lakehouse", str(tmp_path / "lh")]) == 2
