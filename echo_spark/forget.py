@@ -4,7 +4,8 @@ Rows go from the current version of every table that can hold them: by `user_id`
 table has one, by the user's sessions where it has only `session_id`, and by the quoted id in
 quarantined raw lines. MLflow runs that trained on a gold table holding the user's rows are
 tagged (see erasure_tags.py). Delta keeps older versions for time travel until they are vacuumed:
-`--vacuum` removes them at once (locally, with delta-rs), otherwise the table's retention applies.
+`--vacuum` removes them at once on a local lakehouse (delta-rs), otherwise (and always on a
+catalog) the table's retention applies; the audit records which tables were really vacuumed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +34,7 @@ from .tables import ALL_TABLES, ERASURES, EVENTS, LANDING_FILES, QUARANTINE, TOM
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", required=True, metavar="ID", help="user_id whose data is erased")
     parser.add_argument("--reason", default="", help="recorded in the audit table (ticket number, ...)")
-    parser.add_argument("--vacuum", action="store_true", help="also remove older table versions now (local lakehouse)")
+    parser.add_argument("--vacuum", action="store_true", help="also remove older table versions now (a local lakehouse only; the audit records what was vacuumed)")
 
 
 def _sql_literal(text: str) -> str:
@@ -197,18 +199,59 @@ def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool
         if version is not None and deleted[table.name]:
             trained_on[lakehouse.path(table)] = version
     deleted["landing_files"] = landing_removed
-    if vacuum and not lakehouse.uses_catalog:
-        from deltalake import DeltaTable
-
-        for table in tables:
-            DeltaTable(lakehouse.path(table)).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    vacuumed = vacuum_tables(lakehouse, tables) if vacuum else {}
     record = {
         "erasure_id": erasure_id,
         "requested_at": now.replace(tzinfo=None),
         "subject_sha256": _sha256(user_id),
         "reason": reason,
         "rows_deleted": json.dumps(deleted, sort_keys=True),
-        "vacuumed": bool(vacuum),
+        # What was done, not what was asked: true only if no table keeps an older version.
+        "vacuumed": all_vacuumed(tables, vacuumed),
+        "vacuumed_tables": json.dumps(vacuumed, sort_keys=True),
     }
+    _ensure_audit_columns(lakehouse)
     lakehouse.append(ERASURES, lakehouse.spark.createDataFrame([record], ERASURES.schema))
-    return {**record, "rows_deleted": deleted, "sessions": len(sessions), "gold_versions_with_user": trained_on}
+    return {**record, "rows_deleted": deleted, "vacuumed_tables": vacuumed, "sessions": len(sessions),
+            "gold_versions_with_user": trained_on}
+
+
+def vacuum_tables(lakehouse: Lakehouse, tables: list[TableDef]) -> dict[str, int]:
+    """Remove every older version of the tables now; returns table name -> files removed, for the
+    tables really vacuumed. Only a local lakehouse is (delta-rs, retention 0): on a catalog none
+    is, and the tables' `delta.deletedFileRetentionDuration` applies (VACUUM after it)."""
+    if lakehouse.uses_catalog:
+        print("echo-spark forget: --vacuum vacuums a local lakehouse only; on a catalog the older "
+              "versions stay until VACUUM after the tables' retention (recorded: vacuumed false)",
+              file=sys.stderr)
+        return {}
+    from deltalake import DeltaTable
+
+    return {
+        table.name: len(DeltaTable(lakehouse.path(table)).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False))
+        for table in tables
+    }
+
+
+def all_vacuumed(tables: list[TableDef], vacuumed: dict[str, int]) -> bool:
+    return bool(tables) and all(table.name in vacuumed for table in tables)
+
+
+def _ensure_audit_columns(lakehouse: Lakehouse) -> None:
+    """An `erasures` table written before `vacuumed_tables` existed gains the column (null in
+    its old rows), so appending the new record does not fail on the schema."""
+    if not lakehouse.exists(ERASURES):
+        return
+    present = set(lakehouse.read(ERASURES).columns)
+    missing = [(f, c) for f, c in zip(ERASURES.schema.fields, ERASURES.columns) if f.name not in present]
+    if not missing:
+        return
+    if lakehouse.uses_catalog:
+        columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()} COMMENT {_sql_literal(c.meaning)}" for f, c in missing)
+        lakehouse.spark.sql(f"ALTER TABLE {lakehouse.name(ERASURES)} ADD COLUMNS ({columns})").collect()
+        return
+    from deltalake import DeltaTable, Field
+
+    DeltaTable(lakehouse.path(ERASURES)).alter.add_columns(
+        [Field(f.name, f.dataType.simpleString(), nullable=True) for f, _ in missing]
+    )

@@ -314,7 +314,8 @@ ERASURES = TableDef(
         _c("subject_sha256", StringType(), "SHA-256 of the erased user_id (the id itself is not kept)."),
         _c("reason", StringType(), "Why, as given by the operator (ticket number, ...)."),
         _c("rows_deleted", StringType(), "JSON: table name -> rows removed from its current version; `landing_files` -> landing file -> lines removed from it."),
-        _c("vacuumed", BooleanType(), "Whether older table versions were vacuumed right away."),
+        _c("vacuumed", BooleanType(), "Whether the older versions of every table that can hold a user's rows were vacuumed right away (`--vacuum` on a local lakehouse); false when any was not."),
+        _c("vacuumed_tables", StringType(), "JSON: table name -> files the vacuum removed, for each table that was vacuumed (a table absent was not: on a catalog its retention applies). Null in rows written before this column existed."),
     ),
 )
 

@@ -2,8 +2,10 @@ import json
 
 from pyspark.sql import functions as F
 
-from echo_spark.forget import forget
+from echo_spark.config import LakehouseConfig
+from echo_spark.forget import all_vacuumed, forget
 from echo_spark.ingest.job import ingest
+from echo_spark.lakehouse import Lakehouse
 from echo_spark.lifecycle.job import lifecycle
 from echo_spark.tables import ALL_TABLES, ERASURES, QUARANTINE
 
@@ -162,3 +164,55 @@ def test_lifecycle_leaves_out_sessions_that_a_tombstone_covers(spark, lakehouse,
     metrics = lifecycle(spark, lakehouse, config)
     assert metrics["sessions_erased"] == 2
     assert {r["session_id"] for r in lakehouse.read(COMPLETIONS).collect()} == {"s-stays"}
+
+
+def test_the_audit_records_what_was_vacuumed_per_table(spark, lakehouse, config, landing):
+    """`--vacuum` locally: every table the user was erased from is vacuumed, the audit says so per
+    table, and the older version that held the user's rows is gone."""
+    from echo_spark.forget import vacuum_tables
+    from echo_spark.tables import EVENTS
+
+    _write(landing, "a.jsonl", [dict(e, user_id="u-gone") for e in _session("s-gone", "a = |\n", "1", 1_714_550_400_000)])
+    ingest(spark, lakehouse, config, str(landing.root))
+    before = lakehouse.version(EVENTS)
+    result = forget(lakehouse, "u-gone", vacuum=True)
+
+    erasable = {t.name for t in ALL_TABLES.values() if t.layer != "audit" and lakehouse.exists(t)}
+    assert set(result["vacuumed_tables"]) == erasable and result["vacuumed"] is True
+    assert result["vacuumed_tables"]["events"] >= 1  # the file that held the user's events
+    [audit] = lakehouse.read(ERASURES).collect()
+    assert audit["vacuumed"] is True and json.loads(audit["vacuumed_tables"]) == result["vacuumed_tables"]
+    try:
+        old = lakehouse.read(EVENTS, version=before).filter(F.col("user_id") == "u-gone").count()
+    except Exception:  # noqa: BLE001 - the version's files are gone: reading it fails
+        old = 0
+    assert old == 0
+
+    # On a catalog nothing is vacuumed here (the tables' retention applies), and so nothing is
+    # recorded as vacuumed: the engine is not even asked.
+    class NoEngine:
+        def __getattr__(self, name):
+            raise AssertionError(f"spark.{name} used")
+
+    catalog = Lakehouse(NoEngine(), LakehouseConfig(catalog="main", schema_name="echo"))
+    tables = [EVENTS]
+    assert vacuum_tables(catalog, tables) == {}
+    assert all_vacuumed(tables, {}) is False and all_vacuumed([], {}) is False
+
+
+def test_forget_without_vacuum_records_no_vacuum_and_an_old_audit_table_gains_the_column(spark, lakehouse, config, landing):
+    import dataclasses
+
+    from deltalake import DeltaTable
+
+    # An erasures table as written before `vacuumed_tables` existed.
+    old_audit = dataclasses.replace(ERASURES, columns=tuple(c for c in ERASURES.columns if c.name != "vacuumed_tables"))
+    lakehouse.ensure(old_audit)
+    assert "vacuumed_tables" not in lakehouse.read(old_audit).columns
+    _write(landing, "a.jsonl", [dict(e, user_id="u-gone") for e in _session("s-gone", "a = |\n", "1", 1_714_550_400_000)])
+    ingest(spark, lakehouse, config, str(landing.root))
+    result = forget(lakehouse, "u-gone")
+    assert result["vacuumed"] is False and result["vacuumed_tables"] == {}
+    [audit] = lakehouse.read(ERASURES).collect()
+    assert audit["vacuumed"] is False and json.loads(audit["vacuumed_tables"]) == {}
+    assert "vacuumed_tables" in DeltaTable(lakehouse.path(ERASURES)).schema().to_arrow().names
