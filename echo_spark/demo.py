@@ -48,17 +48,17 @@ PROFILES: dict[str, Profile] = {
     # in every session of the training cohort, so accepted-only learns from its own accepted
     # proposals and Echo from what the developers wrote instead. The held-out cohort's sessions keep
     # the oracle: they never reach a training table, and the evaluation proposes afresh with each arm.
-    # Half of the developers are held out (on the same held-out files) so that 30k events give the
+    # Half of the developers are held out (on the same held-out files) so that 32k events give the
     # evaluation over 2,000 held-out requests. Fine-tuning and prompts use 256 tokens of context; both
     # prompt in SPM order, in which the base was pretrained half of the time.
     "demo": Profile(
-        events=30_000,
+        events=32_000,
         production=BASE_MODEL,
         settings=(
             "simulate.heldout_user_share=0.5",
             "train.fim_order=spm",
             "train.context_length=256",
-            "train.max_steps=200",
+            "train.max_steps=150",
             "train.learning_rate=0.001",
             "train.checkpoint_every_steps=100",
             "train.eval_every_steps=100",
