@@ -27,7 +27,7 @@ from .erasure_tags import ERASED_TAG, tag_runs
 from .errors import UsageError
 from .lakehouse import Lakehouse
 from .ingest.landing_files import is_uri
-from .ingest.rewrite import PreparedRewrite, line_subject, prepare_rewrite, read_text
+from .ingest.rewrite import PreparedRewrite, commit_after, line_subject, prepare_rewrite, read_text
 from .tables import ALL_TABLES, ERASURES, EVENTS, LANDING_FILES, QUARANTINE, TOMBSTONES, TableDef
 
 
@@ -142,14 +142,7 @@ def erase_landing(lakehouse: Lakehouse, user_id: str, sessions: set[str], erasur
             prepared.append(rewrite)
     if prepared:
         records = [(r.path, r.sha256, r.size, r.mtime_us, r.kept, None, None, None, r.removed, "rewritten") for r in prepared]
-        try:
-            record_landing_files(lakehouse, records, erasure_id, at, None)
-        except BaseException:
-            for rewrite in prepared:
-                rewrite.abandon()
-            raise
-        for rewrite in prepared:
-            rewrite.commit()
+        commit_after(prepared, lambda: record_landing_files(lakehouse, records, erasure_id, at, None))
     return {r.path: r.removed for r in prepared}, sessions
 
 

@@ -24,6 +24,7 @@ Pure Python, a heuristic rather than a parser: editors send windows of files, of
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _OPEN, _CLOSE = "([{", ")]}"
@@ -50,8 +51,8 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _code_part(line: str, comment: str) -> str:
-    """The line without a trailing comment (string literals respected)."""
+def _unquoted(line: str) -> Iterator[tuple[int, str]]:
+    """Index and character of every character of `line` outside string literals (quotes excluded)."""
     quote = ""
     i = 0
     while i < len(line):
@@ -63,32 +64,28 @@ def _code_part(line: str, comment: str) -> str:
                 quote = ""
         elif ch in "'\"":
             quote = ch
-        elif line.startswith(comment, i):
-            return line[:i]
+        else:
+            yield i, ch
         i += 1
+
+
+def _code_part(line: str, comment: str) -> str:
+    """The line without a trailing comment (string literals respected)."""
+    for i, _ in _unquoted(line):
+        if line.startswith(comment, i):
+            return line[:i]
     return line
 
 
 def _bracket_depth(line: str, depth: int, comment: str) -> int:
     """Depth after `line`, skipping string literals and a trailing comment (a heuristic, not a parser)."""
-    quote = ""
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif line.startswith(comment, i):
+    for i, ch in _unquoted(line):
+        if line.startswith(comment, i):
             break
-        elif ch in _OPEN:
+        if ch in _OPEN:
             depth += 1
         elif ch in _CLOSE:
             depth = max(0, depth - 1)
-        i += 1
     return depth
 
 

@@ -32,7 +32,7 @@ from ..progress import StageClock
 from ..tables import EVENTS, INGEST_STAGING, LANDING_FILES, QUARANTINE, TOMBSTONES
 from .landing_files import normalize_source, reprocess_matches, select_landing
 from .parse_files import FILE_ROW, IngestLimits
-from .rewrite import PreparedRewrite, rewrite_without_lines
+from .rewrite import PreparedRewrite, commit_after, rewrite_without_lines
 
 ROWS_PER_BATCH = 2048
 BYTES_PER_BATCH = 64 << 20
@@ -399,14 +399,7 @@ def _record_files(
                 prepared.append(rewrite)
                 records.append((path, rewrite.sha256, rewrite.size, rewrite.mtime_us, row["file_lines"] - len(gone),
                                 valid, inserted, quarantined, rewrite.removed, "rewritten"))
-    try:
-        record_landing_files(lakehouse, records, run_id, started, bronze_version)
-    except BaseException:
-        for rewrite in prepared:
-            rewrite.abandon()
-        raise
-    for rewrite in prepared:
-        rewrite.commit()
+    commit_after(prepared, lambda: record_landing_files(lakehouse, records, run_id, started, bronze_version))
     return len(prepared)
 
 

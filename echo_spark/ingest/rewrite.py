@@ -48,6 +48,19 @@ class PreparedRewrite:
         Path(self.temp).unlink(missing_ok=True)
 
 
+def commit_after(prepared: list[PreparedRewrite], record: Callable[[], object]) -> None:
+    """Rename every prepared file into place once `record` (the new versions written to
+    `landing_files`) has succeeded; if it fails, the originals stay and the temporary files go."""
+    try:
+        record()
+    except BaseException:
+        for rewrite in prepared:
+            rewrite.abandon()
+        raise
+    for rewrite in prepared:
+        rewrite.commit()
+
+
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:

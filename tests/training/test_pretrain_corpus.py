@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import platform
 import sysconfig
 from pathlib import Path
 
@@ -133,5 +134,7 @@ def test_shipped_model_never_saw_a_heldout_file_or_a_near_copy_of_one(max_files)
             continue  # another version of the package here: not the text the model saw
         assert index.match(text) is None, f"{source}/{path} is a near-copy of a held-out file"
         checked += 1
-    # The standard library is the same everywhere this Python runs: its part is always checked.
-    assert checked >= len(stdlib_paths)
+    # On the Python the model was built with, the standard library's part is checked whole.
+    if _shipped_manifest()["python"] == platform.python_version():
+        assert checked >= len(stdlib_paths)
+    assert checked > 0
