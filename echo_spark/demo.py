@@ -9,9 +9,9 @@ on the proposals users accepted whole) and Echo (trained on curated C_N), each e
 held-out cohort. Each stage prints its progress; the end shows the comparison, the time of each
 stage and where the tables, MLflow runs and reports are.
 
-The held-out cohort (developers and files by hash, `simulate.heldout_share`) is kept out of every
-training table the way an opted-out user is: its developers are added to `privacy.opt_out_list`,
-so their sessions never reach silver. The evaluation replays them from the simulator's ground truth.
+The held-out cohort (files by hash, `simulate.heldout_share`; developers, `heldout_user_share`) is
+kept out of every training table the way an opted-out user is: its developers are added to
+`privacy.opt_out_list`, so their sessions never reach silver. The evaluation replays them from the simulator's ground truth.
 
 Profiles size the loop (`--profile`): `demo` fits about 20 minutes on two shared cores, `full` is
 the larger run. A `--set` given on the command line wins over the profile.
