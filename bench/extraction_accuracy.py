@@ -11,7 +11,6 @@ each behaviour (typo, undo, cursor jump, ...), plus how often C_N came out unkno
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -21,28 +20,11 @@ sys.path.insert(0, str(REPO))
 
 
 def run_mode(mode: str, seed: int, events: int, work: Path) -> list[dict]:
-    import pyarrow.parquet as pq
+    """Ground truth rows of one simulated run, each with the C_N the lifecycle job recovered."""
+    from gold_accuracy import silver_rows  # this folder is on sys.path when a bench script runs
 
-    from echo_spark.config import EchoConfig, LakehouseConfig
-    from echo_spark.engine import get_spark
-    from echo_spark.ingest.job import ingest
-    from echo_spark.lakehouse import Lakehouse
-    from echo_spark.lifecycle.job import lifecycle
-    from echo_spark.simulate.job import simulate
-    from echo_spark.tables import COMPLETIONS
-
-    out = work / f"{mode}-{seed}"
-    shutil.rmtree(out, ignore_errors=True)
-    config = EchoConfig(lakehouse=LakehouseConfig(root=str(out / "lakehouse")))
-    config.simulate.seed, config.simulate.events, config.simulate.mode = seed, events, mode
-    simulate(config.simulate, config, out / "sim", overwrite=True)
-    spark = get_spark(config.engine)
-    lakehouse = Lakehouse(spark, config.lakehouse)
-    ingest(spark, lakehouse, config, str(out / "sim" / "landing"))
-    lifecycle(spark, lakehouse, config)
-    silver = {r["request_id"]: r["committed"] for r in lakehouse.read(COMPLETIONS).select("request_id", "committed").collect()}
-    truth = pq.read_table(out / "sim" / "ground_truth.parquet").to_pylist()
-    return [dict(t, committed=silver.get(t["request_id"], "<missing>")) for t in truth]
+    truth, silver = silver_rows(mode, seed, events, work)
+    return [dict(t, committed=silver[t["request_id"]]["committed"] if t["request_id"] in silver else "<missing>") for t in truth]
 
 
 # How silver's C_N relates to the truth. "truth extends it": the user went on typing after the

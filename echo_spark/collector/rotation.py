@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..durable import fsync_dir
 from ..errors import UsageError
 
 OPEN_SUFFIX = ".jsonl.open"
@@ -46,14 +47,6 @@ class RotationPolicy:
 class Recovered:
     path: Path  # the closed .jsonl (or the removed .open file when nothing was left)
     cut_bytes: int  # bytes of a partial last line removed
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def finalize(open_path: Path) -> Recovered:

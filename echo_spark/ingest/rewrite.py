@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..durable import fsync_dir
 from ..telemetry.landing import GZIP_MAGIC, UnreadableFile, decompress
 
 TEMP_MARK = ".erasing-"
@@ -42,7 +43,7 @@ class PreparedRewrite:
 
     def commit(self) -> None:
         os.replace(self.temp, self.path)
-        _fsync_dir(Path(self.path).parent)
+        fsync_dir(Path(self.path).parent)
 
     def abandon(self) -> None:
         Path(self.temp).unlink(missing_ok=True)
@@ -59,14 +60,6 @@ def commit_after(prepared: list[PreparedRewrite], record: Callable[[], object]) 
         raise
     for rewrite in prepared:
         rewrite.commit()
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def split_lines(text: bytes) -> list[bytes]:
