@@ -178,9 +178,14 @@ def test_run_name_follows_what_changes_the_result(tmp_path, tiny_base):
     assert derived_run_name(config, "/lake/sft_samples", 3, model) != before
 
 
-def test_a_local_ray_slow_to_start_is_started_again(monkeypatch, capsys):
-    """Ray's local head sometimes misses its GCS port file ('Timed out waiting for file'): one
-    more start; any other failure, or a second timeout, still stops the run."""
+@pytest.mark.parametrize("first_error", [
+    RuntimeError("Timed out waiting for file /tmp/ray/session_x/gcs_server_port_abc"),
+    Exception("The current node timed out during startup. This could happen because some of the raylet failed"),
+], ids=["gcs port file", "node startup"])
+def test_a_local_ray_slow_to_start_is_started_again(monkeypatch, capsys, first_error):
+    """Ray's local head is sometimes slow to come up on a loaded machine (its GCS port file, or
+    the node's startup, times out): one more start; any other failure, or a second timeout, still
+    stops the run."""
     import ray
 
     from training.sft import start_ray
@@ -190,7 +195,7 @@ def test_a_local_ray_slow_to_start_is_started_again(monkeypatch, capsys):
     def flaky_init(**kwargs):
         calls.append(1)
         if len(calls) == 1:
-            raise RuntimeError("Timed out waiting for file /tmp/ray/session_x/gcs_server_port_abc")
+            raise first_error
 
     monkeypatch.setattr(ray, "init", flaky_init)
     monkeypatch.setattr(ray, "shutdown", lambda: None)
@@ -203,3 +208,14 @@ def test_a_local_ray_slow_to_start_is_started_again(monkeypatch, capsys):
     monkeypatch.setattr(ray, "init", broken_init)
     with pytest.raises(RuntimeError, match="Timed out"):
         start_ray(TrainConfig())
+
+    calls.clear()
+
+    def misconfigured(**kwargs):
+        calls.append(1)
+        raise ValueError("num_cpus must be positive")
+
+    monkeypatch.setattr(ray, "init", misconfigured)
+    with pytest.raises(ValueError):
+        start_ray(TrainConfig())
+    assert len(calls) == 1
