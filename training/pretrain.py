@@ -213,11 +213,12 @@ def build_base_model(settings, heldout: list[HeldOutFile], out_dir: Path | None 
     validation_third_party = [f.text for f in selection.files if _is_validation(f)]
     if len(train_files) < 2:
         raise ValueError(f"the pretraining corpus has fewer than 2 usable files ({dict(selection.skipped)} skipped)")
-    digest = pretrain_corpus.CorpusSelection(train_files, selection.skipped).digest
+    training_set = pretrain_corpus.CorpusSelection(train_files, selection.skipped)
+    digest = training_set.digest
     counts: dict[str, int] = {}
     for f in train_files:
         counts[f.source] = counts.get(f.source, 0) + 1
-    _say(f"corpus {digest[:12]}: {counts} files, {sum(len(f.text) for f in train_files):,} characters; skipped {dict(selection.skipped)}")
+    _say(f"corpus {digest[:12]}: {counts} files, {training_set.chars():,} characters; skipped {dict(selection.skipped)}")
 
     key = _settings_key(settings, digest)
     if (work / SETTINGS).is_file() and (work / SETTINGS).read_text() != key:
@@ -292,7 +293,7 @@ def build_base_model(settings, heldout: list[HeldOutFile], out_dir: Path | None 
         dir=str(out_dir),
         corpus_digest=digest,
         corpus_files=counts,
-        corpus_chars=sum(len(f.text) for f in train_files),
+        corpus_chars=training_set.chars(),
         skipped=dict(selection.skipped),
         parameters=sum(p.numel() for p in torch.load(session.checkpoints()[-1] / "trainable.pt", weights_only=True).values()),
         vocab_size=len(tokenizer),
@@ -303,7 +304,7 @@ def build_base_model(settings, heldout: list[HeldOutFile], out_dir: Path | None 
         val_loss=state.val_loss,
         bits_per_char={k: round(v, 4) for k, v in bits.items()},
     )
-    _write_manifest(staging, report, settings, curve, train_files, command)
+    _write_manifest(staging, report, settings, curve, training_set, command)
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(out_dir)
@@ -320,10 +321,10 @@ def _bits_per_char(model_dir: Path, tokenizer, texts: list[str], loop: LoopSetti
     return windows.bits_per_char(evaluate(model, windows.examples, loop, LocalSession(model_dir / "checkpoints")))
 
 
-def _write_manifest(folder: Path, report: BaseModelReport, settings, curve: list[dict], files, command: str | None) -> None:
+def _write_manifest(folder: Path, report: BaseModelReport, settings, curve: list[dict],
+                    corpus: pretrain_corpus.CorpusSelection, command: str | None) -> None:
     with gzip.open(folder / CORPUS_LIST, "wt", encoding="utf-8") as fh:
-        for f in sorted(files, key=lambda f: (f.source, f.path)):
-            fh.write(f"{f.source}\t{f.path}\t{f.sha256}\n")
+        fh.writelines(line + "\n" for line in corpus.listing())
     manifest = {
         "command": command,
         "python": sys.version.split()[0],

@@ -45,11 +45,14 @@ class CorpusSelection:
     files: list[CorpusFile]
     skipped: Counter  # reason -> files
 
+    def listing(self) -> list[str]:
+        """"source<TAB>path<TAB>content digest" per file, sorted: the corpus list a manifest ships."""
+        return [f"{f.source}\t{f.path}\t{f.sha256}" for f in sorted(self.files, key=lambda f: (f.source, f.path))]
+
     @property
     def digest(self) -> str:
-        """SHA-256 over the sorted (source, path, content digest) list: names the corpus exactly."""
-        listing = "\n".join(f"{f.source}\t{f.path}\t{f.sha256}" for f in sorted(self.files, key=lambda f: (f.source, f.path)))
-        return hashlib.sha256(listing.encode()).hexdigest()
+        """SHA-256 over the listing: names the corpus exactly."""
+        return hashlib.sha256("\n".join(self.listing()).encode()).hexdigest()
 
     def chars(self) -> int:
         return sum(len(f.text) for f in self.files)
