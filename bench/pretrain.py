@@ -11,8 +11,8 @@ when a model folder is given (`--tokenizer models/echo-base`), the figure that c
     python bench/pretrain.py --curve models/echo-base    # what more tokens would buy that model
 
 `--curve` reads a built model's validation curve (bits per character on held-out standard-library
-files against tokens seen, from its manifest), fits L(D) = E + A * D^-alpha through it and prints
-the fit and its projections; no training step is timed.
+files against tokens seen, from its manifest), fits L(D) = E + A * D^-alpha through the first
+phase's points and prints the fit and its projections; no training step is timed.
 """
 
 from __future__ import annotations
@@ -56,11 +56,13 @@ def project(model_dir: Path) -> None:
 
     manifest = json.loads((model_dir / "echo_base.json").read_text())
     curve = manifest["validation_curve"]
-    print(f"{'step':>6} {'tokens':>12} {'bits/char':>9}")
+    print(f"{'phase':>8} {'step':>6} {'tokens':>12} {'bits/char':>9}")
     for row in curve:
-        print(f"{row['step']:>6} {row['tokens']:>12,} {row['bits_per_char']:>9.4f}")
-    # The first points are the warm-up's, which no power law of the data describes.
-    points = [row for row in curve if row["step"] > manifest["settings"]["warmup_steps"] * 2]
+        print(f"{row.get('phase', 'pretrain'):>8} {row['step']:>6} {row['tokens']:>12,} {row['bits_per_char']:>9.4f}")
+    # The first points are the warm-up's, which no power law of the data describes; the second
+    # phase restarts the schedule on other middles, so the fit is the first phase's alone.
+    points = [row for row in curve
+              if row.get("phase", "pretrain") == "pretrain" and row["step"] > manifest["settings"]["warmup_steps"] * 2]
     law = fit_power_law([r["tokens"] for r in points], [r["bits_per_char"] for r in points])
     if law is None:
         print("too few validation points to fit")

@@ -287,6 +287,18 @@ class PrivacyConfig(Section):
     opt_out_field: str = "opt_out"
 
 
+class AnnealConfig(Section):
+    # A second pretraining phase after `steps`, on documents the first phase did not reach, with a
+    # fresh warm-up and a lower peak: most FIM middles are the atomic unit at the cursor
+    # (echo_spark/units.py) instead of a random run of lines, so the base learns where a completion
+    # ends (a base that runs past the unit is never accepted). 0 steps = no second phase.
+    steps: int = Field(default=1400, ge=0)
+    learning_rate: float = Field(default=1e-3, gt=0)
+    warmup_steps: int = Field(default=50, ge=1)
+    # Share of FIM examples whose middle is the unit at the cursor (the rest as in the first phase).
+    unit_rate: float = Field(default=0.7, ge=0, le=1)
+
+
 class BaseModelConfig(Section):
     # Where `echo-spark build-base-model` writes the base model (and `train`, curate's scorer and the
     # demo's production model read it). The shipped one is in the repository; the tests build a tiny one.
@@ -331,6 +343,7 @@ class BaseModelConfig(Section):
     # Share of FIM examples with an empty middle (teaches silence).
     void_rate: float = Field(default=0.1, ge=0, le=1)
     seed: int = 7
+    anneal: AnnealConfig = Field(default_factory=AnnealConfig)
 
 
 class TrainConfig(Section):

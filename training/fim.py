@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Literal, Protocol, Sequence
+from typing import Callable, Literal, Protocol, Sequence
 
 IGNORE = -100
 FimOrder = Literal["psm", "spm"]
@@ -158,4 +158,15 @@ def random_split(text: str, rng: random.Random, void_rate: float, max_middle_lin
             end = len(text)
             break
         end = newline + 1
+    return text[:cursor], text[cursor:end], text[end:]
+
+
+def unit_split(text: str, rng: random.Random, void_rate: float, unit_end: Callable[[str, int], int]) -> tuple[str, str, str]:
+    """Cut a document into (prefix, middle, suffix) with the cursor anywhere and the middle the
+    atomic unit there, ending at `unit_end(text, cursor)`: what a completion should propose, so a
+    model trained on it learns where to stop (a random run of lines teaches only that it may)."""
+    cursor = rng.randrange(len(text) + 1)
+    if rng.random() < void_rate:
+        return text[:cursor], "", text[cursor:]
+    end = max(cursor, min(len(text), unit_end(text, cursor)))
     return text[:cursor], text[cursor:end], text[end:]

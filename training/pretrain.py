@@ -5,15 +5,22 @@ model, curate's perplexity scorer, the base that `train` fine-tunes), so it must
 enough to be accepted now and then, and it must never have seen what the evaluation judges it on:
 the corpus (`pretrain_corpus`) leaves out every file the simulator can hold out and any near-copy.
 
-Pretraining uses random FIM transformations (the cursor anywhere, the middle running to a line end,
-sometimes empty), in PSM and SPM order, with the loss on every token as in the FIM paper, so the
-base already completes in the middle and knows when to stop. Validation is left-to-right text of
-held-out files, reported in bits per character, which compares across tokenizers.
+Pretraining runs in two phases. The first uses random FIM transformations (the cursor anywhere,
+the middle running to a line end and a few more lines, sometimes empty), in PSM and SPM order, with
+the loss on every token as in the FIM paper, so the base completes in the middle. A middle of
+random length teaches that a completion may stop, not where: the first shipped base ran past the
+developer's unit on most requests and was never accepted. The second phase (`anneal`: fresh
+warm-up, lower peak, documents the first did not reach) makes most middles the atomic unit at the
+cursor, so the base stops where a unit ends, as a production model's post-processing or
+syntax-aware FIM training makes it do. Validation is left-to-right text of held-out files, reported
+in bits per character, which compares across tokenizers.
 
 A build checkpoints into its work folder every `eval_every_steps`; running the same command again
 resumes from the newest checkpoint (batches, learning rate and data are functions of the settings
 and the step). The finished model is written to `<dir>.building/model` and renamed into place, so
 an interrupted build never leaves a half-written model where `train` or `inference` would load it.
+`--pretrained DIR` takes the first phase from a finished build of the same settings and corpus
+(its manifest is checked and cited), so a second phase can be added without repeating hours of the first.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import sys
 import sysconfig
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -36,7 +43,7 @@ from . import pretrain_corpus
 from .batching import Examples
 from .corpus import chunks
 from .examples import tokenize
-from .fim import FAMILIES, FimIds, encode, random_split
+from .fim import FAMILIES, FimIds, encode, random_split, unit_split
 from .model_io import ModelSpec, export
 from .session import LocalSession
 from .tiny_model import build, llama_config
@@ -52,6 +59,9 @@ TOKENIZER_CHARS = 12_000_000
 # Characters of each source's held-out text read for validation.
 VALIDATION_CHARS = 400_000
 THIRD_PARTY_VALIDATION_SHARE = 0.01
+# Where the atomic unit a completion at `cursor` should propose ends in `text` (the caller's
+# definition: echo_spark/units.py for the shipped build; training does not import the pipeline).
+UnitEnd = Callable[[str, int], int]
 
 
 @dataclass(frozen=True)
@@ -72,11 +82,15 @@ class BaseModelReport:
     parameters: int
     vocab_size: int
     chars_per_token: float
-    steps: int
-    tokens_seen: int
+    steps: int  # of the first phase
+    anneal_steps: int
+    tokens_seen: int  # both phases
+    pretrained_tokens: int  # the first phase
     initial_val_loss: float | None
+    pretrained_val_loss: float | None  # after the first phase
     val_loss: float | None
     bits_per_char: dict[str, float]
+    pretrained_from: str | None  # the build whose first phase was taken (`--pretrained`), if any
 
 
 class RecordingSession(LocalSession):
@@ -97,17 +111,24 @@ class RecordingSession(LocalSession):
         return [by_step[step] for step in sorted(by_step)]
 
 
-def pretraining_examples(tokenizer, documents: list[str], count: int, settings, seed: int) -> Examples:
-    """`count` examples drawn from `documents` (cycled in a seeded order), each a random FIM
-    transformation (or left-to-right text), labelled on every token but the sentinels."""
+def pretraining_examples(tokenizer, documents: list[str], count: int, settings, seed: int, start: int = 0,
+                         unit_rate: float = 0.0, unit_end: UnitEnd | None = None) -> Examples:
+    """`count` examples from `documents` cycled in the order seeded by `settings.seed`, from the
+    `start`-th on (a later phase reads on where an earlier one stopped), each a FIM transformation
+    (its middle the unit at the cursor with probability `unit_rate`, else a random run of lines) or
+    left-to-right text, labelled on every token but the sentinels. `seed` draws the transformations."""
     rng = random.Random(seed)
     ids = FimIds.of(tokenizer, FAMILIES["echo"])
-    order = [documents[i] for i in np.random.default_rng(seed).permutation(len(documents))]
-    picked = [order[i % len(order)] for i in range(count)]
+    order = [documents[i] for i in np.random.default_rng(settings.seed).permutation(len(documents))]
+    picked = [order[(start + i) % len(order)] for i in range(count)]
     splits = []
     for text in picked:
         if rng.random() < settings.fim_rate:
-            splits.append((*random_split(text, rng, settings.void_rate), "spm" if rng.random() < settings.spm_rate else "psm"))
+            if unit_end is not None and rng.random() < unit_rate:
+                cut = unit_split(text, rng, settings.void_rate, unit_end)
+            else:
+                cut = random_split(text, rng, settings.void_rate)
+            splits.append((*cut, "spm" if rng.random() < settings.spm_rate else "psm"))
         else:
             splits.append((text, "", "", None))
     prefixes = tokenize(tokenizer, [s[0] for s in splits])
@@ -191,20 +212,71 @@ def _capped(texts: list[str], files: int) -> list[str]:
     return out
 
 
+# Settings that do not change what a phase learns: where it is written, how fast it runs, and (for
+# the first phase) the second phase's. Not the first phase's step count when resuming it: a build
+# that runs late can be finished sooner with fewer steps (the learning rate follows the shorter schedule).
+_NOT_PRETRAINING = {"dir", "work_dir", "threads", "anneal"}
+
+
 def _settings_key(settings, digest: str) -> str:
-    """What a checkpoint must have been trained with to be resumed. Not the step count: a build
-    that runs late can be finished sooner by resuming it with fewer steps (the learning rate then
-    follows the shorter schedule from there on). Nor the threads, which change only the speed."""
-    return json.dumps({"settings": settings.model_dump(exclude={"dir", "work_dir", "steps", "threads"}), "corpus": digest}, sort_keys=True)
+    """What a first-phase checkpoint must have been trained with to be resumed."""
+    return json.dumps({"settings": settings.model_dump(exclude=_NOT_PRETRAINING | {"steps"}), "corpus": digest}, sort_keys=True)
 
 
-def build_base_model(settings, heldout: list[HeldOutFile], out_dir: Path | None = None, command: str | None = None) -> BaseModelReport:
+def _anneal_key(settings, digest: str) -> str:
+    """What a second-phase checkpoint must have been trained with (its own steps aside): the whole
+    first phase, steps included, and the second phase's settings."""
+    return json.dumps({"settings": settings.model_dump(exclude={"dir": True, "work_dir": True, "threads": True, "anneal": {"steps"}}),
+                       "corpus": digest}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """The finished first phase: its model folder and what it reports."""
+
+    dir: Path
+    tokens_seen: int
+    initial_val_loss: float | None
+    val_loss: float | None
+    curve: list[dict]
+    source: str | None = None  # the build it was taken from (`--pretrained`), with its manifest's sha256
+
+
+def pretrained_from(folder: Path, settings, digest: str) -> Pretrained:
+    """The first phase of a finished build in `folder` (a model with its manifest), checked to be
+    what this build's first phase would train: the same settings (its own second phase aside) and corpus."""
+    manifest_file = Path(folder) / MANIFEST
+    if not manifest_file.is_file():
+        raise FileNotFoundError(f"{folder} holds no base model manifest ({MANIFEST})")
+    manifest = json.loads(manifest_file.read_text())
+    theirs = {k: v for k, v in manifest["settings"].items() if k not in _NOT_PRETRAINING}
+    ours = settings.model_dump(exclude=_NOT_PRETRAINING)
+    if theirs != ours or manifest["report"]["corpus_digest"] != digest:
+        differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+        raise ValueError(f"{folder} was pretrained with other settings ({', '.join(differ) or 'the corpus'}): "
+                         "its first phase is not this build's")
+    report = manifest["report"]
+    if report.get("anneal_steps"):
+        raise ValueError(f"{folder} has had its second phase already: give the build of its first phase alone")
+    first = [row for row in manifest["validation_curve"] if row.get("phase", "pretrain") == "pretrain"]
+    tokens = report.get("pretrained_tokens", report["tokens_seen"])
+    sha = hashlib.sha256(manifest_file.read_bytes()).hexdigest()
+    return Pretrained(Path(folder), tokens, report["initial_val_loss"], report.get("pretrained_val_loss", report["val_loss"]),
+                      [dict(row, phase="pretrain") for row in first], f"{folder} ({MANIFEST} sha256 {sha})")
+
+
+def build_base_model(settings, heldout: list[HeldOutFile], out_dir: Path | None = None, command: str | None = None,
+                     unit_end: UnitEnd | None = None, pretrained: Path | None = None) -> BaseModelReport:
     """Select the corpus, train the tokenizer and the model of `settings` (a BaseModelConfig) into
-    `out_dir`, resuming a build of the same settings and corpus whose checkpoints are in the work folder."""
+    `out_dir` in two phases, resuming a build of the same settings and corpus whose checkpoints are
+    in the work folder. `unit_end(text, cursor)` ends the second phase's unit middles; `pretrained`
+    is a finished build whose first phase this one takes instead of training it again."""
     import torch
 
     if settings.threads:
         torch.set_num_threads(settings.threads)
+    if settings.anneal.steps and unit_end is None:
+        raise ValueError("the second pretraining phase needs where a unit ends (unit_end)")
     out_dir = Path(out_dir or settings.dir)
     work = Path(settings.work_dir) if settings.work_dir else out_dir.with_name(out_dir.name + ".building")
     _say(f"selecting the corpus ({', '.join(name for name, _ in _roots(settings))}; {len(heldout)} held-out files excluded)")
@@ -220,12 +292,13 @@ def build_base_model(settings, heldout: list[HeldOutFile], out_dir: Path | None 
         counts[f.source] = counts.get(f.source, 0) + 1
     _say(f"corpus {digest[:12]}: {counts} files, {training_set.chars():,} characters; skipped {dict(selection.skipped)}")
 
+    given = pretrained_from(pretrained, settings, digest) if pretrained else None
     key = _settings_key(settings, digest)
     if (work / SETTINGS).is_file() and (work / SETTINGS).read_text() != key:
         _say(f"{work} holds a build of other settings or another corpus: starting over")
         shutil.rmtree(work)
     init_dir = work / "init"
-    if not (init_dir / "config.json").is_file():
+    if given is None and not (init_dir / "config.json").is_file():
         shutil.rmtree(work, ignore_errors=True)
         tokenizer_texts, size = [], 0
         for f in train_files:
@@ -246,63 +319,95 @@ def build_base_model(settings, heldout: list[HeldOutFile], out_dir: Path | None 
         )
         build(model_config, settings.seed).save_pretrained(str(init_dir))
         tokenizer.save_pretrained(str(init_dir))
-        (work / SETTINGS).write_text(key)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / SETTINGS).write_text(key)
     from .model_io import load_tokenizer
 
-    tokenizer = load_tokenizer(init_dir)
+    tokenizer = load_tokenizer(given.dir if given else init_dir)
     sample = "".join(f.text for f in train_files[:200])[:2_000_000]
     chars_per_token = len(sample) / max(1, len(tokenizer(sample, add_special_tokens=False)["input_ids"]))
 
     # Documents a little shorter than the context, so that a FIM example with its sentinels fits.
     documents = chunks([f.text for f in train_files], int(settings.context_length * chars_per_token * 0.95))
     _say(f"{len(documents):,} documents of ~{int(settings.context_length * chars_per_token * 0.95)} characters; "
-         f"{chars_per_token:.2f} characters per token; tokenizing {settings.steps * settings.batch_size:,} examples")
-    train = pretraining_examples(tokenizer, documents, settings.steps * settings.batch_size, settings, settings.seed)
+         f"{chars_per_token:.2f} characters per token")
     val_stdlib = text_windows(tokenizer, _capped([f.text for f in heldout], settings.validation_files), settings.context_length)
-    loop = LoopSettings(
-        model=ModelSpec(path=str(init_dir), seed=settings.seed),
-        pad_id=tokenizer.pad_token_id,
-        total_steps=settings.steps,
-        batch_size=settings.batch_size,
-        learning_rate=settings.learning_rate,
-        warmup_steps=settings.warmup_steps,
-        seed=settings.seed,
-        checkpoint_every=settings.eval_every_steps,
-        eval_every=settings.eval_every_steps,
-        log_every=max(1, min(25, settings.steps // 20)),
-        label="build-base-model",
-    )
-    session = RecordingSession(work / "checkpoints", keep=1)
-    state = fit(loop, train, val_stdlib.examples, session)
+
+    def loop_settings(model: Path, steps: int, learning_rate: float, warmup: int, label: str) -> LoopSettings:
+        return LoopSettings(
+            model=ModelSpec(path=str(model), seed=settings.seed),
+            pad_id=tokenizer.pad_token_id,
+            total_steps=steps,
+            batch_size=settings.batch_size,
+            learning_rate=learning_rate,
+            warmup_steps=warmup,
+            seed=settings.seed,
+            checkpoint_every=settings.eval_every_steps,
+            eval_every=settings.eval_every_steps,
+            log_every=max(1, min(25, steps // 20)),
+            label=label,
+        )
+
+    def curve_of(session: RecordingSession, tokens: int, steps: int, offset: int, phase: str) -> list[dict]:
+        return [
+            {"step": row["step"], "tokens": offset + int(tokens * row["step"] / steps),
+             "bits_per_char": round(val_stdlib.bits_per_char(row["val_loss"]), 4), "phase": phase}
+            for row in session.history()
+            if row.get("val_loss") is not None
+        ]
+
+    first = given or _first_phase(work, init_dir, tokenizer, documents, settings, val_stdlib, loop_settings, curve_of)
+    final, loop, tokens_seen, val_loss, curve = first.dir, None, first.tokens_seen, first.val_loss, list(first.curve)
     staging = work / "model"
     shutil.rmtree(staging, ignore_errors=True)
-    export(loop.model, session.checkpoints()[-1], staging)
+    if settings.anneal.steps:
+        anneal = settings.anneal
+        anneal_work = work / "anneal"
+        anneal_key = _anneal_key(settings, digest)
+        if (anneal_work / SETTINGS).is_file() and (anneal_work / SETTINGS).read_text() != anneal_key:
+            shutil.rmtree(anneal_work)
+        anneal_work.mkdir(parents=True, exist_ok=True)
+        (anneal_work / SETTINGS).write_text(anneal_key)
+        _say(f"second phase: tokenizing {anneal.steps * settings.batch_size:,} examples, {anneal.unit_rate:.0%} of FIM middles whole units")
+        examples = pretraining_examples(tokenizer, documents, anneal.steps * settings.batch_size, settings, settings.seed + 1,
+                                        start=settings.steps * settings.batch_size, unit_rate=anneal.unit_rate, unit_end=unit_end)
+        loop = loop_settings(first.dir, anneal.steps, anneal.learning_rate, anneal.warmup_steps, "build-base-model (anneal)")
+        session = RecordingSession(anneal_work / "checkpoints", keep=1)
+        state = fit(loop, examples, val_stdlib.examples, session)
+        export(loop.model, session.checkpoints()[-1], staging)
+        anneal_tokens = int(sum(len(x) for x in examples.input_ids))
+        curve += curve_of(session, anneal_tokens, anneal.steps, first.tokens_seen, "anneal")
+        tokens_seen += anneal_tokens
+        val_loss = state.val_loss
+        final = staging
+    else:
+        shutil.copytree(first.dir, staging)
+        loop = loop_settings(first.dir, 1, settings.learning_rate, 1, "build-base-model")
+    for stale in [staging / MANIFEST, staging / CORPUS_LIST]:
+        stale.unlink(missing_ok=True)
 
-    bits = {"stdlib_heldout": val_stdlib.bits_per_char(state.val_loss)}
+    bits = {"stdlib_heldout": val_stdlib.bits_per_char(val_loss)}
     val_third_party = _capped(validation_third_party, settings.validation_files)
     if val_third_party:
-        bits["third_party_heldout"] = _bits_per_char(staging, tokenizer, val_third_party, loop, settings.context_length)
-    tokens_seen = int(sum(len(x) for x in train.input_ids))
-    curve = [
-        {"step": row["step"], "tokens": int(tokens_seen * row["step"] / settings.steps),
-         "bits_per_char": round(val_stdlib.bits_per_char(row["val_loss"]), 4)}
-        for row in session.history()
-        if row.get("val_loss") is not None
-    ]
+        bits["third_party_heldout"] = _bits_per_char(final, tokenizer, val_third_party, loop, settings.context_length)
     report = BaseModelReport(
         dir=str(out_dir),
         corpus_digest=digest,
         corpus_files=counts,
         corpus_chars=training_set.chars(),
         skipped=dict(selection.skipped),
-        parameters=sum(p.numel() for p in torch.load(session.checkpoints()[-1] / "trainable.pt", weights_only=True).values()),
+        parameters=sum(p.numel() for p in _weights(final).values()),
         vocab_size=len(tokenizer),
         chars_per_token=round(chars_per_token, 3),
         steps=settings.steps,
+        anneal_steps=settings.anneal.steps,
         tokens_seen=tokens_seen,
-        initial_val_loss=state.base_val_loss,
-        val_loss=state.val_loss,
+        pretrained_tokens=first.tokens_seen,
+        initial_val_loss=first.initial_val_loss,
+        pretrained_val_loss=first.val_loss,
+        val_loss=val_loss,
         bits_per_char={k: round(v, 4) for k, v in bits.items()},
+        pretrained_from=first.source,
     )
     _write_manifest(staging, report, settings, curve, training_set, command)
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -310,6 +415,33 @@ def build_base_model(settings, heldout: list[HeldOutFile], out_dir: Path | None 
     staging.rename(out_dir)
     shutil.rmtree(work)
     return report
+
+
+def _first_phase(work: Path, init_dir: Path, tokenizer, documents: list[str], settings, val_stdlib: TextWindows,
+                 loop_settings, curve_of) -> Pretrained:
+    """Pretrain from the initial weights (random FIM middles), or resume it; exported to `work/pretrained`."""
+    done = work / "pretrained"
+    record = done / "phase.json"
+    if record.is_file():
+        return Pretrained(done, **json.loads(record.read_text()))
+    _say(f"first phase: tokenizing {settings.steps * settings.batch_size:,} examples")
+    examples = pretraining_examples(tokenizer, documents, settings.steps * settings.batch_size, settings, settings.seed)
+    loop = loop_settings(init_dir, settings.steps, settings.learning_rate, settings.warmup_steps, "build-base-model")
+    session = RecordingSession(work / "checkpoints", keep=1)
+    state = fit(loop, examples, val_stdlib.examples, session)
+    shutil.rmtree(done, ignore_errors=True)
+    export(loop.model, session.checkpoints()[-1], done)
+    tokens = int(sum(len(x) for x in examples.input_ids))
+    fields = {"tokens_seen": tokens, "initial_val_loss": state.base_val_loss, "val_loss": state.val_loss,
+              "curve": curve_of(session, tokens, settings.steps, 0, "pretrain")}
+    record.write_text(json.dumps(fields))
+    return Pretrained(done, **fields)
+
+
+def _weights(model_dir: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(model_dir / "model.safetensors"))
 
 
 def _bits_per_char(model_dir: Path, tokenizer, texts: list[str], loop: LoopSettings, context: int) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from echo_spark.config import BaseModelConfig, load_config
+from echo_spark.config import AnnealConfig, BaseModelConfig, load_config
 from training import corpus
 from training.fim import random_split
 
@@ -21,6 +21,7 @@ from training.fim import random_split
 TINY_BASE = BaseModelConfig(
     sources=["stdlib"], corpus_chars=600_000, vocab_size=512, layers=2, hidden=64, heads=2, context_length=128,
     steps=40, batch_size=8, learning_rate=3e-3, warmup_steps=2, eval_every_steps=20, validation_files=8,
+    anneal=AnnealConfig(steps=20, learning_rate=2e-3, warmup_steps=2),
 )
 
 

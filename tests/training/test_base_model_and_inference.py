@@ -18,8 +18,36 @@ def test_base_model_is_a_loadable_folder_that_learnt_something(tiny_base):
     manifest = json.loads((tiny_base / MANIFEST).read_text())
     report = manifest["report"]
     assert report["val_loss"] < report["initial_val_loss"] - 0.5
-    assert report["vocab_size"] == 512 and report["steps"] == 40
+    assert report["vocab_size"] == 512 and report["steps"] == 40 and report["anneal_steps"] == 20
+    assert report["pretrained_tokens"] < report["tokens_seen"] and report["pretrained_from"] is None
+    assert [row["phase"] for row in manifest["validation_curve"]] == ["pretrain", "pretrain", "anneal"]
     assert not tiny_base.with_name(tiny_base.name + ".building").exists()
+
+
+def test_second_phase_on_a_finished_build_takes_its_first_phase_once_its_settings_match(tiny_base, tmp_path):
+    from echo_spark.config import AnnealConfig, load_config
+    from echo_spark.errors import UsageError
+    from training.base_job import build
+
+    from .conftest import TINY_BASE
+
+    config = load_config(None)
+    config.train.base = TINY_BASE.model_copy(update={"anneal": AnnealConfig(steps=0)})
+    first = build(config, tmp_path / "first", command="tests")
+    assert first.anneal_steps == 0 and first.tokens_seen == first.pretrained_tokens
+
+    config.train.base = TINY_BASE.model_copy(update={"anneal": AnnealConfig(steps=4, learning_rate=1e-3, warmup_steps=1, unit_rate=1.0)})
+    report = build(config, tmp_path / "annealed", command="tests", pretrained=tmp_path / "first")
+    assert report.pretrained_from.startswith(f"{tmp_path / 'first'} (echo_base.json sha256 ")
+    assert report.pretrained_tokens == first.tokens_seen and report.tokens_seen > report.pretrained_tokens
+    assert report.pretrained_val_loss == first.val_loss and report.val_loss != first.val_loss
+
+    # A model that has had its second phase is no first phase; nor is one of other settings.
+    with pytest.raises(UsageError, match="second phase already"):
+        build(config, tmp_path / "twice", command="tests", pretrained=tiny_base)
+    config.train.base = config.train.base.model_copy(update={"learning_rate": 1e-2})
+    with pytest.raises(UsageError, match="learning_rate"):
+        build(config, tmp_path / "other", command="tests", pretrained=tmp_path / "first")
 
 
 def test_tokenizer_knows_the_echo_fim_tokens_and_treats_them_in_code_as_text(model):

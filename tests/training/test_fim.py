@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from training.fim import FAMILIES, IGNORE, FimIds, context_budget, detect_family, encode, prompt, random_split
+from training.fim import FAMILIES, IGNORE, FimIds, context_budget, detect_family, encode, prompt, random_split, unit_split
 
 IDS = FimIds(prefix=1, suffix=2, middle=3, end=4, bos=None)
 P = list(range(100, 120))  # prefix tokens
@@ -98,3 +98,24 @@ def test_random_split_cuts_at_line_ends_and_can_be_void():
         assert prefix + middle + suffix == text
         assert middle.endswith("\n") or suffix == ""
     assert random_split(text, rng, void_rate=1.0)[1] == ""
+
+
+def test_unit_split_middle_is_the_unit_at_the_cursor_and_can_be_void():
+    from echo_spark.units import atomic_unit
+
+    text = "def f(a, b):\n    total = a + b\n    return total\n\n\nx = f(1,\n      2)\nprint(x)\n"
+
+    def unit_end(doc: str, cursor: int) -> int:
+        return cursor + len(atomic_unit(doc, cursor, len(doc), "python"))
+
+    rng = random.Random(3)
+    seen_multi_line = False
+    for _ in range(200):
+        prefix, middle, suffix = unit_split(text, rng, 0.0, unit_end)
+        assert prefix + middle + suffix == text
+        assert middle == atomic_unit(text, len(prefix), len(text), "python")
+        seen_multi_line |= "\n" in middle
+    assert seen_multi_line  # a block or a statement over lines is one unit, not a line
+    # the unit after `x = f(1,` ends at its closing bracket, not at the line end
+    assert unit_end(text, text.index("1,")) == text.index("2)") + 2
+    assert all(not unit_split(text, rng, 1.0, unit_end)[1] for _ in range(20))
