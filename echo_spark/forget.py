@@ -233,18 +233,4 @@ def all_vacuumed(tables: list[TableDef], vacuumed: dict[str, int]) -> bool:
 def _ensure_audit_columns(lakehouse: Lakehouse) -> None:
     """An `erasures` table written before `vacuumed_tables` existed gains the column (null in
     its old rows), so appending the new record does not fail on the schema."""
-    if not lakehouse.exists(ERASURES):
-        return
-    present = set(lakehouse.read(ERASURES).columns)
-    missing = [(f, c) for f, c in zip(ERASURES.schema.fields, ERASURES.columns) if f.name not in present]
-    if not missing:
-        return
-    if lakehouse.uses_catalog:
-        columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()} COMMENT {_sql_literal(c.meaning)}" for f, c in missing)
-        lakehouse.spark.sql(f"ALTER TABLE {lakehouse.name(ERASURES)} ADD COLUMNS ({columns})").collect()
-        return
-    from deltalake import DeltaTable, Field
-
-    DeltaTable(lakehouse.path(ERASURES)).alter.add_columns(
-        [Field(f.name, f.dataType.simpleString(), nullable=True) for f, _ in missing]
-    )
+    lakehouse.add_missing_columns(ERASURES)

@@ -87,6 +87,23 @@ class Lakehouse:
             ddl += f" LOCATION {_sql_string(self.path(table))}"
         return ddl
 
+    def add_missing_columns(self, table: TableDef) -> None:
+        """A table written before some of its declared columns existed gains them (null in its old
+        rows), so that writes of the current schema (MERGE ... UPDATE SET *) do not fail on it."""
+        if not self.exists(table):
+            return
+        present = set(self.read(table).columns)
+        missing = [(f, c) for f, c in zip(table.schema.fields, table.columns) if f.name not in present]
+        if not missing:
+            return
+        if self.uses_catalog:
+            columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()} COMMENT {_sql_string(c.meaning)}" for f, c in missing)
+            self.spark.sql(f"ALTER TABLE {self.name(table)} ADD COLUMNS ({columns})").collect()
+            return
+        from deltalake import DeltaTable, Field
+
+        DeltaTable(self.path(table)).alter.add_columns([Field(f.name, f.dataType.simpleString(), nullable=True) for f, _ in missing])
+
     # -- reads ------------------------------------------------------------------------------
     def read(self, table: TableDef, version: int | None = None) -> DataFrame:
         self.ensure(table)

@@ -136,6 +136,7 @@ COMPLETIONS = TableDef(
         _c("outcome", StringType(), "accepted, partial, rejected or ignored."),
         _c("accepted_length", LongType(), "Characters (code points) of C1 accepted by a partial accept."),
         _c("committed", StringType(), "C_N: gap content at the last moment both anchors were intact; '' = void; null = unknown (never seen intact, or the context changed before anything stayed in the gap)."),
+        _c("committed_observed", BooleanType(), "True when an event after the request showed the gap holding C_N; false when C_N is the accepted proposal that no later window of a server log showed (unverified); null when C_N is unknown."),
         _c("is_void", BooleanType(), "True when the user left the gap empty (silence was right)."),
         _c("finalize_reason", StringType(), "Why tracking stopped: anchor_broken, left_region, doc_closed, session_end, max_lifetime, ..."),
         _c("finalize_ts", TimestampType(), "When C_N was fixed (UTC)."),

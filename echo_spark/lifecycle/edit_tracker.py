@@ -144,7 +144,7 @@ class EditTracker:
             self._start(self._requests[event.event_id], event)
         elif kind == "completion_accept" and event.event_id in self._accepts:
             slot = self._accepts[event.event_id]
-            slot.lifecycle.accept(slot.verdict.accepted_text, self._clock)
+            slot.lifecycle.accept(slot.accepted_at_cursor(), self._clock)
 
     @property
     def _clock(self) -> int:

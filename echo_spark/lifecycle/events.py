@@ -7,6 +7,7 @@ of dicts. Normalizing once here keeps every later module free of those cases.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class TrackerEvent:
     model: str | None = None
     accepted_length: int | None = None
     reason: str | None = None
+    replace_start: int | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,27 @@ def event_from_row(row: Mapping[str, Any]) -> TrackerEvent:
         model=_opt_str(_field(row, "model")),
         accepted_length=_opt_int(_field(row, "accepted_length")),
         reason=_opt_str(_field(row, "reason")),
+        replace_start=_replace_start(row),
     )
+
+
+def _replace_start(row: Any) -> int | None:
+    """completion_shown.replace_start: a column of its own, or one of bronze's unknown fields (`extra`, JSON)."""
+    value = _field(row, "replace_start")
+    if value is None:
+        extra = _field(row, "extra")
+        if extra is None or "replace_start" not in str(extra):
+            return None
+        try:
+            value = json.loads(extra).get("replace_start")
+        except (ValueError, AttributeError):
+            return None
+    if value is None or isinstance(value, (bool, str)):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def ordered_events(rows: Iterable[Mapping[str, Any] | TrackerEvent]) -> list[TrackerEvent]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from echo_spark.lifecycle.events import TrackerEvent
-from echo_spark.lifecycle.outcome import RETENTION_AGES_S, Verdict, surviving_share
+from echo_spark.lifecycle.outcome import RETENTION_AGES_S, Verdict, repeated_head, surviving_share
 
 _US_PER_S = 1_000_000
 
@@ -32,6 +32,10 @@ class GapLifecycle:
     committed: str | None = None
     # Whether the gap was ever seen with both anchors intact after the request.
     observed: bool = False
+    # Server logs: the gap is the accepted text, which no later window has shown yet.
+    assumed: bool = False
+    # Set at the freeze: False when C_N is such an assumed accepted text (unverified).
+    committed_observed: bool | None = None
     finalize_reason: str | None = None
     finalize_ts: int | None = None
     following: bool = True
@@ -46,6 +50,8 @@ class GapLifecycle:
     kept_at_first_check: bool | None = None
     first_check_done: bool = False
     event_ids: list[str] = field(default_factory=list)
+    # Server logs: how the P1 occurrence of the last sighting was chosen (see window_tracker).
+    anchor_choice: str | None = None
 
     @property
     def frozen(self) -> bool:
@@ -58,6 +64,10 @@ class GapLifecycle:
     def accept(self, accepted_text: str | None, ts: int) -> None:
         if self.following and accepted_text:
             self.accepted_text, self.accept_ts = accepted_text, ts
+
+    def note_sighting(self, ts: int, cursor_inside: bool, anchor_choice: str | None) -> None:
+        """Server logs: a later window showed the gap (recorded while C_N can still change)."""
+        self.anchor_choice = anchor_choice
 
     def contribute(self, event_id: str) -> None:
         """Provenance: an event that shaped C_N (only while C_N can still change)."""
@@ -137,9 +147,11 @@ class GapLifecycle:
             return
         if self.damaged_since is not None:
             reason, at, gap = "anchor_broken", self.damaged_since, self.intact_gap
-        if not self.observed and reason in _NEVER_SEEN_REASONS:
+        known = self.observed or self.assumed
+        if not known and reason in _NEVER_SEEN_REASONS:
             reason = "never_observed"
-        self.committed = gap if self.observed else None
+        self.committed = gap if known else None
+        self.committed_observed = None if self.committed is None else not self.assumed
         self.finalize_reason, self.finalize_ts = reason, max(at, self.request_ts)
         if reason not in SOFT_REASONS or not self.needs_retention:
             self.following = False
@@ -161,3 +173,21 @@ class RequestSlot:
     # C0 as the model saw it; derived from the tracked document when the request omitted it.
     prefix: str | None = None
     suffix: str | None = None
+    encoding: str = "utf-16"
+
+    def _new_from(self) -> int:
+        """Characters at the head of the shown proposal that repeat text before the cursor."""
+        proposal = self.verdict.proposal
+        if not proposal:
+            return 0
+        return repeated_head(proposal, self.prefix, self.verdict.replace_start, self.event.offset, self.encoding)
+
+    def proposal_at_cursor(self) -> str | None:
+        """C1 as it lands at the cursor: the shown proposal without the head it repeats of the prefix."""
+        proposal = self.verdict.proposal
+        return None if proposal is None else proposal[self._new_from() :]
+
+    def accepted_at_cursor(self) -> str | None:
+        """The accepted text as it lands at the cursor (what a later window can show in the gap)."""
+        accepted = self.verdict.accepted_text
+        return None if accepted is None else accepted[self._new_from() :]

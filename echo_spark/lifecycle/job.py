@@ -56,7 +56,10 @@ def with_session_facts(events: DataFrame) -> DataFrame:
         F.max(F.when(F.col("type") == "session_end", F.col("ts"))).alias("session_end_ts"),
         F.max("user_id").alias("session_user_id"),
     )
-    documents = events.filter(F.col("doc_id").isNotNull()).select(*TRACKER_COLUMNS)
+    # Unknown fields (JSON) ship only for completion_shown, whose `replace_start` the tracker reads
+    # from them (telemetry v1 added the field after bronze's typed columns were fixed).
+    shown_extra = F.when(F.col("type") == "completion_shown", F.col("extra")).alias("extra")
+    documents = events.filter(F.col("doc_id").isNotNull()).select(*TRACKER_COLUMNS, shown_extra)
     return documents.join(facts, "session_id", "left")
 
 
@@ -102,6 +105,7 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
     started = datetime.now(timezone.utc)
     for table in (COMPLETIONS, ORPHANS, JOB_RUNS):
         lakehouse.ensure(table)
+    lakehouse.add_missing_columns(COMPLETIONS)  # silver written before its newer columns
     events = lakehouse.read(EVENTS)
     previous = None if full else _last_watermark(lakehouse)
 

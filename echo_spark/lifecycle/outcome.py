@@ -34,6 +34,8 @@ class Verdict:
     accepted_text: str | None
     accept_event_id: str | None
     event_ids: tuple[str, ...]
+    # completion_shown.replace_start: where the shown text begins (an offset at or before the request's).
+    replace_start: int | None = None
 
     @property
     def accepted_length(self) -> int | None:
@@ -62,17 +64,46 @@ def verdict_of(shown: Sequence[TrackerEvent], verdicts: Sequence[TrackerEvent], 
     last_shown = shown[-1] if shown else None
     proposal = last_shown.text if last_shown is not None else None
     model = last_shown.model if last_shown is not None else None
+    start = last_shown.replace_start if last_shown is not None else None
     event_ids = tuple(e.event_id for e in (*shown, *verdicts))
     final = verdicts[-1] if verdicts else None
     if final is None:
-        return Verdict(proposal, model, "ignored", None, None, event_ids)
+        return Verdict(proposal, model, "ignored", None, None, event_ids, start)
     if final.type == "completion_reject":
-        return Verdict(proposal, model, "rejected", None, None, event_ids)
+        return Verdict(proposal, model, "rejected", None, None, event_ids, start)
     if final.accepted_length is not None and final.accepted_length <= 0:
-        return Verdict(proposal, model, "rejected", None, None, event_ids)
+        return Verdict(proposal, model, "rejected", None, None, event_ids, start)
     accepted = _accepted_text(proposal, final.accepted_length, encoding)
     partial = proposal is not None and accepted is not None and len(accepted) < len(proposal)
-    return Verdict(proposal, model, "partial" if partial else "accepted", accepted, final.event_id, event_ids)
+    return Verdict(proposal, model, "partial" if partial else "accepted", accepted, final.event_id, event_ids, start)
+
+
+def repeated_head(text: str, prefix: str | None, replace_start: int | None, offset: int | None, encoding: str) -> int:
+    """Characters at the head of a shown `text` that stand before the cursor, not new at it.
+
+    Many services show a proposal that starts before the cursor: it repeats the rest of the
+    current word or line and goes on from there (telemetry v1, `completion_shown.replace_start`).
+    With `replace_start` and the request's `offset` (position-encoding units) the repeated head
+    is the `offset - replace_start` units of `text`; without them, it is the longest head of
+    `text` that the prefix already ends with (as the spec says to read it). 0 when unknown.
+    """
+    if not text:
+        return 0
+    if replace_start is not None and offset is not None:
+        units = offset - replace_start
+        if units <= 0:
+            return 0
+        try:
+            return to_index(text, min(units, unit_length(text, encoding)), encoding)
+        except PositionError:
+            return to_index(text, min(units + 1, unit_length(text, encoding)), encoding)
+    if not prefix:
+        return 0
+    last = prefix[-1]
+    for k in range(min(len(text), len(prefix)), 0, -1):
+        if text[k - 1] == last and prefix.endswith(text[:k]):
+            return k
+    return 0
 
 
 def code_tokens(text: str) -> list[str]:

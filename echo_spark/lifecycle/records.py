@@ -26,6 +26,9 @@ class CompletionRecord:
     outcome: str  # accepted | partial | rejected | ignored
     accepted_length: int | None  # accepted characters of C1 (code points)
     committed: str | None  # C_N; "" = void (the user left the gap empty); None = unknown
+    # True: an event after the request showed the gap holding C_N. False: C_N is the accepted text,
+    # which no later window showed (server logs; unverified). None when C_N is unknown.
+    committed_observed: bool | None
     is_void: bool | None
     finalize_reason: str
     finalize_ts: int | None  # epoch microseconds; when C_N was fixed

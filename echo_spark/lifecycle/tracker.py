@@ -72,14 +72,15 @@ def _slots(
         )
         mode = "edits" if edit_mode else ("requests" if request.suffix is not None else "prefix_only")
         verdict = verdict_of(shown[rid], verdicts[rid], session.position_encoding)
-        slots[rid] = RequestSlot(request, verdict, lifecycle, mode, request.prefix, request.suffix)
+        slots[rid] = RequestSlot(request, verdict, lifecycle, mode, request.prefix, request.suffix, session.position_encoding)
     return slots, orphans
 
 
 def _record(slot: RequestSlot, session: SessionFacts, language: str | None, skipped: str | None) -> CompletionRecord:
     request, verdict, life = slot.event, slot.verdict, slot.lifecycle
     committed = None if skipped else life.committed
-    proposal = verdict.proposal
+    # C1 metrics compare what the proposal put at the cursor (a head it repeats of the prefix is no part of it).
+    proposal = slot.proposal_at_cursor()
     accepted = verdict.accepted_text is not None and not skipped
 
     def retention(age: int) -> float | None:
@@ -97,11 +98,12 @@ def _record(slot: RequestSlot, session: SessionFacts, language: str | None, skip
         request_ts=request.ts_us,
         prefix=slot.prefix,
         suffix=slot.suffix,
-        proposal=proposal,
+        proposal=verdict.proposal,
         model=verdict.model,
         outcome=verdict.outcome,
         accepted_length=verdict.accepted_length,
         committed=committed,
+        committed_observed=None if committed is None else life.committed_observed,
         is_void=None if committed is None else committed == "",
         finalize_reason="document_skipped" if skipped else str(life.finalize_reason),
         finalize_ts=finalize_ts,

@@ -21,11 +21,19 @@ from echo_spark.lifecycle.gap_lifecycle import RequestSlot
 
 @dataclass(frozen=True)
 class Sighting:
-    """What one later window shows of a request's region: `intact` (with the gap), `out_of_view`, `cut` or `broken`."""
+    """What one later window shows of a request's region: `intact` (with the gap), `out_of_view`, `cut` or `broken`.
+
+    `lower_bound`: the window ends inside the gap (a prefix-only window ends at the cursor), so
+    the gap may run on past it. `anchor_choice`: how the P1 occurrence was chosen (`unique`,
+    `offsets`: nearest where the requests' offsets put it, `cursor`: the only one whose region
+    holds the cursor, `last_before_cursor`, `first`).
+    """
 
     kind: str
     gap: str | None = None
     cursor_inside: bool = False
+    lower_bound: bool = False
+    anchor_choice: str | None = None
 
 
 _OUT_OF_VIEW = Sighting("out_of_view")
@@ -45,23 +53,66 @@ def _nearest(candidates: list[int], expected: int | None) -> int | None:
     return ranked[0]
 
 
-def _sight_bounded(p1: str, window: str, cursor: int, bound: GapBound, expected: int | None) -> Sighting:
+def _sight_bounded(
+    p1: str, window: str, cursor: int, bound: GapBound, expected: int | None, *, prefix_only: bool = False
+) -> Sighting:
     """No S1 (a request at the end of the document, or a log without suffixes): the gap is the
     text after P1 cut by `bound`, as in Copilot's fallback when the text after the cursor is unknown.
 
     The later cursor is in the region while it is on P1 or in the cut gap; past the cut the user
     has moved on, and the gap the window shows is complete. With prefix-only logs the window ends
-    at the cursor, so a gap the bound has not cut yet is the gap so far.
+    at the cursor, so a gap the bound has not cut yet is the gap so far: a lower bound.
     """
     starts = find_all(window, p1) if p1 else [0]
     if not starts:
         return _OUT_OF_VIEW
-    p = _nearest(starts, expected)
+    choice = "unique" if len(starts) == 1 else "offsets"
+    p = starts[0] if len(starts) == 1 else _nearest(starts, expected)
     if p is None:
         before_cursor = [p for p in starts if p + len(p1) <= cursor]
-        p = before_cursor[-1] if before_cursor else starts[0]
-    gap = bound.cut(window[p + len(p1) :])
-    return Sighting("intact", gap, p <= cursor <= p + len(p1) + len(gap))
+        p, choice = (before_cursor[-1], "last_before_cursor") if before_cursor else (starts[0], "first")
+    shown = window[p + len(p1) :]
+    gap = bound.cut(shown)
+    return Sighting(
+        "intact", gap, p <= cursor <= p + len(p1) + len(gap), lower_bound=prefix_only and gap == shown, anchor_choice=choice
+    )
+
+
+def _s1_missing(p1: str, s1: str, window: str, cursor: int, p_starts: list[int]) -> Sighting:
+    """P1 is in view but no S1 follows it."""
+    if not any(p + len(p1) <= cursor for p in p_starts):
+        return _OUT_OF_VIEW  # the cursor is above the region, which may run past the window
+    # The cursor is in the gap; the window must show S1 unless it was edited or the window
+    # was cut inside S1 (shorter overlaps, like the final newline of a file, are coincidence).
+    cut = any(window.endswith(s1[:k]) for k in range(_MIN_CUT, len(s1)))
+    return _CURSOR_IN_GAP if cut else _BROKEN
+
+
+def _choose_p1(p1: str, s1: str, p_starts: list[int], s_starts: list[int], cursor: int, expected: int | None) -> tuple[int | None, str]:
+    """Which occurrence of P1 is the region's.
+
+    One occurrence: that one. Several (the developer retyped P1's text, or it repeats nearby): the
+    one nearest where the requests' document offsets put P1, among all occurrences. Without
+    offsets, or with two equally near, the innermost pairs (each S1 with the last P1 before it)
+    decide if exactly one holds the cursor; else nothing is chosen (never guess).
+    """
+    if len(p_starts) == 1:
+        return p_starts[0], "unique"
+    nearest = _nearest(p_starts, expected)
+    if nearest is not None:
+        return nearest, "offsets"
+    last_p_of_s: dict[int, int] = {}
+    for p in p_starts:
+        s = next((s for s in s_starts if s >= p + len(p1)), None)
+        if s is not None:
+            last_p_of_s[s] = max(last_p_of_s.get(s, p), p)
+    pairs = sorted((p, s) for s, p in last_p_of_s.items())
+    if len(pairs) == 1:
+        return pairs[0][0], "cursor"
+    holding = [p for p, s in pairs if p <= cursor <= s + len(s1)]
+    if len(holding) == 1:
+        return holding[0], "cursor"
+    return None, "ambiguous"
 
 
 def _sight_both(anchors: Anchors, window: str, cursor: int, expected: int | None) -> Sighting:
@@ -71,37 +122,26 @@ def _sight_both(anchors: Anchors, window: str, cursor: int, expected: int | None
     if not p_starts and not s_starts:
         return _OUT_OF_VIEW
     if not s_starts:
-        if not any(p + len(p1) <= cursor for p in p_starts):
-            return _OUT_OF_VIEW  # the cursor is above the region, which may run past the window
-        # The cursor is in the gap; the window must show S1 unless it was edited or the window
-        # was cut inside S1 (shorter overlaps, like the final newline of a file, are coincidence).
-        cut = any(window.endswith(s1[:k]) for k in range(_MIN_CUT, len(s1)))
-        return _CURSOR_IN_GAP if cut else _BROKEN
+        return _s1_missing(p1, s1, window, cursor, p_starts)
     if not p_starts:
         if not any(s >= cursor for s in s_starts):
             return _OUT_OF_VIEW
+        if expected is not None and expected < 0:
+            # The offsets put P1 (at least its start) above the top of the window: it scrolled
+            # out of view while the cursor, above S1, is in the gap. No evidence of a break.
+            return _CURSOR_IN_GAP
         cut = any(window.startswith(p1[-k:]) for k in range(_MIN_CUT, len(p1)))
         return _CURSOR_IN_GAP if cut else _BROKEN
-    # Innermost pairs: each P1 with the first S1 after it, and for one S1 only the last such P1.
-    last_p_of_s: dict[int, int] = {}
-    for p in p_starts:
-        s = next((s for s in s_starts if s >= p + len(p1)), None)
-        if s is not None:
-            last_p_of_s[s] = max(last_p_of_s.get(s, p), p)
-    pairs = sorted((p, s) for s, p in last_p_of_s.items())
-    if not pairs:
-        return _BROKEN
-    holding = [(p, s) for p, s in pairs if p <= cursor <= s + len(s1)]
-    nearest = _nearest([p for p, _ in pairs], expected)
-    if len(pairs) == 1:
-        p, s = pairs[0]
-    elif nearest is not None:
-        p, s = next(pair for pair in pairs if pair[0] == nearest)
-    elif len(holding) == 1:
-        p, s = holding[0]
-    else:
+    p, choice = _choose_p1(p1, s1, p_starts, s_starts, cursor, expected)
+    if p is None:
         return _OUT_OF_VIEW  # several equally good places: never guess
-    return Sighting("intact", window[p + len(p1) : s], p <= cursor <= s + len(s1))
+    after = [s for s in s_starts if s >= p + len(p1)]
+    if not after:
+        return _s1_missing(p1, s1, window, cursor, [p])
+    # The first S1 after P1 that keeps the cursor inside the region (S1's text retyped in the
+    # gap above the cursor is gap), else the first S1 after P1.
+    s = next((s for s in after if s + len(s1) >= cursor), after[0]) if p <= cursor else after[0]
+    return Sighting("intact", window[p + len(p1) : s], p <= cursor <= s + len(s1), anchor_choice=choice)
 
 
 def sight(anchors: Anchors, prefix: str, suffix: str | None, bound: GapBound, expected: int | None = None) -> Sighting:
@@ -112,7 +152,9 @@ def sight(anchors: Anchors, prefix: str, suffix: str | None, bound: GapBound, ex
     long as the text before the region barely moves (edits above it shift it by their length).
     """
     if not anchors.after or suffix is None:
-        return _sight_bounded(anchors.before, prefix + (suffix or ""), len(prefix), bound, expected)
+        return _sight_bounded(
+            anchors.before, prefix + (suffix or ""), len(prefix), bound, expected, prefix_only=suffix is None
+        )
     return _sight_both(anchors, prefix + suffix, len(prefix), expected)
 
 
@@ -123,7 +165,10 @@ class _Follower:
     bound: GapBound
     # Document offset where P1 started at request time (None: the request logged no offset).
     p1_at: int | None = None
+    # C_N so far: the gap at the last sighting (or the accepted text, until a window shows it).
     last_gap: str | None = None
+    # The gap the last window showed, followed also after C_N is frozen (for retention).
+    view: str | None = None
 
 
 class WindowTracker:
@@ -172,13 +217,14 @@ class WindowTracker:
 
     def _accept(self, slot: RequestSlot, now: int) -> None:
         """The accepted text was inserted into the gap: until a later window shows otherwise, the
-        gap is that text (a server log sees this much even if no request follows)."""
-        accepted = slot.verdict.accepted_text
+        gap is assumed to be that text. Only assumed: if no later window shows the region, C_N is
+        the accepted text marked unverified (`committed_observed` false), never an observed gap."""
+        accepted = slot.accepted_at_cursor()
         slot.lifecycle.accept(accepted, now)
         follower = next((f for f in self._followers if f.slot is slot), None)
         if follower is not None and accepted and not slot.lifecycle.frozen:
             follower.last_gap = accepted if follower.anchors.after else follower.bound.cut(accepted)
-            slot.lifecycle.observed = True
+            slot.lifecycle.assumed = True
 
     def _observe(self, event: TrackerEvent) -> None:
         assert event.prefix is not None
@@ -195,15 +241,29 @@ class WindowTracker:
             lifecycle.cursor(seen.cursor_inside, now)
             if seen.gap is None:
                 continue
-            lifecycle.observed = True
+            gap, decides = seen.gap, True
+            if seen.lower_bound:
+                # The window ends inside the gap: what it shows is how the gap starts, not where it
+                # ends. A longer earlier gap that starts the same way still stands (a lower bound
+                # never replaces it), and an accepted text it shows only the start of is not checked.
+                known = follower.last_gap if not lifecycle.frozen else follower.view
+                if known is not None and len(known) > len(gap) and known.startswith(gap):
+                    gap = known
+                accepted = lifecycle.accepted_text
+                decides = accepted is None or not (len(gap) < len(accepted) and accepted.startswith(gap))
+            follower.view = gap
             lifecycle.contribute(event.event_id)
             if not lifecycle.frozen:
-                follower.last_gap = seen.gap
-            if lifecycle.accept_ts is not None:
-                lifecycle.first_check(seen.gap)
+                if gap is not follower.last_gap:
+                    lifecycle.assumed = False
+                lifecycle.observed = True
+                follower.last_gap = gap
+                lifecycle.note_sighting(now, seen.cursor_inside, seen.anchor_choice)
+            if lifecycle.accept_ts is not None and decides:
+                lifecycle.first_check(gap)
             ages = lifecycle.due_ages(now)
             if ages:
-                lifecycle.measure(ages, seen.gap)
+                lifecycle.measure(ages, gap)
         self._followers = [f for f in self._followers if f.slot.lifecycle.following]
 
     def _advance(self, now: int) -> None:

@@ -306,3 +306,18 @@ def test_region_mapped_through_random_edits_agrees_with_the_final_text(a, p1, g,
     text = parts["A"] + p1 + parts["G"] + s1 + parts["B"]
     assert region.intact(text)
     assert region.gap(text) == parts["G"]
+
+
+def test_a_proposal_shown_from_before_the_cursor_is_measured_after_it() -> None:
+    """The shown text repeats "return " (replace_start at the line's start); the editor inserts only
+    what follows the cursor. First check, survival and edit distance are about that part."""
+    line_start = DOC.rindex("\n", 0, CUR) + 1
+    s = _opened()
+    s.request(1, "r1", CUR)
+    s.add("completion_shown", 1, request_id="r1", text="    return width * height", model="m", replace_start=line_start)
+    s.verdict(2, "r1", accepted=True)
+    s.type_at(2, CUR, "width * height")
+    s.add("doc_close", 45)
+    rec = by_request(s.track())["r1"]
+    assert rec.proposal == "    return width * height" and rec.committed == "width * height"
+    assert (rec.kept_at_first_check, rec.retention_30s, rec.c1_edit_distance, rec.c1_survival) == (True, 1.0, 0, 1.0)

@@ -135,3 +135,138 @@ def test_where_p1_repeats_the_offsets_pick_the_region() -> None:
     no_suffix = Anchors(before="P1XX", after=None)
     assert sight(no_suffix, "P1XXone\nP1XXtwo", None, bound).gap == "two"  # the last before the cursor
     assert sight(no_suffix, "P1XXone\nP1XXtwo", None, bound, expected=0).gap == "one\nP1XXtwo"
+
+
+# --- issue 19: server-log fidelity -------------------------------------------------------------
+
+
+def _window(s: Stream, at: float, rid: str, doc: str, cursor: int, before: int | None = None, after: int | None = None) -> None:
+    """A later request at `cursor` of the document `doc`, its windows cut to `before`/`after` characters."""
+    start = 0 if before is None else max(0, cursor - before)
+    end = len(doc) if after is None else cursor + after
+    _request(s, at, rid, doc[start:cursor], doc[cursor:end])
+    s.rows[-3]["offset"] = cursor  # the document offset, whatever the window's size
+
+
+def test_p1_retyped_inside_the_gap_is_found_by_the_offsets() -> None:
+    """The developer types P1's text again in the gap: the region's P1 is the occurrence where the
+    offsets put it, not the innermost one before S1 (which made the gap collapse to its tail)."""
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    gap = "data\n    if data is None:\n        return 0\n    return data"
+    assert " return " in gap and HEAD.endswith(" return ")  # P1 at anchor_chars=8 is " return "
+    _window(s, 5, "r2", HEAD + gap + TAIL, len(HEAD + gap))
+    recs = by_request(s.track(session_end_at=20, anchor_chars=8))
+    assert recs["r1"].committed == gap
+
+
+def test_s1_retyped_in_the_gap_before_the_cursor_stays_in_the_gap() -> None:
+    """S1's text typed in the gap, cursor after it: the first S1 after P1 that keeps the cursor
+    inside is the region's."""
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    gap = "data\n\n\ndef make():\n    pass"
+    assert TAIL[:8] == "\n\n\ndef m" and TAIL[:8] in gap  # S1 at anchor_chars=8, typed again in the gap
+    _window(s, 5, "r2", HEAD + gap + TAIL, len(HEAD + gap))
+    recs = by_request(s.track(session_end_at=20, anchor_chars=8))
+    assert recs["r1"].committed == gap
+
+
+def test_p1_scrolled_out_of_the_top_of_a_later_window_is_out_of_view_not_broken() -> None:
+    """A long gap pushes P1 out of the top of the later prefix window; the offsets say it is just
+    above, so the anchor is not broken and a later full window still shows the gap."""
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    first = "data.mean()"
+    _window(s, 4, "r2", HEAD + first + TAIL, len(HEAD + first))
+    long_gap = first + " + sum(x * x for x in data) / len(data)"
+    doc = HEAD + long_gap + TAIL
+    _window(s, 8, "r3", doc, len(HEAD + long_gap), before=30, after=40)  # P1 above the window's top
+    _window(s, 12, "r4", doc, len(HEAD + long_gap))
+    recs = by_request(s.track(session_end_at=20))
+    assert (recs["r1"].committed, recs["r1"].finalize_reason) == (long_gap, "session_end")
+
+
+def test_a_prefix_only_window_ending_inside_the_gap_does_not_shorten_it() -> None:
+    """The later cursor moved back into the gap: the prefix-only window shows how the gap starts,
+    a lower bound, not a new (shorter) value."""
+    s = Stream()
+    _request(s, 1, "r1", HEAD, None, proposal="data.mean()")
+    _request(s, 4, "r2", HEAD + "data.mean()", None)
+    _request(s, 6, "r3", HEAD + "data.", None)  # the cursor back inside the gap
+    recs = by_request(s.track(session_end_at=20))
+    assert recs["r1"].committed == "data.mean()"
+    # A window that disagrees with the earlier gap is new evidence and replaces it.
+    s = Stream()
+    _request(s, 1, "r1", HEAD, None, proposal="data.mean()")
+    _request(s, 4, "r2", HEAD + "data.mean()", None)
+    _request(s, 6, "r3", HEAD + "data.s", None)
+    assert by_request(s.track(session_end_at=20))["r1"].committed == "data.s"
+
+
+def test_an_accept_no_later_window_showed_is_committed_unverified() -> None:
+    s = Stream()
+    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
+    s.shown(1, "r1", "data.sum()")
+    s.verdict(2, "r1", accepted=True)
+    s.add("doc_close", 30)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.committed_observed, rec.finalize_reason) == ("data.sum()", False, "doc_closed")
+    # A window before the accept does not verify what the accept put in the gap.
+    s = Stream()
+    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
+    s.shown(1, "r1", "data.sum()")
+    _request(s, 1.5, "r2", HEAD, TAIL)
+    s.verdict(2, "r1", accepted=True)
+    s.add("doc_close", 30)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.committed_observed) == ("data.sum()", False)
+    # A later window that shows it verifies it.
+    s = Stream()
+    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
+    s.shown(1, "r1", "data.sum()")
+    s.verdict(2, "r1", accepted=True)
+    _request(s, 5, "r2", HEAD + "data.sum()", TAIL)
+    s.add("doc_close", 30)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.committed_observed) == ("data.sum()", True)
+
+
+def test_a_proposal_that_repeats_the_end_of_the_prefix_is_measured_after_the_cursor() -> None:
+    """Copilot's text starts before the cursor (the prefix ends with "split(", the text repeats
+    it): kept_at_first_check, survival and edit distance are about what follows the cursor."""
+    prefix = "X, Y = load()\nparts = train_test_split("
+    s = Stream()
+    s.request(1, "r1", len(prefix), prefix=prefix, suffix=None)
+    s.shown(1, "r1", "split(X, Y)")
+    s.verdict(2, "r1", accepted=True)
+    _request(s, 4, "r2", prefix + "X, Y)", None)
+    _request(s, 40, "r3", prefix + "X, Y)", None)
+    rec = by_request(s.track(session_end_at=60))["r1"]
+    assert rec.proposal == "split(X, Y)"  # C1 as shown
+    assert rec.committed == "X, Y)"
+    assert (rec.kept_at_first_check, rec.c1_edit_distance, rec.c1_survival, rec.retention_30s) == (True, 0, 1.0, 1.0)
+
+
+def test_replace_start_says_where_the_shown_text_begins() -> None:
+    """With replace_start at the cursor nothing is repeated, even where the prefix happens to end
+    with the text's head; before the cursor, that many units are."""
+    from echo_spark.lifecycle.events import event_from_row
+    from echo_spark.lifecycle.outcome import repeated_head
+
+    assert repeated_head("(a)", "f(", None, None, "utf-16") == 1  # the overlap rule
+    assert repeated_head("(a)", "f(", 2, 2, "utf-16") == 0  # replace_start at the cursor
+    assert repeated_head("f(a)", "f(", 0, 2, "utf-16") == 2
+    assert repeated_head("\U0001f600(a)", "\U0001f600", 0, 2, "utf-16") == 1  # two UTF-16 units, one character
+    prefix = "y = f("
+    s = Stream()
+    s.request(1, "r1", len(prefix), prefix=prefix, suffix=None)
+    s.add("completion_shown", 1, request_id="r1", text="(a)", model="m", replace_start=len(prefix))
+    s.verdict(2, "r1", accepted=True)
+    _request(s, 4, "r2", prefix + "(a)", None)
+    rec = by_request(s.track(session_end_at=60))["r1"]
+    assert (rec.committed, rec.kept_at_first_check, rec.c1_edit_distance) == ("(a)", True, 0)
+    # Bronze keeps the field among the event's unknown fields until it has a column of its own.
+    row = {"event_id": "e", "type": "completion_shown", "ts": 0, "extra": '{"replace_start": 7}'}
+    assert event_from_row(row).replace_start == 7
+    assert event_from_row({**row, "extra": '{"other": 1}'}).replace_start is None

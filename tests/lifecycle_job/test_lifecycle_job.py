@@ -125,3 +125,25 @@ def test_opted_out_sessions_never_get_past_bronze(spark, lakehouse, config, land
     assert {r["session_id"] for r in lakehouse.read(COMPLETIONS).collect()} == {"s-kept"}
     assert lakehouse.read(ORPHANS).filter(F.col("session_id") != "s-kept").count() == 0
     assert lakehouse.read(EVENTS).select("session_id").distinct().count() == 3  # bronze keeps the raw record
+
+
+def test_replace_start_reaches_the_tracker_and_an_older_silver_gains_new_columns(spark, lakehouse, config, landing):
+    """completion_shown.replace_start sits in bronze's `extra` (no column of its own): the job ships
+    it to the tracker, which measures C1 from there. And a silver table written before
+    `committed_observed` existed gains the column instead of failing the MERGE."""
+    import dataclasses
+
+    older = dataclasses.replace(COMPLETIONS, columns=tuple(c for c in COMPLETIONS.columns if c.name != "committed_observed"))
+    lakehouse.ensure(older)
+    doc = "def f(x):\n    y = (|\n"
+    events = _session("s1", doc, "(x)", 1_714_550_400_000)
+    shown, verdict = events[3], events[4]
+    # The text starts at the cursor, though the prefix happens to end with its head "(".
+    shown.update(text="(x)", replace_start=doc.index("|"))
+    verdict.update(type="completion_accept")
+    del verdict["reason"]
+    _write(landing, "a.jsonl", events)
+    ingest(spark, lakehouse, config, str(landing.root))
+    lifecycle(spark, lakehouse, config)
+    row = lakehouse.read(COMPLETIONS).collect()[0]
+    assert (row["committed"], row["c1_edit_distance"], row["committed_observed"]) == ("(x)", 0, True)
