@@ -424,8 +424,19 @@ class TrainConfig(Section):
 class EvaluateConfig(Section):
     """`echo-spark evaluate`: held-out replay through the simulated user, and the FIM benchmarks."""
 
-    # Simulation output whose held-out cohort is replayed (its ground_truth.parquet); --sim overrides.
-    simulation_dir: str = "./out/demo"
+    # The evaluation holdout, pipeline policy (echo_spark/holdout.py): a user is held out when a hash
+    # of (holdout_seed, user_id) falls under holdout_share, or when listed in the holdout_users file
+    # (one id per line, # comments; `echo-spark simulate` writes its held-out cohort to
+    # OUT/heldout_users.txt). Curate keeps held-out users out of every training table (gold and the
+    # accepted-only table); evaluate replays their requests. Change none of these between curate and
+    # evaluate, or the evaluation meets users a model trained on.
+    holdout_share: float = Field(default=0.1, ge=0, lt=1)
+    holdout_seed: int = 7
+    holdout_users: str | None = None
+    # Where the held-out requests come from: null = silver `completions` of the held-out users (C_N
+    # cut to its unit is both the target and what the replayed developer meant); a folder = a
+    # simulation's ground truth (its held-out cohort, which the policy must hold out); --sim sets it.
+    simulation_dir: str | None = None
     # Held-out requests replayed per arm: a seeded sample, the same for every arm (0 = all).
     max_requests: int = Field(default=600, ge=0)
     seed: int = 7

@@ -10,8 +10,12 @@ held-out cohort. Each stage prints its progress; the end shows the comparison, t
 stage and where the tables, MLflow runs and reports are.
 
 The held-out cohort (files by hash, `simulate.heldout_share`; developers, `heldout_user_share`) is
-kept out of every training table the way an opted-out user is: its developers are added to
-`privacy.opt_out_list`, so their sessions never reach silver. The evaluation replays them from the simulator's ground truth.
+kept out of every training table by the pipeline's own evaluation holdout (`echo_spark/holdout.py`),
+as in production: the simulator lists its held-out developers (OUT/heldout_users.txt), the demo
+names that list in `evaluate.holdout_users`, and curate keeps them out of gold and of the
+accepted-only table. The simulated cohort takes the place of the hashed share
+(`evaluate.holdout_share` is 0 unless the command line sets it). The evaluation replays the cohort
+from the simulator's ground truth.
 
 Profiles size the loop (`--profile`): `demo` fits about 20 minutes on two shared cores, `full` is
 the larger run. A `--set` given on the command line wins over the profile.
@@ -149,7 +153,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
                         overwrite=True, make_proposer=make_proposer, proposer_cohorts=frozenset({TRAIN}))
     print(f"{sim_metrics['events']:,} events, {sim_metrics['requests']:,} requests in {out / 'landing'}")
 
-    config = _without_heldout(config, out, heldout_users(out))
+    config = _holding_out(config, out, list(getattr(args, "overrides", [])))
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
     ingest_summary(stage("ingest", ingest, spark, lakehouse, config, str(out / "landing")))
@@ -204,27 +208,34 @@ def _production_model(base_dir: Path, config: EchoConfig):
     return ModelProposer("base", model, config.evaluate.max_new_tokens).for_sessions()
 
 
-def _without_heldout(config: EchoConfig, out: Path, cohort: list[str]) -> EchoConfig:
-    """The configuration with the held-out developers opted out (added to any existing list)."""
-    from .privacy import read_opt_out_list
+def _holding_out(config: EchoConfig, out: Path, explicit: list[str]) -> EchoConfig:
+    """The configuration whose evaluation holdout is the simulation's held-out cohort (the list the
+    simulator wrote, with any configured list), instead of a hashed share of the developers unless
+    the command line set one."""
+    from .holdout import read_user_list, write_user_list
+    from .simulate.cohorts import HELDOUT_USERS_FILE
 
-    existing = read_opt_out_list(config.privacy.opt_out_list) if config.privacy.opt_out_list else []
-    path = out / "opt_out_with_heldout.txt"
-    path.write_text("# held-out cohort of the simulation (never trained on), and the configured opt-outs\n"
-                    + "".join(f"{i}\n" for i in sorted(set(existing) | set(cohort))), encoding="utf-8")
-    return config.model_copy(update={"privacy": config.privacy.model_copy(update={"opt_out_list": str(path)})})
+    path = out / HELDOUT_USERS_FILE
+    if config.evaluate.holdout_users:
+        path = write_user_list(out / "heldout_users_with_configured.txt",
+                               read_user_list(path) | read_user_list(config.evaluate.holdout_users),
+                               "held-out cohort of the simulation and the configured evaluate.holdout_users")
+    update: dict[str, Any] = {"holdout_users": str(path)}
+    if not any(parse_override(text)[0] == ["evaluate", "holdout_share"] for text in explicit):
+        update["holdout_share"] = 0.0
+    return config.model_copy(update={"evaluate": config.evaluate.model_copy(update=update)})
 
 
 def _check_no_heldout(lakehouse, cohort: list[str], tables) -> None:
-    """A lakehouse filled before the cohort was opted out still holds it in silver: training on it
-    would make the replay measure memory."""
+    """Curate's evaluation holdout keeps the cohort out of the training tables; checked here, since
+    training on it would make the replay measure memory."""
     from pyspark.sql import functions as F
 
     for table in tables:
         leaked = lakehouse.read(table).filter(F.col("user_id").isin(cohort)).select("user_id").distinct().count()
         if leaked:
-            raise UsageError(f"{table.name} holds {leaked} held-out developers (a lakehouse from an earlier run?): "
-                             f"use a fresh --lakehouse")
+            raise UsageError(f"{table.name} holds {leaked} held-out developers: the evaluation holdout "
+                             f"(evaluate.holdout_users) did not keep them out")
 
 
 def _train(config: EchoConfig, table: str) -> dict[str, Any]:

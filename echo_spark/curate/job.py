@@ -20,6 +20,8 @@ from pyspark.sql import functions as F
 
 from ..config import CurateConfig, EchoConfig, LifecycleConfig
 from ..engine import get_spark
+from ..holdout import Holdout
+from ..holdout_spark import heldout_users
 from ..lakehouse import Lakehouse
 from ..progress import StageClock
 from ..tables import COMPLETIONS, CURATE_STAGING, CURATION_DROPS, SFT_SAMPLES
@@ -27,6 +29,9 @@ from ..udf_pool import udf_processes
 from .pipeline import GLOBAL_STAGES, ROW_STAGES
 from .proportion import SampleKey, length_bucket, proportion, split_of
 from .report import write_report
+
+# Held-out users' completions are recorded as drops of this stage and reason.
+HOLDOUT_STAGE, HOLDOUT_REASON = "holdout", "evaluation_holdout"
 
 # Silver rows per call of the per-gap stages in a worker process (`udf_pool`): small enough that a
 # partition handed over as one batch keeps every worker busy, large enough to amortize the call.
@@ -166,14 +171,25 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         lakehouse.ensure(table)
     silver = lakehouse.read(COMPLETIONS)
 
+    # The evaluation holdout is policy: its users' completions never reach a training table.
+    with clock.stage("evaluation holdout"):
+        held = heldout_users(silver, Holdout.of(config.evaluate))
+        held_df = spark.createDataFrame([(u,) for u in held] or [], "user_id string")
+        trainable = silver.join(held_df, ["user_id"], "left_anti") if held else silver
+
     with clock.stage("per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam)"):
-        lakehouse.overwrite(CURATE_STAGING, verify_gaps(silver, cfg, udf_processes(config.engine), config.lifecycle))
+        lakehouse.overwrite(CURATE_STAGING, verify_gaps(trainable, cfg, udf_processes(config.engine), config.lifecycle))
     staged = lakehouse.read(CURATE_STAGING)
     try:
         drops = staged.filter(~F.col("kept")).select(
             "request_id", "session_id", "user_id", "language", F.col("drop_stage").alias("stage"),
             F.col("drop_reason").alias("reason"), F.length("committed_raw").cast("long").alias("committed_chars"),
         )
+        if held:
+            drops = drops.unionByName(silver.join(held_df, ["user_id"], "left_semi").select(
+                "request_id", "session_id", "user_id", "language", F.lit(HOLDOUT_STAGE).alias("stage"),
+                F.lit(HOLDOUT_REASON).alias("reason"), F.length("committed").cast("long").alias("committed_chars"),
+            ))
         kept = staged.filter(F.col("kept"))
 
         with clock.stage("dedup (exact and near, per language)"):
@@ -232,6 +248,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
 
         with clock.stage("report"):
             metrics = _metrics(lakehouse, model_path)
+            metrics["heldout_users"] = len(held)
             if report_dir is not None:
                 metrics["report"] = str(write_report(metrics, _length_histograms(lakehouse, cfg), report_dir))
         if cfg.mlflow_experiment:

@@ -22,8 +22,9 @@ from .verifiers.identifiers import check_identifiers
 from .verifiers.secrets import check_secrets, shared_scanner
 from .verifiers.syntax import check_syntax
 
-# The stages in the order a gap meets them; global stages follow in the job.
-ROW_STAGES = ("input", "teacher", "boundary", "syntax", "identifiers", "secrets", "decontam")
+# The stages in the order a gap meets them; global stages follow in the job. `holdout` (the
+# evaluation holdout, echo_spark/holdout.py) is applied by the job before any of them.
+ROW_STAGES = ("holdout", "input", "teacher", "boundary", "syntax", "identifiers", "secrets", "decontam")
 GLOBAL_STAGES = ("dedup", "perplexity", "proportion")
 
 

@@ -3,7 +3,9 @@ accepted-only arm on `sft_accepted_only`, built here from silver: every proposal
 whole, C1 as the target, nothing curated. That is what a team without lifecycle tracking can do
 with its logs, and the baseline Echo has to beat on the same telemetry.
 
-The split is curate's (a seeded hash of user_id), so both arms validate on the same developers.
+The split is curate's (a seeded hash of user_id), so both arms validate on the same developers,
+and the evaluation holdout is curate's too (`echo_spark/holdout.py`): no held-out user's proposal
+becomes a sample here either.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pyspark.sql import functions as F
 
 from ..config import EchoConfig
 from ..curate.proportion import VOID, split_of
+from ..holdout import Holdout
+from ..holdout_spark import without_heldout
 from ..lakehouse import Lakehouse
 from ..tables import COMPLETIONS, SFT_ACCEPTED_ONLY
 
@@ -32,7 +36,8 @@ def length_bucket_column(length: Column, edges: Sequence[int]) -> Column:
 
 def accepted_only(silver: DataFrame, spark: SparkSession, config: EchoConfig) -> DataFrame:
     """Silver completions accepted whole, as sft_samples-shaped rows with C1 as the middle."""
-    accepted = silver.filter((F.col("outcome") == ACCEPTED) & (F.length("proposal") > 0))
+    accepted = without_heldout(silver.filter((F.col("outcome") == ACCEPTED) & (F.length("proposal") > 0)),
+                               Holdout.of(config.evaluate))
     users = [r["user_id"] for r in accepted.select("user_id").distinct().collect()]
     cfg = config.curate
     splits = spark.createDataFrame(

@@ -75,6 +75,23 @@ def load_heldout(sim_dir: Path, *, max_requests: int, seed: int, bucket_edges: S
         rows = rows[:max_requests]
     if not rows:
         raise NoHeldoutCohort(f"{path} has no held-out request with a known C_N (simulate.heldout_share is 0?)")
+    return _requests(rows, bucket_edges)
+
+
+# What the evaluation reads of a silver completion (held-out users' requests in production).
+SILVER_COLUMNS = ["request_id", "user_id", "doc_id", "language", "prefix", "suffix", "committed"]
+# Silver does not know where the plugin fired.
+UNKNOWN_TRIGGER = "logged"
+
+
+def from_silver(rows: Sequence[dict], bucket_edges: Sequence[int]) -> list[HeldoutRequest]:
+    """Held-out requests from silver completions (rows with SILVER_COLUMNS, committed known). No
+    simulator knows what the developer meant there: C_N cut to its unit stands for it, as target too."""
+    return _requests([{**r, "trigger_point": UNKNOWN_TRIGGER, "intended_unit": None, "true_committed": r["committed"]}
+                      for r in rows], bucket_edges)
+
+
+def _requests(rows: Sequence[dict], bucket_edges: Sequence[int]) -> list[HeldoutRequest]:
     teacher = SyntaxTeacher()
     requests = []
     for r in rows:
@@ -87,8 +104,8 @@ def load_heldout(sim_dir: Path, *, max_requests: int, seed: int, bucket_edges: S
                 language=r["language"],
                 trigger=r["trigger_point"],
                 prefix=r["prefix"],
-                suffix=r["suffix"],
-                intended=r["intended_unit"],
+                suffix=r["suffix"] or "",  # a log without a suffix: prompted with none
+                intended=target if r["intended_unit"] is None else r["intended_unit"],
                 committed=r["true_committed"],
                 target=target,
                 length_bucket=length_bucket(len(target), bucket_edges),

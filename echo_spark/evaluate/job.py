@@ -3,8 +3,11 @@
     echo-spark evaluate --model models/echo-base                              # one arm
     echo-spark evaluate --model base=models/echo-base --model echo=sft-v3-1a2b3c4d5e --sim out/demo
 
-Each arm's model proposes for the same held-out requests of the simulation (`--sim`,
-`evaluate.simulation_dir`); the simulated developer reacts (`replay.py`); metrics get bootstrap
+Each arm's model proposes for the same held-out requests: those of the users the evaluation
+holdout holds out (`evaluate.holdout_*`, `echo_spark/holdout.py`; curate kept them out of every
+training table), read from silver `completions`, or from a simulation's ground truth (`--sim`,
+`evaluate.simulation_dir`: its held-out cohort, which the holdout must hold out). The replayed
+developer reacts (`replay.py`); metrics get bootstrap
 intervals over the same resamples for every arm, and the arms are compared (ratios to `base`,
 the target check). Each arm is one MLflow run in `evaluate.mlflow_experiment`; the comparison
 report goes to `evaluate.report_dir` (default LAKEHOUSE/reports/evaluate) and into every run.
@@ -27,7 +30,8 @@ from ..progress import StageClock
 from ..curate.verifiers.decontam import default_benchmarks_dir
 from .benchmarks import Task, load_tasks, score_tasks, summarize
 from .bootstrap import resample_counts
-from .heldout import HeldoutRequest, NoHeldoutCohort, heldout_users, load_heldout
+from ..holdout import Holdout
+from .heldout import SILVER_COLUMNS, HeldoutRequest, NoHeldoutCohort, from_silver, heldout_users, load_heldout
 from .metrics import Columns, score
 from .models import ResolvedModel, heldout_in_training, resolve
 from . import real_copilot
@@ -43,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model", dest="models", action="append", required=True, metavar="[ARM=]RUN_OR_PATH",
         help="an arm: a model folder, a training run name or MLflow run id, or a runs:/ or models:/ URI (repeatable)",
     )
-    parser.add_argument("--sim", metavar="DIR", help="simulation whose held-out cohort is replayed (sets evaluate.simulation_dir)")
+    parser.add_argument("--sim", metavar="DIR", help="simulation whose held-out cohort is replayed, instead of silver (sets evaluate.simulation_dir)")
     parser.add_argument("--report-dir", metavar="DIR", help="where the comparison report goes (sets evaluate.report_dir)")
 
 
@@ -108,14 +112,12 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
     clock = StageClock("evaluate")
     uri, artifact_root = tracking(config)
     resolved = {name: resolve(target, config, uri) for name, target in arms}
-    sim_dir = Path(cfg.simulation_dir)
+    holdout = Holdout.of(cfg)
     with clock.stage("held-out requests"):
-        try:
-            requests = load_heldout(sim_dir, max_requests=cfg.max_requests, seed=cfg.seed,
-                                    bucket_edges=config.curate.length_bucket_edges)
-        except NoHeldoutCohort as err:
-            raise UsageError(str(err)) from None
-        cohort = heldout_users(sim_dir)
+        if cfg.simulation_dir:
+            requests, cohort, source = _simulated_heldout(config, holdout)
+        else:
+            requests, cohort, source = _silver_heldout(config, holdout)
     tasks: list[Task] = []
     if cfg.benchmarks_enabled:
         folder = Path(cfg.benchmarks_dir) if cfg.benchmarks_dir else default_benchmarks_dir()
@@ -135,7 +137,7 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
                 print(f"[evaluate] WARNING: {leaked} held-out developers are in {name}'s training table "
                       f"{model.training_table}@v{model.training_version}: its replay measures memory", file=sys.stderr)
             run_id = log_arm(uri, cfg.mlflow_experiment, artifact_root, name, comparison_id,
-                             _params(config, model, len(requests), len(tasks)),
+                             _params(config, model, source, len(requests), len(tasks)),
                              {**flat_metrics(result.scores, result.benchmarks),
                               **{f"real_copilot.{k}": v for k, v in result.real_copilot.items()},
                               **({"heldout_users_in_training": leaked} if leaked is not None else {})},
@@ -143,7 +145,7 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
             results.append(dataclasses.replace(result, mlflow_run_id=run_id))
     comparison = compare(results, counts, cfg.confidence)
     out = report_dir(config)
-    context = {"simulation_dir": str(sim_dir.resolve()), "requests": len(requests), "heldout_users": len(cohort),
+    context = {"heldout_source": source, "requests": len(requests), "heldout_users": len(cohort),
                "confidence": cfg.confidence, "resamples": cfg.bootstrap_resamples, "comparison_id": comparison_id,
                "benchmark_tasks": len(tasks)}
     with clock.stage("report"):
@@ -173,6 +175,56 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
         "mlflow_experiment": cfg.mlflow_experiment,
         "stage_seconds": clock.timings,
     }
+
+
+def _simulated_heldout(config: EchoConfig, holdout: Holdout) -> tuple[list[HeldoutRequest], list[str], str]:
+    """The simulation's held-out cohort: every one of its developers must be held out by the
+    policy, or curate trained on them (the simulator lists them in OUT/heldout_users.txt)."""
+    from ..simulate.cohorts import HELDOUT_USERS_FILE
+
+    cfg = config.evaluate
+    sim_dir = Path(cfg.simulation_dir)
+    try:
+        requests = load_heldout(sim_dir, max_requests=cfg.max_requests, seed=cfg.seed,
+                                bucket_edges=config.curate.length_bucket_edges)
+    except NoHeldoutCohort as err:
+        raise UsageError(str(err)) from None
+    cohort = heldout_users(sim_dir)
+    outside = [u for u in cohort if not holdout.holds_out(u)]
+    if outside:
+        raise UsageError(f"{len(outside)} of the {len(cohort)} developers of the simulation's held-out cohort are not "
+                         f"held out by evaluate.holdout_* (curate trains on them): set "
+                         f"evaluate.holdout_users={sim_dir / HELDOUT_USERS_FILE} for curate and evaluate")
+    return requests, cohort, str(sim_dir.resolve())
+
+
+def _silver_heldout(config: EchoConfig, holdout: Holdout) -> tuple[list[HeldoutRequest], list[str], str]:
+    """The held-out users' requests of silver `completions` with a known C_N: all, or a sample of
+    `max_requests` by a seeded hash of the request id (the same for every arm and rerun)."""
+    from pyspark.sql import functions as F
+
+    from ..engine import get_spark
+    from ..holdout_spark import heldout_users as users_of, only_heldout
+    from ..lakehouse import Lakehouse
+    from ..tables import COMPLETIONS
+
+    cfg = config.evaluate
+    if not holdout.holds_anyone:
+        raise UsageError("evaluate.holdout_share is 0 and evaluate.holdout_users is not set: no held-out user to "
+                         "evaluate on (or give --sim)")
+    lakehouse = Lakehouse(get_spark(config.engine), config.lakehouse)
+    silver = lakehouse.read(COMPLETIONS)
+    source = f"{COMPLETIONS.name}@v{lakehouse.version(COMPLETIONS)} ({lakehouse.name(COMPLETIONS)})"
+    known = silver.filter(F.col("committed").isNotNull())
+    chosen = only_heldout(known, holdout).select(*SILVER_COLUMNS).orderBy(
+        F.sha2(F.concat(F.lit(f"heldout:{cfg.seed}:"), F.col("request_id")), 256))
+    if cfg.max_requests:
+        chosen = chosen.limit(cfg.max_requests)
+    rows = [r.asDict() for r in chosen.collect()]
+    if not rows:
+        raise UsageError(f"{source}: no completion of a held-out user with a known C_N "
+                         f"(evaluate.holdout_share={cfg.holdout_share}; curate and lifecycle run first)")
+    return from_silver(rows, config.curate.length_bucket_edges), users_of(known, holdout), source
 
 
 def _real_copilot(cfg) -> list[AcceptedSuggestion]:
@@ -220,7 +272,7 @@ def _evaluate_arm(config: EchoConfig, name: str, model: ResolvedModel, requests:
     return ArmResult(name, str(model.path), scores, Columns.of(rows), benchmarks, how=how, real_copilot=agreement), rows
 
 
-def _params(config: EchoConfig, model: ResolvedModel, requests: int, tasks: int) -> dict[str, Any]:
+def _params(config: EchoConfig, model: ResolvedModel, source: str, requests: int, tasks: int) -> dict[str, Any]:
     cfg = config.evaluate
     return {
         "model.spec": model.spec,
@@ -228,7 +280,7 @@ def _params(config: EchoConfig, model: ResolvedModel, requests: int, tasks: int)
         "training.run_id": model.training_run_id,
         "training.table": model.training_table,
         "training.version": model.training_version,
-        "heldout.simulation_dir": str(Path(cfg.simulation_dir).resolve()),
+        "heldout.source": source,
         "heldout.requests": requests,
         "benchmark.tasks": tasks,
         **{f"evaluate.{k}": v for k, v in cfg.model_dump(mode="json").items()},

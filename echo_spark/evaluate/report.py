@@ -154,7 +154,7 @@ def write_report(comparison: Comparison, context: dict[str, Any], out_dir: Path)
         "",
         f"{requests} held-out requests replayed per arm (developers and files no training step saw), "
         f"{context.get('confidence', 0.95):.0%} bootstrap intervals ({context.get('resamples')} resamples of whole documents). "
-        f"Simulation: `{context.get('simulation_dir')}`.",
+        f"Held-out requests from: `{context.get('heldout_source', context.get('simulation_dir'))}`.",
         "",
         *comparison_table(comparison),
         "",

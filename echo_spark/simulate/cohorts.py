@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 TRAIN = "train"
 HELDOUT = "heldout"
+# The held-out developers of a simulation, one user_id per line, in its output folder: what
+# `evaluate.holdout_users` names so that curate keeps them out of training (echo_spark/holdout.py).
+HELDOUT_USERS_FILE = "heldout_users.txt"
 
 
 def path_fraction(rel_path: str, purpose: str) -> float:

@@ -3,6 +3,7 @@
     OUT/landing/<day>/<client>/<client>-<n>.jsonl.gz   telemetry v1, as a fleet of clients uploads it
     OUT/ground_truth.parquet                           one row per completion request
     OUT/ground_truth_documents.parquet                 one row per document (initial and final text)
+    OUT/heldout_users.txt                              the held-out developers (evaluate.holdout_users)
 
 Sessions run one after another, each developer's sessions in sequence on their own clock, until
 N events were produced (the session then running is cut short: its developer quits).
@@ -23,7 +24,8 @@ from pydantic import ValidationError
 
 from ..config import EchoConfig, SimulateConfig
 from ..errors import UsageError
-from .cohorts import User, make_users
+from ..holdout import write_user_list
+from .cohorts import HELDOUT, HELDOUT_USERS_FILE, User, make_users
 from .corpus import scan
 from .events import run_namespace
 from .faults import Faults
@@ -84,7 +86,7 @@ def check_rates(sim: SimulateConfig) -> None:
 
 
 def _prepare(out: Path, overwrite: bool) -> None:
-    produced = [out / LANDING_DIR, out / REQUESTS_FILE, out / DOCUMENTS_FILE]
+    produced = [out / LANDING_DIR, out / REQUESTS_FILE, out / DOCUMENTS_FILE, out / HELDOUT_USERS_FILE]
     if any(p.exists() for p in produced):
         if not overwrite:
             raise UsageError(f"--out {out} holds an earlier simulation (pass --overwrite to replace it)")
@@ -115,6 +117,9 @@ def simulate(
     if not users:
         raise UsageError("no simulated developer has a file of their cohort: widen --corpus or change heldout_share")
     _prepare(out, overwrite)
+    # The held-out cohort, for the evaluation holdout to keep out of training (evaluate.holdout_users).
+    write_user_list(out / HELDOUT_USERS_FILE, [u.user_id for u in users if u.cohort == HELDOUT],
+                    "held-out developers of this simulation: set evaluate.holdout_users to this file for curate and evaluate")
     began = time.perf_counter()
     landing = LandingWriter(out)
     truth = TruthWriter(out)
@@ -172,7 +177,7 @@ def _metrics(
         "elapsed_s": round(elapsed, 2),
         "corpus_files": files,
         "users": len(users),
-        "heldout_users": sum(u.cohort == "heldout" for u in users),
+        "heldout_users": sum(u.cohort == HELDOUT for u in users),
         "sessions": tally.sessions,
         "edit_sessions": tally.edit_sessions,
         "documents": tally.documents,

@@ -29,6 +29,7 @@ def settings(tmp_path, sim, mlflow_dir) -> list[str]:
         f"train.mlflow_dir={mlflow_dir}",
         f"train.runs_dir={tmp_path / 'runs'}",
         f"evaluate.simulation_dir={sim[0]}",
+        f"evaluate.holdout_users={sim[0] / 'heldout_users.txt'}",  # as the simulation wrote it
         "evaluate.max_requests=12",
         "evaluate.max_new_tokens=6",
         "evaluate.bootstrap_resamples=100",
