@@ -47,7 +47,7 @@ def silver_rows(count: int, seed: int = 5) -> list[dict]:
 
 
 def per_stage(rows: list[dict]) -> list[tuple[str, float]]:
-    from echo_spark.config import CurateConfig
+    from echo_spark.config import BenchmarksConfig, CurateConfig
     from echo_spark.curate.records import Gap
     from echo_spark.curate.syntax_teacher import SyntaxTeacher
     from echo_spark.curate.verifiers.boundary import check_boundary
@@ -59,7 +59,7 @@ def per_stage(rows: list[dict]) -> list[tuple[str, float]]:
     c = CurateConfig()
     gaps = [Gap(r["request_id"], r["prefix"], r["suffix"], r["committed"], r["language"]) for r in rows]
     teacher, scanner = SyntaxTeacher(), shared_scanner(c.secrets_min_score, c.secrets_min_entropy)
-    index = benchmark_index(c.decontam_benchmarks_dir, c.decontam_benchmarks_glob, c.decontam_ngram)
+    index = benchmark_index(BenchmarksConfig(), c.decontam_ngram)
     scanner.find("warm up")
     stages = [
         ("teacher (syntax)", teacher.truncate),

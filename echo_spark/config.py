@@ -227,10 +227,6 @@ class CurateConfig(Section):
     # Decontamination: a gap sharing one token n-gram of this length with a benchmark or held-out
     # sample is dropped.
     decontam_ngram: int = Field(default=13, ge=3)
-    # Folder of benchmark JSON Lines (task_id, prompt, suffix, canonical_solution); null: the
-    # ../shared/data/benchmarks folder next to the repository.
-    decontam_benchmarks_dir: str | None = None
-    decontam_benchmarks_glob: str = "he_*.jsonl.gz"
     # Proportioning: ascending upper bounds (characters) of the C_N length buckets; void is a bucket of its own.
     length_bucket_edges: list[int] = Field(default_factory=lambda: [16, 64, 256, 1024], min_length=1)
     # Target shares per length bucket (keys like "<=16", "<=64", ">1024") and per language; empty: as observed.
@@ -455,12 +451,9 @@ class EvaluateConfig(Section):
     # Threads of torch while generating: a small model on a shared CPU is fastest on one (more threads
     # spin waiting for cores that other processes hold).
     torch_threads: int = Field(default=1, ge=1)
-    # FIM benchmarks (task_id, prompt, suffix, canonical_solution, test, entry_point): whether they are
-    # scored, folder (null = ../shared/data/benchmarks next to the repository), files, and tasks per
-    # file (a seeded sample, the same for every arm; 0 = all).
+    # FIM benchmarks (the `benchmarks` section's files): whether they are scored, and tasks per file
+    # (a seeded sample, the same for every arm; 0 = all).
     benchmarks_enabled: bool = True
-    benchmarks_dir: str | None = None
-    benchmarks_glob: str = "he_*.jsonl.gz"
     benchmark_tasks: int = Field(default=40, ge=0)
     # Longest benchmark middle, in tokens.
     benchmark_max_new_tokens: int = Field(default=128, ge=1)
@@ -478,6 +471,15 @@ class EvaluateConfig(Section):
     report_dir: str | None = None
 
 
+class BenchmarksConfig(Section):
+    # The FIM benchmarks (JSON Lines: task_id, prompt, suffix, canonical_solution, test, entry_point),
+    # one setting for both readers: curate's decontamination drops a gap sharing an n-gram with them,
+    # evaluate scores the arms on them. null = ../shared/data/benchmarks next to a source checkout; an
+    # installed wheel (a cluster) has none, so set it there (the bundle points it at its Volume).
+    dir: str | None = None
+    glob: str = "he_*.jsonl.gz"
+
+
 class EchoConfig(Section):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     lakehouse: LakehouseConfig = Field(default_factory=LakehouseConfig)
@@ -486,6 +488,7 @@ class EchoConfig(Section):
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     simulate: SimulateConfig = Field(default_factory=SimulateConfig)
     curate: CurateConfig = Field(default_factory=CurateConfig)
+    benchmarks: BenchmarksConfig = Field(default_factory=BenchmarksConfig)
     importers: ImportConfig = Field(default_factory=ImportConfig)
     collector: CollectorConfig = Field(default_factory=CollectorConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)

@@ -18,7 +18,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..config import CurateConfig, EchoConfig, LifecycleConfig
+from ..config import BenchmarksConfig, CurateConfig, EchoConfig, LifecycleConfig
 from ..engine import get_spark
 from ..holdout import Holdout
 from ..holdout_spark import heldout_users
@@ -29,6 +29,7 @@ from ..udf_pool import udf_processes
 from .pipeline import GLOBAL_STAGES, ROW_STAGES
 from .proportion import SampleKey, length_bucket, proportion, split_of
 from .report import write_report
+from .verifiers.decontam import benchmarks_folder
 
 # Held-out users' completions are recorded as drops of this stage and reason.
 HOLDOUT_STAGE, HOLDOUT_REASON = "holdout", "evaluation_holdout"
@@ -56,9 +57,11 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     return metrics
 
 
-def curate_table(config: CurateConfig, rows: Any, lifecycle: LifecycleConfig | None = None) -> Any:
-    """Silver rows (Arrow) -> staged rows (Arrow), with this process's curator for `config` and
-    the configured `lifecycle` (its no-suffix bound tells the teacher where a C_N was cut)."""
+def curate_table(config: CurateConfig, rows: Any, lifecycle: LifecycleConfig | None = None,
+                 benchmarks: BenchmarksConfig | None = None) -> Any:
+    """Silver rows (Arrow) -> staged rows (Arrow), with this process's curator for `config`, the
+    configured `lifecycle` (its no-suffix bound tells the teacher where a C_N was cut) and
+    `benchmarks` (what decontamination compares with)."""
     import pyarrow as pa
     from pyspark.sql.pandas.types import to_arrow_schema
 
@@ -66,11 +69,12 @@ def curate_table(config: CurateConfig, rows: Any, lifecycle: LifecycleConfig | N
     from echo_spark.tables import CURATE_STAGING
 
     schema = to_arrow_schema(CURATE_STAGING.schema, timezone="UTC")
-    return pa.Table.from_pylist(shared_curator(config, lifecycle).curate(rows.to_pylist()), schema=schema)
+    return pa.Table.from_pylist(shared_curator(config, lifecycle, benchmarks).curate(rows.to_pylist()), schema=schema)
 
 
-def _row_stages(config: CurateConfig, processes: int, lifecycle: LifecycleConfig | None = None):
-    body = partial(curate_table, config, lifecycle=lifecycle)
+def _row_stages(config: CurateConfig, processes: int, lifecycle: LifecycleConfig | None = None,
+                benchmarks: BenchmarksConfig | None = None):
+    body = partial(curate_table, config, lifecycle=lifecycle, benchmarks=benchmarks)
 
     def curate_batches(batches: Any) -> Any:
         from echo_spark.udf_pool import offload_batches
@@ -81,15 +85,17 @@ def _row_stages(config: CurateConfig, processes: int, lifecycle: LifecycleConfig
 
 
 def verify_gaps(
-    silver: DataFrame, config: CurateConfig, processes: int = 0, lifecycle: LifecycleConfig | None = None
+    silver: DataFrame, config: CurateConfig, processes: int = 0, lifecycle: LifecycleConfig | None = None,
+    benchmarks: BenchmarksConfig | None = None,
 ) -> DataFrame:
     """Spread by request before the Python stages: silver written in a few files is a few partitions.
     `processes` > 0 runs the stages in that many worker processes (`udf_pool`). `lifecycle`: the
-    configuration that tracked silver (its no-suffix bound; its defaults when None)."""
+    configuration that tracked silver (its no-suffix bound; its defaults when None); `benchmarks`:
+    the FIM benchmarks decontamination compares with (the default folder when None)."""
     return (
         silver.select(*SILVER_COLUMNS)
         .repartition("session_id", "request_id")
-        .mapInArrow(_row_stages(config, processes, lifecycle), CURATE_STAGING.schema)
+        .mapInArrow(_row_stages(config, processes, lifecycle, benchmarks), CURATE_STAGING.schema)
     )
 
 
@@ -167,6 +173,8 @@ def scoring_model(config: EchoConfig) -> str | None:
 def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, report_dir: Path | None = None) -> dict[str, Any]:
     cfg = config.curate
     clock = StageClock("curate")
+    # Checked here, on the driver: a folder with no benchmark would fail inside every Spark task.
+    benchmarks_folder(config.benchmarks)
     for table in (SFT_SAMPLES, CURATION_DROPS):
         lakehouse.ensure(table)
     silver = lakehouse.read(COMPLETIONS)
@@ -178,7 +186,8 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         trainable = silver.join(held_df, ["user_id"], "left_anti") if held else silver
 
     with clock.stage("per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam)"):
-        lakehouse.overwrite(CURATE_STAGING, verify_gaps(trainable, cfg, udf_processes(config.engine), config.lifecycle))
+        lakehouse.overwrite(CURATE_STAGING, verify_gaps(trainable, cfg, udf_processes(config.engine), config.lifecycle,
+                                                          config.benchmarks))
     staged = lakehouse.read(CURATE_STAGING)
     try:
         drops = staged.filter(~F.col("kept")).select(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
-from ..config import CurateConfig, LifecycleConfig
+from ..config import BenchmarksConfig, CurateConfig, LifecycleConfig
 from .llm_teacher import LLMTeacher
 from .records import Gap, Verdict
 from .syntax_teacher import SyntaxTeacher
@@ -39,13 +39,15 @@ class RowCurator:
     units: SyntaxTeacher = field(default_factory=SyntaxTeacher)
 
     @classmethod
-    def build(cls, config: CurateConfig, lifecycle: LifecycleConfig | None = None) -> "RowCurator":
+    def build(cls, config: CurateConfig, lifecycle: LifecycleConfig | None = None,
+              benchmarks: BenchmarksConfig | None = None) -> "RowCurator":
         """`lifecycle`: the configured lifecycle, whose no-suffix bound the teacher reads to know
-        where a suffix-less C_N was cut (its defaults when None)."""
+        where a suffix-less C_N was cut (its defaults when None); `benchmarks`: the configured FIM
+        benchmarks decontamination drops overlaps with (the default folder when None)."""
         bound = lifecycle or LifecycleConfig()
         syntax = SyntaxTeacher(bound.no_suffix_max_gap_chars, bound.no_suffix_line_factor)
         teacher: Teacher = LLMTeacher(config, fallback=syntax) if config.teacher == "llm" else syntax
-        index = benchmark_index(config.decontam_benchmarks_dir, config.decontam_benchmarks_glob, config.decontam_ngram)
+        index = benchmark_index(benchmarks or BenchmarksConfig(), config.decontam_ngram)
         return cls(config, teacher, (index,), syntax)
 
     def curate(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -99,13 +101,14 @@ class RowCurator:
 _curators: dict[str, RowCurator] = {}
 
 
-def shared_curator(config: CurateConfig, lifecycle: LifecycleConfig | None = None) -> RowCurator:
-    """This process's curator for `config` (and `lifecycle`'s no-suffix bound): building one loads
-    the teacher, the secret scanner and the benchmark index, once per worker process rather than
-    once per batch."""
-    key = config.model_dump_json() + "\x1f" + (lifecycle or LifecycleConfig()).model_dump_json()
+def shared_curator(config: CurateConfig, lifecycle: LifecycleConfig | None = None,
+                   benchmarks: BenchmarksConfig | None = None) -> RowCurator:
+    """This process's curator for `config` (and `lifecycle`'s no-suffix bound, the `benchmarks`):
+    building one loads the teacher, the secret scanner and the benchmark index, once per worker
+    process rather than once per batch."""
+    key = "\x1f".join(c.model_dump_json() for c in (config, lifecycle or LifecycleConfig(), benchmarks or BenchmarksConfig()))
     if key not in _curators:
-        _curators[key] = RowCurator.build(config, lifecycle)
+        _curators[key] = RowCurator.build(config, lifecycle, benchmarks)
     return _curators[key]
 
 

@@ -27,7 +27,7 @@ from typing import Any, Iterator
 from ..config import EchoConfig
 from ..errors import UsageError
 from ..progress import StageClock
-from ..curate.verifiers.decontam import default_benchmarks_dir
+from ..curate.verifiers.decontam import benchmarks_folder
 from .benchmarks import Task, load_tasks, score_tasks, summarize
 from .bootstrap import resample_counts
 from ..holdout import Holdout
@@ -120,11 +120,7 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
             requests, cohort, source = _silver_heldout(config, holdout)
     tasks: list[Task] = []
     if cfg.benchmarks_enabled:
-        folder = Path(cfg.benchmarks_dir) if cfg.benchmarks_dir else default_benchmarks_dir()
-        try:
-            tasks = load_tasks(folder, cfg.benchmarks_glob, cfg.benchmark_tasks, cfg.seed)
-        except FileNotFoundError as err:
-            raise UsageError(f"evaluate.benchmarks_dir: {err}") from None
+        tasks = load_tasks(benchmarks_folder(config.benchmarks), config.benchmarks.glob, cfg.benchmark_tasks, cfg.seed)
     suggestions = _real_copilot(cfg)
     counts = resample_counts([r.doc_id for r in requests], cfg.bootstrap_resamples, cfg.seed)
     comparison_id = uuid.uuid4().hex[:12]

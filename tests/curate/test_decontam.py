@@ -8,15 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from echo_spark.config import CurateConfig
+from echo_spark.config import BenchmarksConfig, CurateConfig
+from echo_spark.errors import UsageError
 from echo_spark.curate.records import Gap, Verdict
 from echo_spark.curate.verifiers.decontam import (
     ContaminationIndex,
     benchmark_documents,
     benchmark_index,
     check_decontamination,
+    benchmarks_folder,
     default_benchmarks_dir,
 )
+from echo_spark.curate.pipeline import RowCurator
 
 CONFIG = CurateConfig()
 
@@ -25,7 +28,7 @@ CONFIG = CurateConfig()
 def benchmarks() -> ContaminationIndex:
     if not default_benchmarks_dir().is_dir():
         pytest.skip(f"benchmarks not found at {default_benchmarks_dir()}")
-    return benchmark_index(CONFIG.decontam_benchmarks_dir, CONFIG.decontam_benchmarks_glob, CONFIG.decontam_ngram)
+    return benchmark_index(BenchmarksConfig(), CONFIG.decontam_ngram)
 
 
 def _first_task() -> dict:
@@ -71,3 +74,22 @@ def test_benchmark_folder_and_pattern_are_configurable(tmp_path: Path) -> None:
 def test_default_folder_sits_next_to_the_repository() -> None:
     repo = Path(__file__).resolve().parents[2]
     assert default_benchmarks_dir().resolve() == (repo.parent / "shared" / "data" / "benchmarks").resolve()
+
+
+def test_curate_reads_the_one_benchmarks_setting(tmp_path: Path) -> None:
+    """The `benchmarks` section is what decontamination compares with (evaluate scores the same files)."""
+    task = {"task_id": "Mine/0", "prompt": "def triangle_area(base, height):\n",
+            "canonical_solution": "    half_base = base / 2\n    return half_base * height * 1.0\n", "suffix": ""}
+    (tmp_path / "he_Mine.jsonl").write_text(json.dumps(task) + "\n")
+    row = {"request_id": "r", "session_id": "s", "user_id": "u", "doc_id": "d", "language": "python",
+           "prefix": "def triangle_area(base, height):\n    ", "suffix": "\n",
+           "committed": "half_base = base / 2\n    return half_base * height * 1.0", "outcome": "rejected",
+           "proposal": None, "finalize_reason": "left_region"}
+    mine = BenchmarksConfig(dir=str(tmp_path), glob="he_*.jsonl")
+    [dropped] = RowCurator.build(CurateConfig(), benchmarks=mine).curate([dict(row)])
+    assert (dropped["drop_stage"], dropped["drop_reason"]) == ("decontam", "overlaps_benchmarks")
+    if default_benchmarks_dir().is_dir():  # the shared HumanEval tasks do not hold this program
+        [kept] = RowCurator.build(CurateConfig()).curate([dict(row)])
+        assert kept["kept"], kept
+    with pytest.raises(UsageError, match="benchmarks.dir: no benchmark files"):
+        benchmarks_folder(BenchmarksConfig(dir=str(tmp_path / "empty")))

@@ -133,3 +133,16 @@ def test_curate_reads_the_configured_lifecycle_bound(spark, lakehouse, config):
     assert lakehouse.read(SFT_SAMPLES).filter(F.col("request_id") == "cut").count() == 0
     [drop] = lakehouse.read(CURATION_DROPS).filter(F.col("request_id") == "cut").collect()
     assert (drop["stage"], drop["reason"]) == ("teacher", "unit_cut")
+
+
+def test_a_benchmarks_folder_without_benchmarks_stops_curate_before_any_work(spark, lakehouse, config, tmp_path):
+    """On a cluster the installed wheel has no ../shared: `benchmarks.dir` must say where they are."""
+    import pytest
+
+    from echo_spark.errors import UsageError
+
+    _silver(spark, lakehouse)
+    config.benchmarks.dir = str(tmp_path / "no-benchmarks")
+    with pytest.raises(UsageError, match="benchmarks.dir"):
+        curate(spark, lakehouse, config)
+    assert not (tmp_path / "lakehouse" / SFT_SAMPLES.name).exists()

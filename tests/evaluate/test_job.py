@@ -112,3 +112,25 @@ def test_a_simulation_without_ground_truth_is_a_usage_error(tmp_path, untrained_
             "--set", f"train.mlflow_dir={mlflow_dir}", "--set", "evaluate.benchmarks_enabled=false"]
     assert main(argv) == 2
     assert "no simulator ground truth" in capsys.readouterr().err
+
+
+def test_evaluate_scores_the_benchmarks_of_the_one_setting(settings, tmp_path, untrained_model, capsys):
+    """`benchmarks.dir` (what curate decontaminates against) is also what evaluate scores."""
+    import gzip
+
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    task = {"task_id": "Mine/0", "prompt": "def add(a, b):\n", "suffix": "", "canonical_solution": "    return a + b\n",
+            "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}
+    with gzip.open(folder / "he_Mine.jsonl.gz", "wt") as out:
+        out.write(json.dumps(task) + "\n")
+    argv = ["evaluate", "--quiet", "--model", f"base={untrained_model}", "--metrics-json", str(tmp_path / "m.json"),
+            "--set", f"benchmarks.dir={folder}", "--set", "evaluate.real_copilot_enabled=false"]
+    for setting in settings:
+        argv += ["--set", setting]
+    assert main(argv) == 0
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["benchmark_tasks"] == 1 and set(metrics["arms"]["base"]["benchmarks"]) == {"he_Mine", "all"}
+    argv[argv.index(f"benchmarks.dir={folder}")] = f"benchmarks.dir={tmp_path / 'none'}"
+    assert main(argv) == 2
+    assert "benchmarks.dir: no benchmark files" in capsys.readouterr().err

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+from ...config import BenchmarksConfig
+from ...errors import UsageError
 from ..records import Gap, Verdict
 from ..text import ngram_hashes, tokens
 
@@ -21,8 +23,18 @@ STAGE = "decontam"
 
 
 def default_benchmarks_dir() -> Path:
-    """../shared/data/benchmarks next to the repository (curate.decontam_benchmarks_dir overrides it)."""
+    """../shared/data/benchmarks next to a source checkout (`benchmarks.dir` overrides it)."""
     return Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "benchmarks"
+
+
+def benchmarks_folder(config: BenchmarksConfig) -> Path:
+    """The benchmarks folder of a configuration: the one place curate and evaluate resolve it.
+    A usage error, on the driver before any work, when it holds no matching file."""
+    folder = Path(config.dir) if config.dir else default_benchmarks_dir()
+    if not any(folder.glob(config.glob)):
+        where = "benchmarks.dir" if config.dir else "benchmarks.dir is not set and the default (a source checkout's ../shared)"
+        raise UsageError(f"{where}: no benchmark files {config.glob!r} in {folder}")
+    return folder
 
 
 class ContaminationIndex:
@@ -63,11 +75,14 @@ def benchmark_documents(folder: Path, pattern: str) -> list[str]:
     return sorted(documents)
 
 
+def benchmark_index(config: BenchmarksConfig, n: int) -> ContaminationIndex:
+    """The benchmark index of a configuration, built once per process."""
+    return _index(str(benchmarks_folder(config)), config.glob, n)
+
+
 @cache
-def benchmark_index(folder: str | None, pattern: str, n: int) -> ContaminationIndex:
-    """The benchmark index of a configuration, built once per process (None: the default folder)."""
-    path = Path(folder) if folder else default_benchmarks_dir()
-    return ContaminationIndex("benchmarks", n).add_all(benchmark_documents(path, pattern))
+def _index(folder: str, pattern: str, n: int) -> ContaminationIndex:
+    return ContaminationIndex("benchmarks", n).add_all(benchmark_documents(Path(folder), pattern))
 
 
 def check_decontamination(gap: Gap, indexes: Iterable[ContaminationIndex]) -> Verdict:
