@@ -228,7 +228,8 @@ class EditTracker:
             lifecycle = follower.slot.lifecycle
             lifecycle.seen_intact()
             if cursor is not None:
-                lifecycle.cursor(follower.region.holds_cursor(cursor, self._doc), self._clock)
+                region, text = follower.region, self._doc
+                lifecycle.cursor(region.holds_cursor(cursor, text), self._clock, lambda: region.gap(text))
 
     def _advance(self, now: int) -> None:
         """Let time pass up to `now`: measure retention ages and fire timers that came due."""

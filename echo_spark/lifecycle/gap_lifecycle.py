@@ -9,6 +9,7 @@ the document or session ends, or the last retention age is measured.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from echo_spark.lifecycle.events import TrackerEvent
@@ -40,6 +41,9 @@ class GapLifecycle:
     finalize_ts: int | None = None
     following: bool = True
     outside_since: int | None = None
+    # The gap as it stood when the cursor left (a left_region finalization commits that, not
+    # the gap up to left_region_s later); None: read it at the freeze.
+    gap_when_left: str | None = None
     # While an anchor is edited but may still be restored (an undo, a character deleted and retyped):
     # since when, and the gap as it stood at that last intact moment.
     damaged_since: int | None = None
@@ -74,12 +78,13 @@ class GapLifecycle:
         if not self.frozen and event_id not in self.event_ids:
             self.event_ids.append(event_id)
 
-    def cursor(self, inside: bool, ts: int) -> None:
-        """Start or stop the left-region clock."""
+    def cursor(self, inside: bool, ts: int, gap: Callable[[], str | None] | None = None) -> None:
+        """Start or stop the left-region clock; `gap` reads the gap as it stands when the cursor leaves."""
         if inside:
-            self.outside_since = None
+            self.outside_since = self.gap_when_left = None
         elif self.outside_since is None:
             self.outside_since = ts
+            self.gap_when_left = None if gap is None else gap()
 
     def seen_intact(self) -> None:
         """The gap was looked at after the request, with both anchors as at request time (if not damaged)."""
@@ -147,6 +152,8 @@ class GapLifecycle:
             return
         if self.damaged_since is not None:
             reason, at, gap = "anchor_broken", self.damaged_since, self.intact_gap
+        elif reason == "left_region" and self.gap_when_left is not None:
+            gap = self.gap_when_left
         known = self.observed or self.assumed
         if not known and reason in _NEVER_SEEN_REASONS:
             reason = "never_observed"

@@ -238,6 +238,10 @@ class WindowTracker:
             if seen.kind == "broken":
                 lifecycle.end("anchor_broken", now, follower.last_gap)
                 continue
+            # The left-region clock. Unlike edit telemetry, a window shows the gap only at request
+            # moments: one that shows it changed, with the cursor outside, means the developer was
+            # back in between, so the latest sighting before the clock runs out is the gap they
+            # left (C_N below), not the one of the first window that found the cursor away.
             lifecycle.cursor(seen.cursor_inside, now)
             if seen.gap is None:
                 continue

@@ -51,12 +51,12 @@ class Document:
     def edit(self, spans: list[Span], now: float) -> list[dict[str, int | str]]:
         """Apply `spans` in order (each in the document the previous left) as one new version."""
         changes: list[dict[str, int | str]] = []
-        for span in spans:
+        for i, span in enumerate(spans):
             text = self.text
             length = utf16_len(text[span.start : span.end])
             changes.append({"offset": self.utf16(span.start), "length": length, "text": span.new})
             self.text = text[: span.start] + span.new + text[span.end :]
-            self.gaps.edit(span.start, span.end, len(span.new), text, self.text, now)
+            self.gaps.edit(span.start, span.end, len(span.new), text, self.text, now, final=i == len(spans) - 1)
             if not self._astral and _has_astral(span.new):
                 self._astral = True
         self.version += 1

@@ -44,6 +44,7 @@ class _Gap:
     away_since: float | None
     row: RequestTruth
     bound: GapBound | None  # an empty S1: the gap is cut by this bound
+    left_with: str | None = None  # the gap's content when the cursor left (a left_region commit)
 
     def reach(self, text: str) -> int:
         """Where the region ends for the cursor, in `text`: S1's end, or the end of the cut gap."""
@@ -94,10 +95,11 @@ class GapBook:
         for gap in self._open:
             gap.row.behaviours.add(behaviour)
 
-    def edit(self, start: int, end: int, new_len: int, text: str, after: str, now: float) -> None:
+    def edit(self, start: int, end: int, new_len: int, text: str, after: str, now: float, *, final: bool = True) -> None:
         """`text[start:end]` (the document before the edit) is about to become `new_len`
         characters (giving `after`), and the caret to stand after them. One pass: this runs for
-        every keystroke."""
+        every keystroke. Of an event of several changes (a rename), only the `final` one places
+        the caret, as the tracker reads it: the others reach into gaps without the cursor."""
         delta = new_len - (end - start)
         caret = start + new_len
         broken = False
@@ -117,10 +119,12 @@ class GapBook:
                 self._commit(gap, ANCHOR_BROKEN, now, text)  # the gap just before the edit
                 broken = True
                 continue
+            if not final:
+                continue
             if gap_start - p1 <= caret <= (gap_end + s1 if gap.bound is None else gap.reach(after)):
                 gap.away_since = None
             elif gap.away_since is None:
-                gap.away_since = now
+                gap.away_since, gap.left_with = now, gap.content(after)
                 self._next_deadline = min(self._next_deadline, now + self.left_region_s)
         if broken:
             self._open = [g for g in self._open if g.row.finalize_reason is None]
@@ -131,7 +135,7 @@ class GapBook:
             if gap.start - gap.p1 <= index <= gap.reach(text):
                 gap.away_since = None
             elif gap.away_since is None:
-                gap.away_since = now
+                gap.away_since, gap.left_with = now, gap.content(text)
                 self._next_deadline = min(self._next_deadline, now + self.left_region_s)
 
     def tick(self, now: float, text: str) -> None:
@@ -162,7 +166,9 @@ class GapBook:
         """`text` is the document as the last event emitted left it (edits are committed before
         they are reported)."""
         row = gap.row
-        row.true_committed = gap.content(text)
+        # Left the region: committed as it stood when the cursor left (a rename of accepted text
+        # elsewhere may reach into the gap while the cursor is away).
+        row.true_committed = gap.left_with if reason == LEFT_REGION and gap.left_with is not None else gap.content(text)
         row.finalize_reason = reason
         row.finalize_ts_ms = round(at * 1000)
         row.committed_offset = utf16_len(text[: gap.start])

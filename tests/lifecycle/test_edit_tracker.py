@@ -321,3 +321,16 @@ def test_a_proposal_shown_from_before_the_cursor_is_measured_after_it() -> None:
     rec = by_request(s.track())["r1"]
     assert rec.proposal == "    return width * height" and rec.committed == "width * height"
     assert (rec.kept_at_first_check, rec.retention_30s, rec.c1_edit_distance, rec.c1_survival) == (True, 1.0, 0, 1.0)
+
+
+def test_left_region_commits_the_gap_as_it_stood_when_the_cursor_left() -> None:
+    """An IDE rewrite reaches into the gap while the cursor is away (one event, its last change
+    elsewhere): the gap commits as it stood when the cursor left, not as read left_region_s later."""
+    s = _opened()
+    _rejected_request(s, 1, "r1", CUR)
+    s.type_at(2, CUR, "width")
+    s.add("cursor", 5, offset=FAR)
+    s.add("doc_change", 10, changes=[{"offset": CUR, "length": 5, "text": "w"}, {"offset": FAR, "length": 0, "text": "# x\n"}])
+    s.add("doc_save", 60)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason, rec.finalize_ts) == ("width", "left_region", T0_US + 5_000_000)

@@ -61,6 +61,18 @@ def test_cursor_away_longer_than_left_region_commits_as_it_left():
     assert (row.true_committed, row.finalize_reason, row.finalize_ts_ms) == ("et", LEFT_REGION, 25000)
 
 
+def test_a_rename_reaching_into_the_gap_while_the_cursor_is_away_is_not_committed():
+    """One event of several changes places the caret once, after its last change (as the tracker
+    reads it): a change into the gap while the cursor is away does not bring it back, and the gap
+    commits as it stood when the cursor left."""
+    doc, row, gaps = _doc()
+    doc.edit([Span(22, 22, "et")], 1.0)
+    gaps.cursor(0, 2.0, doc.text)
+    doc.edit([Span(22, 24, "ot"), Span(0, 0, "# x\n")], 10.0)  # the last change is far from the region
+    gaps.tick(40.0, doc.text)
+    assert (row.true_committed, row.finalize_reason, row.finalize_ts_ms) == ("et", LEFT_REGION, 2000)
+
+
 def test_max_lifetime():
     doc, row, gaps = _doc()
     gaps.tick(601.0, doc.text)
