@@ -6,7 +6,9 @@ from collections import Counter
 
 import pytest
 
-from tests.lifecycle.real_data import CUPS, TASKTRACKER, track_file
+from echo_spark.config import LifecycleConfig
+from echo_spark.lifecycle import SessionFacts, track_document
+from tests.lifecycle.real_data import CUPS, TASKTRACKER, bronze_rows, track_file
 
 pytestmark = pytest.mark.skipif(not TASKTRACKER.is_file() or not CUPS.is_file(), reason="shared real data not mounted")
 
@@ -78,3 +80,43 @@ def test_cups_outcomes_and_prefix_only_gaps(cups) -> None:
     assert all(len(c.committed) <= 500 for c in records if c.committed is not None)
     kept = [c.kept_at_first_check for c in records if c.outcome == "accepted" and c.kept_at_first_check is not None]
     assert 0 < sum(kept) < len(kept)
+
+
+# --- edge cases found in the real Copilot log (issue 19), expected values written from its lines ---
+
+
+def test_cups_a_proposal_that_repeats_the_end_of_the_prompt_is_measured_after_the_cursor(cups) -> None:
+    _, results = cups
+    recs = {c.request_id: c for r in results for c in r.completions}
+    # The prompt ends "    out_vecto"; Copilot shows "vector = []", of which "r = []" is new at the cursor.
+    rec = recs["cups-00-r0041"]
+    assert rec.prefix.endswith("out_vecto") and rec.proposal == "vector = []"
+    assert rec.committed.startswith("r = []\n    for i, value1 in enumerate(X_vector):")
+    assert (rec.kept_at_first_check, rec.retention_30s, rec.committed_observed) == (True, 1.0, True)
+    # "return np.arra" + ".array(out_vector)": the later prompt holds "y(out_vector)" and a line break.
+    rec = recs["cups-00-r0047"]
+    assert (rec.proposal, rec.committed, rec.c1_edit_distance) == (".array(out_vector)", "y(out_vector)\n", 1)
+    assert rec.kept_at_first_check is True
+    # "train_test_split(" + "(X, Y, test_size=0.2, random_state=42)": the next prompt rewrote the
+    # line in front of P1 ("X_train, X_test, y_train, y_test = "), so no later prompt shows the
+    # region: C_N is the accepted text after the cursor, unverified, and nothing was checked.
+    rec = recs["cups-00-r0001"]
+    assert rec.proposal == "(X, Y, test_size=0.2, random_state=42)"
+    assert (rec.committed, rec.committed_observed) == ("X, Y, test_size=0.2, random_state=42)", False)
+    assert (rec.c1_edit_distance, rec.c1_survival, rec.kept_at_first_check) == (0, 1.0, None)
+    # A shown text made only of the prompt's last 135 characters puts nothing at the cursor.
+    rec = recs["cups-14-r0117"]
+    assert rec.outcome == "accepted" and len(rec.proposal) == 135 and rec.prefix.endswith(rec.proposal)
+    assert (rec.committed, rec.finalize_reason) == (None, "never_observed")
+
+
+def test_cups_a_prompt_that_ends_inside_the_gap_does_not_shorten_it() -> None:
+    """cups-00: after r0023 the prompt shows r0017's gap as "transform_vector(X_vector):\\n    for i, ";
+    r0024's prompt then ends at offset 338, back at the end of the def line (the developer goes on
+    to insert "out_vector = []" there). That prompt is a lower bound: the gap still holds "for i, "."""
+    rows = [r for r in bronze_rows(CUPS) if r["session_id"] == "cups-00" and r.get("doc_id")]
+    cut = next(r["seq"] for r in rows if r["type"] == "completion_request" and r["request_id"] == "cups-00-r0024")
+    result = track_document([r for r in rows if r["seq"] <= cut], SessionFacts("cups-00"), LifecycleConfig())
+    rec = next(c for c in result.completions if c.request_id == "cups-00-r0017")
+    assert rec.prefix.endswith("    return X\n\ndef ")
+    assert (rec.committed, rec.finalize_reason) == ("transform_vector(X_vector):\n    for i, ", "end_of_data")
