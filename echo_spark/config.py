@@ -7,6 +7,8 @@ here turns any unknown key or bad value into a usage error instead of a surprise
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -496,6 +498,12 @@ class EchoConfig(Section):
 
 
 DEFAULT_CONF_FILE = Path("conf") / "echo.yaml"
+# The configuration file when --conf is not given (before conf/echo.yaml).
+CONF_FILE_ENV = "ECHO_CONF"
+# An environment variable ECHO__SECTION__KEY=value sets a knob as `--set section.key=value` does
+# (names upper-case, nested sections joined by "__": ECHO__TRAIN__BASE__DIR), after the YAML file and
+# before --set. The bundle says what every task shares once, in its clusters' spark_env_vars.
+ENV_PREFIX = "ECHO__"
 
 
 class ConfigError(ValueError):
@@ -527,8 +535,19 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def load_config(conf_file: str | Path | None = None, overrides: list[str] | None = None) -> EchoConfig:
-    """Defaults <- YAML file <- --set overrides, validated as a whole."""
+def env_overrides(environ: Mapping[str, str]) -> list[str]:
+    """`section.key=value` for every ECHO__SECTION__KEY variable, in name order."""
+    return [".".join(name[len(ENV_PREFIX):].lower().split("__")) + "=" + value
+            for name, value in sorted(environ.items()) if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX)]
+
+
+def load_config(conf_file: str | Path | None = None, overrides: list[str] | None = None,
+                environ: Mapping[str, str] | None = None) -> EchoConfig:
+    """Defaults <- YAML file (--conf, else $ECHO_CONF, else conf/echo.yaml) <- ECHO__* environment
+    variables <- --set overrides, validated as a whole. `environ`: os.environ when None."""
+    environ = os.environ if environ is None else environ
+    conf_file = conf_file or environ.get(CONF_FILE_ENV) or None
+    overrides = env_overrides(environ) + list(overrides or [])
     data: dict[str, Any] = {}
     path = Path(conf_file) if conf_file else (DEFAULT_CONF_FILE if DEFAULT_CONF_FILE.is_file() else None)
     if conf_file and not Path(conf_file).is_file():

@@ -1,9 +1,11 @@
-"""The Databricks bundle (databricks.yml) checked without a workspace.
+"""The Databricks bundle (databricks.yml and resources/) checked without a workspace.
 
 What `databricks bundle validate` would catch offline, and what it would not: the YAML parses; every
 resource validates against the typed models of the `databricks-bundles` package; every `${...}`
 reference resolves in every target; every task calls an entry point the wheel really has, with
-options its job accepts and `--set` keys the configuration knows.
+options its job accepts and settings (`ECHO__*` in the clusters' environment) the configuration
+knows; each task installs the extras its stage needs. tests/bundle.py loads the bundle as the CLI
+does; tests/test_bundle_workflow.py runs echo_workflow's tasks on a local lakehouse.
 """
 
 from __future__ import annotations
@@ -17,82 +19,17 @@ import zipfile
 from typing import Any, Callable, Iterator
 
 import pytest
-import yaml
-from databricks.bundles.experiments import MlflowExperiment
 from databricks.bundles.jobs import Job
 
 import jobs
 from echo_spark.cli import build_parser, effective_config
+from echo_spark.config import env_overrides, load_config
 
+from .bundle import (
+    BUNDLE, DYNAMIC, JOB_PARAMETER, RESOURCES_DIR, RUN_VALUES, TARGETS, TYPED_MODELS, cluster_env, references,
+    resolved, strings, task_argv, wheel_tasks,
+)
 from .conftest import REPO
-
-BUNDLE = yaml.safe_load((REPO / "databricks.yml").read_text(encoding="utf-8"))
-TARGETS = sorted(BUNDLE["targets"])
-TYPED_MODELS: dict[str, Callable[[dict], Any]] = {"jobs": Job.from_dict, "experiments": MlflowExperiment.from_dict}
-
-REFERENCE = re.compile(r"\$\{([^}]+)\}")
-DYNAMIC = re.compile(r"\{\{([^}]+)\}\}")
-JOB_PARAMETER = re.compile(r"\{\{job\.parameters\.([^}]+)\}\}")
-# The dynamic value references, other than job parameters, that tasks may use; a run's values.
-RUN_VALUES = {"job.run_id": "1234"}
-# What the CLI knows of the workspace at deploy time, as a deployment by someone@example.com would see it.
-WORKSPACE = {
-    "workspace.file_path": str(REPO),
-    "workspace.current_user.userName": "someone@example.com",
-    "workspace.current_user.short_name": "someone",
-}
-
-
-def strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from strings(value)
-
-
-def references(node: Any, prefix: str) -> set[str]:
-    return {ref.removeprefix(prefix) for text in strings(node) for ref in REFERENCE.findall(text) if ref.startswith(prefix)}
-
-
-def substitute(node: Any, context: dict[str, Any]) -> Any:
-    """Every `${name}` replaced from context; a string that is one reference takes the value's type."""
-    if isinstance(node, dict):
-        return {key: substitute(value, context) for key, value in node.items()}
-    if isinstance(node, list):
-        return [substitute(value, context) for value in node]
-    if not isinstance(node, str):
-        return node
-    whole = REFERENCE.fullmatch(node)
-    if whole:
-        return context[whole.group(1)]
-    return REFERENCE.sub(lambda match: str(context[match.group(1)]), node)
-
-
-def resolved(target: str) -> dict[str, Any]:
-    """The bundle as the CLI deploys it to a target: variables from the target over the defaults,
-    references between variables followed, then every reference in the resources replaced."""
-    context: dict[str, Any] = {**WORKSPACE, "bundle.name": BUNDLE["bundle"]["name"], "bundle.target": target}
-    values = {name: spec.get("default") for name, spec in BUNDLE["variables"].items()}
-    values.update(BUNDLE["targets"][target].get("variables", {}))
-    for _ in range(len(values)):
-        values = {name: substitute(value, {**context, **{f"var.{k}": v for k, v in values.items()}}) for name, value in values.items()}
-    context.update({f"var.{name}": value for name, value in values.items()})
-    assert not references(values, ""), f"{target}: variables refer to each other in a cycle"
-    for kind, group in BUNDLE["resources"].items():
-        for key, spec in group.items():
-            context[f"resources.{kind}.{key}.name"] = substitute(spec["name"], context)
-    return {"resources": substitute(BUNDLE["resources"], context), "variables": values}
-
-
-def wheel_tasks() -> Iterator[tuple[str, dict[str, Any]]]:
-    for job_key, job in BUNDLE["resources"]["jobs"].items():
-        for task in job["tasks"]:
-            if "python_wheel_task" in task:
-                yield f"{job_key}.{task['task_key']}", task
 
 
 def console_scripts() -> dict[str, str]:
@@ -102,15 +39,53 @@ def console_scripts() -> dict[str, str]:
     return dict(tuple(part.strip() for part in line.split("=", 1)) for line in lines)
 
 
+def extras() -> dict[str, list[str]]:
+    setup = configparser.ConfigParser()
+    setup.read(REPO / "setup.cfg")
+    return {name: [line.strip() for line in value.strip().splitlines() if line.strip() and not line.strip().startswith("#")]
+            for name, value in setup["options.extras_require"].items()}
+
+
 def entry_point(name: str) -> Callable[[], None]:
     module, _, function = console_scripts()[name].partition(":")
     return getattr(importlib.import_module(module), function)
 
 
-def test_yaml_parses_into_a_bundle():
+# Packages each stage's runtime brings: a standard runtime nothing of the extras; the ML runtimes
+# torch, transformers and the rest of the ML stack (Databricks Runtime for Machine Learning).
+ML_RUNTIME = {"torch", "ray", "transformers", "tokenizers", "mlflow", "matplotlib"}
+# The extras of setup.cfg each console script needs, and what its cluster's runtime already has.
+STAGE_EXTRAS = {
+    "echo-spark-ingest": ([], set()),
+    "echo-spark-lifecycle": ([], set()),
+    "echo-spark-simulate": ([], set()),
+    "echo-spark-curate": (["curate"], ML_RUNTIME),
+    "echo-spark-train-ray-on-spark": (["train"], ML_RUNTIME),
+    "echo-spark-evaluate": (["train"], ML_RUNTIME),
+    "echo-spark-build-base-model": (["train"], ML_RUNTIME),
+}
+WHEEL = {"whl": "../dist/*.whl"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~ ]", requirement, maxsplit=1)[0].lower()
+
+
+def test_yaml_parses_into_a_bundle_in_the_template_shape():
     assert set(BUNDLE) <= {"bundle", "variables", "artifacts", "resources", "targets", "workspace", "include", "sync", "permissions", "run_as", "presets"}
     assert BUNDLE["bundle"]["name"] == "echo-spark"
     assert BUNDLE["artifacts"]["echo_spark_wheel"]["type"] == "whl"
+    assert BUNDLE["include"] == ["resources/*.yml"]
+    # One resources file per job, named after it.
+    for job_key in BUNDLE["resources"]["jobs"]:
+        assert (RESOURCES_DIR / f"{job_key}.job.yml").is_file(), job_key
+        assert set(yaml_of(f"{job_key}.job.yml")["resources"]["jobs"]) == {job_key}
+
+
+def yaml_of(name: str) -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load((RESOURCES_DIR / name).read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -162,7 +137,7 @@ def test_every_job_parameter_used_is_declared_by_its_job():
         assert dynamic <= {f"job.parameters.{name}" for name in declared} | set(RUN_VALUES), job_key
 
 
-def test_tasks_depend_on_tasks_and_clusters_of_their_job():
+def test_tasks_depend_on_tasks_and_clusters_of_their_job_and_install_the_built_wheel():
     for job_key, job in BUNDLE["resources"]["jobs"].items():
         task_keys = [task["task_key"] for task in job["tasks"]]
         clusters = {cluster["job_cluster_key"] for cluster in job.get("job_clusters", [])}
@@ -170,7 +145,69 @@ def test_tasks_depend_on_tasks_and_clusters_of_their_job():
         for task in job["tasks"]:
             assert {dep["task_key"] for dep in task.get("depends_on", [])} <= set(task_keys), job_key
             assert task["job_cluster_key"] in clusters, f"{job_key}.{task['task_key']}"
-            assert task["libraries"] == [{"whl": "./dist/*.whl"}], "the wheel the artifact builds"
+            # The path is relative to the resources file: the wheel the artifact builds in dist/.
+            assert task["libraries"][0] == WHEEL and (RESOURCES_DIR / "../dist").resolve() == REPO / "dist"
+
+
+def test_each_task_installs_the_extras_its_stage_needs_and_no_more():
+    """Per-task libraries: the extras of setup.cfg the stage imports, less what its runtime brings."""
+    known = extras()
+    for where, task, job in wheel_tasks():
+        needed, runtime = STAGE_EXTRAS[task["python_wheel_task"]["entry_point"]]
+        want = sorted(r for extra in needed for r in known[extra] if _name(r) not in runtime)
+        got = sorted(library["pypi"]["package"] for library in task["libraries"][1:])
+        assert got == want, where
+        clusters = {c["job_cluster_key"]: c["new_cluster"] for c in job["job_clusters"]}
+        uses_ml_runtime = clusters[task["job_cluster_key"]] in ("${var.ml_cpu_cluster}", "${var.gpu_ml_cluster}")
+        assert uses_ml_runtime == bool(runtime), f"{where}: an ML runtime for the stages that count on its packages"
+
+
+def test_the_options_every_task_shares_are_said_once():
+    """engine.kind, catalog, schema, the configuration file: in the clusters' environment, never in a task."""
+    env = BUNDLE["variables"]["echo_env"]["default"]
+    assert {"ECHO_CONF", "ECHO__ENGINE__KIND", "ECHO__LAKEHOUSE__CATALOG", "ECHO__LAKEHOUSE__SCHEMA_NAME"} <= set(env)
+    for name in ("etl_cluster", "ml_cpu_cluster", "gpu_ml_cluster"):
+        assert BUNDLE["variables"][name]["default"]["spark_env_vars"] == "${var.echo_env}", name
+    for where, task, job in wheel_tasks():
+        text = " ".join(map(str, task["python_wheel_task"].get("parameters", [])))
+        for shared in ("--conf", "--lakehouse", "engine.kind", "lakehouse.", "--set"):
+            assert shared not in text, f"{where} repeats {shared}"
+    for target in TARGETS:
+        resolved_env = resolved(target)["variables"]["echo_env"]
+        config = load_config(None, [], environ=resolved_env)
+        assert config.engine.kind == "cluster" and config.lakehouse.catalog == resolved(target)["variables"]["catalog"]
+        assert config.lakehouse.schema_name == resolved(target)["resources"]["schemas"]["echo"]["name"]
+
+
+def test_schema_and_volume_are_resources_and_the_files_live_in_that_volume():
+    bundle = resolved("prod")
+    schema, volume = bundle["resources"]["schemas"]["echo"], bundle["resources"]["volumes"]["files"]
+    assert (volume["catalog_name"], volume["schema_name"]) == (schema["catalog_name"], schema["name"])
+    root = f"/Volumes/{volume['catalog_name']}/{volume['schema_name']}/{volume['name']}"
+    variables = bundle["variables"]
+    assert variables["volume_root"] == root and variables["landing"].startswith(root + "/")
+    env = variables["echo_env"]
+    # The one benchmarks setting (curate's decontamination and evaluate) points at the Volume.
+    for key in ("ECHO__BENCHMARKS__DIR", "ECHO__LAKEHOUSE__ROOT", "ECHO__TRAIN__BASE__DIR", "ECHO__TRAIN__RUNS_DIR"):
+        assert env[key].startswith(root + "/"), key
+
+
+def test_prod_runs_as_a_service_principal_with_permissions_and_dev_as_the_developer():
+    prod = resolved("prod")
+    principal = prod["variables"]["service_principal"]
+    assert principal and prod["run_as"] == {"service_principal_name": principal}
+    levels = {(p.get("service_principal_name") or p.get("group_name") or p.get("user_name")): p["level"] for p in prod["permissions"]}
+    assert levels[principal] == "CAN_MANAGE" and set(levels.values()) <= {"CAN_VIEW", "CAN_RUN", "CAN_MANAGE"}
+    assert "run_as" not in BUNDLE["targets"]["dev"] and "run_as" not in BUNDLE
+
+
+def test_new_landing_files_can_trigger_ingest_beside_the_daily_schedule():
+    for target in TARGETS:
+        bundle = resolved(target)
+        trigger = bundle["resources"]["jobs"]["echo_ingest"]["trigger"]
+        assert trigger["file_arrival"]["url"].rstrip("/") == bundle["variables"]["landing"]
+        assert trigger["pause_status"] == bundle["variables"]["file_arrival_pause_status"] == "PAUSED"
+        assert bundle["resources"]["jobs"]["echo_workflow"]["schedule"]["quartz_cron_expression"]
 
 
 def test_workflow_chains_the_stages_in_order():
@@ -185,7 +222,7 @@ def test_every_task_entry_point_is_a_console_script_of_the_wheel():
     setup = configparser.ConfigParser()
     setup.read(REPO / "setup.cfg")
     distribution = re.sub(r"[-_.]+", "_", setup["metadata"]["name"])
-    for where, task in wheel_tasks():
+    for where, task, _ in wheel_tasks():
         wheel_task = task["python_wheel_task"]
         assert wheel_task["package_name"] == distribution, where
         assert wheel_task["entry_point"] in scripts, where
@@ -205,7 +242,7 @@ def test_the_built_wheel_carries_every_entry_point_the_tasks_call(tmp_path):
         metadata = configparser.ConfigParser()
         metadata.read_string(archive.read(entry_points).decode())
     scripts = dict(metadata["console_scripts"])
-    for where, task in wheel_tasks():
+    for where, task, _ in wheel_tasks():
         target = scripts[task["python_wheel_task"]["entry_point"]]
         assert target.partition(":")[0].replace(".", "/") + ".py" in names, where
 
@@ -214,17 +251,19 @@ def test_every_notebook_task_runs_a_source_notebook():
     for job in BUNDLE["resources"]["jobs"].values():
         for task in job["tasks"]:
             if "notebook_task" in task:
-                path = REPO / task["notebook_task"]["notebook_path"]
+                path = (RESOURCES_DIR / task["notebook_task"]["notebook_path"]).resolve()
                 assert path.read_text(encoding="utf-8").startswith("# Databricks notebook source\n"), path
 
 
 def test_clusters_etl_autoscales_and_training_runs_ray_on_a_gpu_ml_runtime():
-    clusters = {c["job_cluster_key"]: c["new_cluster"] for c in resolved("prod")["resources"]["jobs"]["echo_workflow"]["job_clusters"]}
+    job = resolved("prod")["resources"]["jobs"]["echo_workflow"]
+    clusters = {c["job_cluster_key"]: c["new_cluster"] for c in job["job_clusters"]}
     assert clusters["etl"]["autoscale"]["min_workers"] < clusters["etl"]["autoscale"]["max_workers"]
-    assert "-gpu-ml-" in clusters["gpu_ml"]["spark_version"]
-    tasks = {t["task_key"]: t for t in BUNDLE["resources"]["jobs"]["echo_workflow"]["tasks"]}
-    assert {tasks[k]["job_cluster_key"] for k in ("ingest", "lifecycle", "curate")} == {"etl"}
-    assert tasks["train"]["job_cluster_key"] == "gpu_ml"
+    assert "-cpu-ml-" in clusters["ml_cpu"]["spark_version"] and "-gpu-ml-" in clusters["gpu_ml"]["spark_version"]
+    tasks = {t["task_key"]: t for t in job["tasks"]}
+    assert {tasks[k]["job_cluster_key"] for k in ("ingest", "lifecycle")} == {"etl"}
+    assert tasks["curate"]["job_cluster_key"] == "ml_cpu"
+    assert tasks["train"]["job_cluster_key"] == tasks["evaluate"]["job_cluster_key"] == "gpu_ml"
     assert tasks["train"]["python_wheel_task"]["entry_point"] == "echo-spark-train-ray-on-spark"
 
 
@@ -236,22 +275,23 @@ def test_targets_dev_is_development_with_paused_schedules_and_prod_runs_them():
         assert scheduled and {job["schedule"]["pause_status"] for job in scheduled} == {expected}, target
 
 
-def test_training_and_evaluation_log_to_the_experiments_of_the_bundle():
-    for where, task in wheel_tasks():
-        parameters = task["python_wheel_task"]["parameters"]
-        if task["task_key"] == "train":
-            assert "train.mlflow_experiment=${resources.experiments.echo_fim_sft.name}" in parameters, where
-        if task["task_key"] == "evaluate":
-            assert "evaluate.mlflow_experiment=${resources.experiments.echo_evaluation.name}" in parameters, where
-        if task["task_key"] in ("train", "evaluate"):
-            assert "train.mlflow_tracking_uri=databricks" in parameters, where
+@pytest.mark.parametrize("target", TARGETS)
+def test_training_and_evaluation_log_to_the_experiments_of_the_bundle(target, monkeypatch):
+    bundle = resolved(target)
+    experiments = bundle["resources"]["experiments"]
+    for where, task, job in wheel_tasks(bundle):
+        config = load_config(None, [], environ=cluster_env(job, task))
+        assert config.train.mlflow_experiment == experiments["echo_fim_sft"]["name"], where
+        assert config.evaluate.mlflow_experiment == experiments["echo_evaluation"]["name"], where
+        assert config.train.mlflow_tracking_uri == "databricks", where
 
 
-def test_the_workflow_evaluates_the_model_it_trained():
-    tasks = {t["task_key"]: t["python_wheel_task"]["parameters"] for t in BUNDLE["resources"]["jobs"]["echo_workflow"]["tasks"]}
+def test_the_workflow_evaluates_the_model_it_trained_on_the_held_out_users():
+    tasks = {t["task_key"]: t["python_wheel_task"].get("parameters", []) for t in BUNDLE["resources"]["jobs"]["echo_workflow"]["tasks"]}
     run_name = tasks["train"][tasks["train"].index("--run-name") + 1]
     assert "{{job.run_id}}" in run_name
     assert f"echo={run_name}" in tasks["evaluate"]
+    assert "--sim" not in tasks["evaluate"]  # silver's held-out users (evaluate.holdout_*), not a simulation
 
 
 def _calls_of(task: dict[str, Any], job: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
@@ -262,29 +302,28 @@ def _calls_of(task: dict[str, Any], job: dict[str, Any], monkeypatch: pytest.Mon
     monkeypatch.setattr(jobs, "run_job", lambda name, argv: calls.append((name, list(argv))) or 0)
     monkeypatch.setattr(ray.util.spark, "setup_ray_cluster", lambda **_: ("10.0.0.1:6379", "ray://10.0.0.1:10001"))
     monkeypatch.setattr(ray.util.spark, "shutdown_ray_cluster", lambda: None)
-    run = {**RUN_VALUES, **{f"job.parameters.{p['name']}": p["default"] for p in job.get("parameters", [])}}
-    argv = [DYNAMIC.sub(lambda match: run[match.group(1)], str(arg)) for arg in task["python_wheel_task"]["parameters"]]
-    monkeypatch.setattr(sys, "argv", [task["python_wheel_task"]["entry_point"], *argv])
+    monkeypatch.setattr(sys, "argv", [task["python_wheel_task"]["entry_point"], *task_argv(task, job)])
     entry_point(task["python_wheel_task"]["entry_point"])()
     return calls
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_task_passes_options_its_job_accepts(target, monkeypatch):
-    """Each task's command line parses with its job's parser, and its --set keys validate."""
+    """Each task's command line parses with its job's parser, and with its cluster's environment
+    the configuration validates: the catalog, schema and engine every task shares."""
     parser = build_parser()
     bundle = resolved(target)
-    for job in bundle["resources"]["jobs"].values():
-        for task in job["tasks"]:
-            if "python_wheel_task" not in task:
-                continue
-            calls = _calls_of(task, job, monkeypatch)
-            assert len(calls) == 1, task["task_key"]
-            name, argv = calls[0]
-            config = effective_config(parser.parse_args([name, *argv]))
-            if "lakehouse.catalog" in " ".join(argv):
-                expected = (bundle["variables"]["catalog"], bundle["variables"]["schema"])
-                assert (config.lakehouse.catalog, config.lakehouse.schema_name) == expected, task["task_key"]
+    for where, task, job in wheel_tasks(bundle):
+        env = cluster_env(job, task)
+        assert all(line.partition("=")[0] for line in env_overrides(env))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        calls = _calls_of(task, job, monkeypatch)
+        assert len(calls) == 1, where
+        name, argv = calls[0]
+        config = effective_config(parser.parse_args([name, *argv]))
+        expected = (bundle["variables"]["catalog"], bundle["resources"]["schemas"]["echo"]["name"], "cluster")
+        assert (config.lakehouse.catalog, config.lakehouse.schema_name, config.engine.kind) == expected, where
 
 
 def test_ray_on_spark_gives_the_train_job_the_cluster_and_one_worker_per_gpu(monkeypatch):
@@ -317,3 +356,18 @@ def test_a_failing_stage_fails_its_databricks_task(monkeypatch, tmp_path, capsys
         entry_point("echo-spark-lifecycle")()
     assert exit_info.value.code == 2
     assert "configuration file not found" in capsys.readouterr().err
+
+
+def test_settings_from_the_environment_sit_between_the_file_and_the_command_line(tmp_path):
+    conf = tmp_path / "echo.yaml"
+    conf.write_text("lifecycle:\n  anchor_chars: 40\n", encoding="utf-8")
+    env = {"ECHO_CONF": str(conf), "ECHO__LIFECYCLE__ANCHOR_CHARS": "48", "ECHO__TRAIN__BASE__DIR": "/v/base",
+           "ECHO__LAKEHOUSE__CATALOG": "main", "OTHER": "x"}
+    assert load_config(None, [], environ={"ECHO_CONF": str(conf)}).lifecycle.anchor_chars == 40
+    config = load_config(None, [], environ=env)
+    assert (config.lifecycle.anchor_chars, config.train.base.dir, config.lakehouse.catalog) == (48, "/v/base", "main")
+    assert load_config(None, ["lifecycle.anchor_chars=50"], environ=env).lifecycle.anchor_chars == 50
+    from echo_spark.config import ConfigError
+
+    with pytest.raises(ConfigError, match="lifecycle.no_such"):
+        load_config(None, [], environ={"ECHO__LIFECYCLE__NO_SUCH": "1"})
