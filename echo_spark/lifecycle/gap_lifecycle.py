@@ -54,8 +54,6 @@ class GapLifecycle:
     kept_at_first_check: bool | None = None
     first_check_done: bool = False
     event_ids: list[str] = field(default_factory=list)
-    # Server logs: how the P1 occurrence of the last sighting was chosen (see window_tracker).
-    anchor_choice: str | None = None
 
     @property
     def frozen(self) -> bool:
@@ -68,10 +66,6 @@ class GapLifecycle:
     def accept(self, accepted_text: str | None, ts: int) -> None:
         if self.following and accepted_text:
             self.accepted_text, self.accept_ts = accepted_text, ts
-
-    def note_sighting(self, ts: int, cursor_inside: bool, anchor_choice: str | None) -> None:
-        """Server logs: a later window showed the gap (recorded while C_N can still change)."""
-        self.anchor_choice = anchor_choice
 
     def contribute(self, event_id: str) -> None:
         """Provenance: an event that shaped C_N (only while C_N can still change)."""

@@ -262,7 +262,6 @@ class WindowTracker:
                     lifecycle.assumed = False
                 lifecycle.observed = True
                 follower.last_gap = gap
-                lifecycle.note_sighting(now, seen.cursor_inside, seen.anchor_choice)
             if lifecycle.accept_ts is not None and decides:
                 lifecycle.first_check(gap)
             ages = lifecycle.due_ages(now)

@@ -130,6 +130,8 @@ def test_where_p1_repeats_the_offsets_pick_the_region() -> None:
     assert second % 2 == 0
     assert sight(anchors, prefix, suffix, bound).kind == "out_of_view"  # two places, no offsets: never guess
     assert sight(anchors, prefix, suffix, bound, expected=0).gap == "one"
+    assert sight(anchors, prefix, suffix, bound, expected=0).anchor_choice == "offsets"
+    assert sight(anchors, "xxP1XXoneS1YY", "", bound).anchor_choice == "unique"
     assert sight(anchors, prefix, suffix, bound, expected=second + 2).gap == "two"  # moved a little: still nearest
     assert sight(anchors, prefix, suffix, bound, expected=second // 2).kind == "out_of_view"  # halfway: a tie
     no_suffix = Anchors(before="P1XX", after=None)
@@ -270,3 +272,4 @@ def test_replace_start_says_where_the_shown_text_begins() -> None:
     row = {"event_id": "e", "type": "completion_shown", "ts": 0, "extra": '{"replace_start": 7}'}
     assert event_from_row(row).replace_start == 7
     assert event_from_row({**row, "extra": '{"other": 1}'}).replace_start is None
+
