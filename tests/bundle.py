@@ -86,12 +86,14 @@ def substitute(node: Any, context: dict[str, Any]) -> Any:
     return REFERENCE.sub(lambda m: str(context[m.group(1)]) if m.group(1) in context else m.group(0), node)
 
 
-def resolved(target: str) -> dict[str, Any]:
-    """The bundle as the CLI deploys it to a target (no development-mode name prefixes)."""
+def resolved(target: str, deploy_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The bundle as the CLI deploys it to a target (no development-mode name prefixes);
+    `deploy_vars` as `--var name=value` gives them."""
     spec = BUNDLE["targets"][target]
     values = {name: var.get("default") for name, var in BUNDLE["variables"].items()}
     values.update(spec.get("variables", {}))
     values.update(DEPLOY_VARS.get(target, {}))
+    values.update(deploy_vars or {})
     tree = {"variables": values, "resources": BUNDLE["resources"],
             **{key: spec[key] for key in ("run_as", "permissions") if key in spec}}
     for _ in range(20):
