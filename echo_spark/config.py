@@ -290,7 +290,7 @@ class AnnealConfig(Section):
     # fresh warm-up and a lower peak: most FIM middles are the atomic unit at the cursor
     # (echo_spark/units.py) instead of a random run of lines, so the base learns where a completion
     # ends (a base that runs past the unit is never accepted). 0 steps = no second phase.
-    steps: int = Field(default=1400, ge=0)
+    steps: int = Field(default=2200, ge=0)
     learning_rate: float = Field(default=1e-3, gt=0)
     warmup_steps: int = Field(default=50, ge=1)
     # Share of FIM examples whose middle is the unit at the cursor (the rest as in the first phase).
