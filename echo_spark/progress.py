@@ -21,3 +21,48 @@ class StageClock:
         elapsed = time.perf_counter() - start
         self.timings[name] = round(elapsed, 3)
         print(f"[{self.job}] {name} done in {elapsed:.1f}s", file=sys.stderr, flush=True)
+
+
+class RowProgress:
+    """Rows done of a long stage, said on stderr at most every `every_s` seconds: rows done, rows/s
+    and the time left at that rate. Thread-safe: the engine's tasks report from their own threads."""
+
+    def __init__(self, label: str, total: int, every_s: float = 10.0, clock=time.monotonic, out=None):
+        import threading
+
+        self.label, self.total, self.every_s, self.clock = label, total, every_s, clock
+        self.out = out
+        self.done = 0
+        self.started = self.last = clock()
+        self._lock = threading.Lock()
+
+    def add(self, rows: int) -> str | None:
+        """Count `rows` more; returns the line when one was printed."""
+        with self._lock:
+            self.done += rows
+            now = self.clock()
+            if now - self.last < self.every_s and self.done < self.total:
+                return None
+            self.last = now
+            line = self.line(now)
+        print(line, file=self.out or sys.stderr, flush=True)
+        return line
+
+    def line(self, now: float) -> str:
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.done / elapsed
+        left = max(self.total - self.done, 0) / rate if rate > 0 else float("inf")
+        eta = f"{left:.0f}s left" if left != float("inf") else "time left unknown"
+        return f"[{self.label}] {self.done:,}/{self.total:,} rows, {rate:,.0f} rows/s, {eta}"
+
+
+_row_progress: dict[str, RowProgress] = {}
+
+
+def row_progress(token: str, label: str, total: int, every_s: float = 10.0) -> RowProgress:
+    """This process's progress of the stage run `token` (UDF bodies are shipped pickled: they find
+    their counter by name). On an engine with executor processes each one counts its own rows."""
+    tracker = _row_progress.get(token)
+    if tracker is None:
+        tracker = _row_progress.setdefault(token, RowProgress(label, total, every_s))
+    return tracker

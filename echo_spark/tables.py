@@ -359,13 +359,76 @@ CURATE_STAGING = TableDef(
         _c("suffix", StringType(), "C0 suffix (redacted when kept)."),
         _c("middle", StringType(), "Truncated C_N."),
         _c("proposal", StringType(), "C1 (redacted when kept)."),
+        _c("input_sha256", StringType(), "Digest of the silver row's inputs."),
+        _c("dedup_key", StringType(), "Dedup group of a kept sample."),
+    ),
+)
+
+CURATE_VERDICTS = TableDef(
+    name="curate_verdicts",
+    layer="gold",
+    meaning=(
+        "Curate's per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontamination), once per "
+        "silver completion: the verdict, and for a kept gap its redacted sample. MERGEd by each curate run, which "
+        "computes verdicts only for completions that are new or changed (input_sha256) or for all when the "
+        "settings they depend on changed (config_sha256); gold and curation_drops are made from it by the "
+        "global stages. Held-out users' completions have no verdict."
+    ),
+    keys=("session_id", "request_id"),
+    columns=(
+        _c("request_id", StringType(), "The completion request."),
+        _c("session_id", StringType(), "Its session."),
+        _c("user_id", StringType(), "Its user."),
+        _c("doc_id", StringType(), "Its document."),
+        _c("language", StringType(), "LSP language identifier."),
+        _c("outcome", StringType(), "What the user did with C1."),
+        _c("request_event_id", StringType(), "event_id of the completion_request (provenance)."),
+        _c("event_ids", ArrayType(StringType()), "Events the completion was derived from (provenance)."),
+        _c("committed_chars", LongType(), "Length of the raw C_N (null when unknown)."),
+        _c("teacher_source", StringType(), "Who truncated: syntax, llm, llm_cache, fallback_invalid, fallback_error."),
+        _c("kept", BooleanType(), "True when the gap passed every per-gap stage."),
+        _c("drop_stage", StringType(), "Stage that dropped it: input, teacher, boundary, syntax, identifiers, secrets, decontam."),
+        _c("drop_reason", StringType(), "Why it was dropped (as in curation_drops.reason)."),
+        _c("redactions", ArrayType(StringType()), "Entity types redacted in the sample (kept gaps)."),
+        _c("prefix", StringType(), "Kept gaps: C0 before the cursor, redacted; null when dropped."),
+        _c("suffix", StringType(), "Kept gaps: C0 after the cursor, redacted; null when dropped or not logged."),
+        _c("middle", StringType(), "Kept gaps: the training target (C_N cut to the unit); null when dropped."),
+        _c("proposal", StringType(), "Kept gaps: C1, redacted; null when dropped."),
+        _c("dedup_key", StringType(), "Kept gaps: SHA-256 of the language and the whitespace-normalized middle, the dedup group."),
+        _c("input_sha256", StringType(), "SHA-256 of the silver columns the per-gap stages read (JSON of the row); a changed row is recomputed."),
+        _c("config_sha256", StringType(), "SHA-256 of what else the verdict depends on: per-gap curate settings, the lifecycle's no-suffix bound, the benchmark files, the per-gap stages' code."),
+        _c("computed_at", TimestampType(), "When this verdict was computed."),
+    ),
+)
+
+CURATE_DEDUP = TableDef(
+    name="_curate_dedup",
+    layer="internal",
+    meaning="One curate run's duplicates, staged so dedup runs once.",
+    keys=("session_id", "request_id"),
+    columns=(
+        _c("session_id", StringType(), "Session."),
+        _c("request_id", StringType(), "Request."),
+        _c("drop_reason", StringType(), "exact_duplicate or near_duplicate."),
+    ),
+)
+
+CURATE_PERPLEXITY = TableDef(
+    name="_curate_perplexity",
+    layer="internal",
+    meaning="One curate run's perplexity scores, staged so the model scores each sample once.",
+    keys=("session_id", "request_id"),
+    columns=(
+        _c("session_id", StringType(), "Session."),
+        _c("request_id", StringType(), "Request."),
+        _c("perplexity", DoubleType(), "Perplexity of the middle given C0."),
     ),
 )
 
 ALL_TABLES: dict[str, TableDef] = {
     t.name: t
-    for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, SFT_SAMPLES, SFT_ACCEPTED_ONLY, CURATION_DROPS, JOB_RUNS, ERASURES,
-              LANDING_FILES, TOMBSTONES)
+    for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, SFT_SAMPLES, SFT_ACCEPTED_ONLY, CURATION_DROPS, CURATE_VERDICTS,
+              JOB_RUNS, ERASURES, LANDING_FILES, TOMBSTONES)
 }
 
 

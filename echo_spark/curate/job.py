@@ -1,15 +1,21 @@
 """`echo-spark curate`: silver `completions` -> gold `sft_samples` + `curation_drops`.
 
-Per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam) run in
-`mapInArrow` over silver rows into a staging table; then the stages that need many rows at once:
-dedup (grouped by language), perplexity outliers (quantiles over every survivor), proportioning
-(on the driver, over small keys only) and the split by user. Gold is a function of silver, so both
-tables are overwritten: a rerun over the same silver gives the same content.
+Per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam) run in `mapInArrow`
+over silver rows and their verdicts are MERGEd into `curate_verdicts`, keyed by request with a
+digest of the row's inputs and of the settings and code they depend on: a run computes verdicts only
+for rows that are new or changed, or for every row when that digest changed. Then the stages that
+need many rows at once, over the current verdicts: dedup (partitioned by a hash of language and
+normalized middle), perplexity outliers (`percentile_approx` over every survivor), proportioning
+(on the driver, over small keys only) and the split by user. Gold is a function of silver and the
+configuration, so gold and drops are overwritten: a rerun, or runs day after day, over the same
+silver give the same content as one full run.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+import uuid
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -24,9 +30,17 @@ from ..holdout import Holdout
 from ..holdout_spark import heldout_users
 from ..lakehouse import Lakehouse
 from ..progress import StageClock
-from ..tables import COMPLETIONS, CURATE_STAGING, CURATION_DROPS, SFT_SAMPLES
+from ..tables import (
+    COMPLETIONS,
+    CURATE_DEDUP,
+    CURATE_PERPLEXITY,
+    CURATE_STAGING,
+    CURATE_VERDICTS,
+    CURATION_DROPS,
+    SFT_SAMPLES,
+)
 from ..udf_pool import udf_processes
-from .pipeline import GLOBAL_STAGES, ROW_STAGES
+from .pipeline import GLOBAL_STAGES, ROW_STAGES, verdicts_digest
 from .proportion import SampleKey, length_bucket, proportion, split_of
 from .report import write_report
 from .verifiers.decontam import benchmarks_folder
@@ -44,15 +58,21 @@ SILVER_COLUMNS = (
 )
 
 
+# Partitions of the dedup candidates per UDF process (or per core): groups of many sizes balance out.
+DEDUP_PARTITIONS_PER_PROCESS = 4
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report-dir", metavar="DIR", help="where the data-quality report goes (default: LAKEHOUSE/reports/curate)")
+    parser.add_argument("--recompute", action="store_true",
+                        help="compute every per-gap verdict again, as if curate_verdicts were empty")
 
 
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
     report_dir = Path(args.report_dir) if args.report_dir else Path(config.lakehouse.root) / "reports" / "curate"
-    metrics = curate(spark, lakehouse, config, report_dir=report_dir)
+    metrics = curate(spark, lakehouse, config, report_dir=report_dir, recompute=getattr(args, "recompute", False))
     print_summary(metrics)
     return metrics
 
@@ -73,71 +93,121 @@ def curate_table(config: CurateConfig, rows: Any, lifecycle: LifecycleConfig | N
 
 
 def _row_stages(config: CurateConfig, processes: int, lifecycle: LifecycleConfig | None = None,
-                benchmarks: BenchmarksConfig | None = None):
+                benchmarks: BenchmarksConfig | None = None, progress: tuple[str, int] | None = None):
     body = partial(curate_table, config, lifecycle=lifecycle, benchmarks=benchmarks)
 
     def curate_batches(batches: Any) -> Any:
+        from echo_spark.progress import row_progress
         from echo_spark.udf_pool import offload_batches
 
-        yield from offload_batches(body, batches, processes, ROWS_PER_TASK)
+        tracker = row_progress(progress[0], "curate per-gap", progress[1]) if progress else None
+        for batch in offload_batches(body, batches, processes, ROWS_PER_TASK):
+            if tracker is not None:
+                tracker.add(batch.num_rows)
+            yield batch
 
     return curate_batches
 
 
+def input_digest() -> Any:
+    """SHA-256 of the silver columns the per-gap stages read, as JSON (a null column is left out of
+    the JSON, which the fixed set of columns keeps unambiguous): a row whose digest changed is new."""
+    return F.sha2(F.to_json(F.struct(*SILVER_COLUMNS)), 256)
+
+
 def verify_gaps(
     silver: DataFrame, config: CurateConfig, processes: int = 0, lifecycle: LifecycleConfig | None = None,
-    benchmarks: BenchmarksConfig | None = None,
+    benchmarks: BenchmarksConfig | None = None, progress: tuple[str, int] | None = None,
 ) -> DataFrame:
     """Spread by request before the Python stages: silver written in a few files is a few partitions.
     `processes` > 0 runs the stages in that many worker processes (`udf_pool`). `lifecycle`: the
     configuration that tracked silver (its no-suffix bound; its defaults when None); `benchmarks`:
-    the FIM benchmarks decontamination compares with (the default folder when None)."""
+    the FIM benchmarks decontamination compares with (the default folder when None); `progress`:
+    (a name for this run, rows expected) to say rows done, rows/s and time left on stderr. Silver's
+    `input_sha256` is carried through when present."""
+    columns = [*SILVER_COLUMNS, "input_sha256"] if "input_sha256" in silver.columns else list(SILVER_COLUMNS)
     return (
-        silver.select(*SILVER_COLUMNS)
+        silver.select(*columns)
         .repartition("session_id", "request_id")
-        .mapInArrow(_row_stages(config, processes, lifecycle, benchmarks), CURATE_STAGING.schema)
+        .mapInArrow(_row_stages(config, processes, lifecycle, benchmarks, progress), CURATE_STAGING.schema)
     )
 
 
-def _dedup(config: CurateConfig):
-    def dedup_group(table: Any) -> Any:
+def as_verdicts(staged: DataFrame, config_sha256: str) -> DataFrame:
+    """Staged per-gap output -> `curate_verdicts` rows: a dropped gap keeps its verdict and
+    provenance, not its text (gold never needs it; silver still has it)."""
+    kept = F.col("kept")
+    return staged.select(
+        "request_id", "session_id", "user_id", "doc_id", "language", "outcome", "request_event_id", "event_ids",
+        F.length("committed_raw").cast("long").alias("committed_chars"), "teacher_source", "kept", "drop_stage",
+        "drop_reason", "redactions",
+        *[F.when(kept, F.col(c)).alias(c) for c in ("prefix", "suffix", "middle", "proposal", "dedup_key")],
+        "input_sha256", F.lit(config_sha256).alias("config_sha256"), F.current_timestamp().alias("computed_at"),
+    )
+
+
+DEDUP_SCHEMA = "session_id string, request_id string, drop_reason string"
+
+
+def dedup_groups(config: CurateConfig, table: Any) -> Any:
+    """Duplicates among the rows of `table` (Arrow), compared only within a `dedup_key` group (same
+    language, same whitespace-normalized middle), by their context windows."""
+    import pyarrow as pa
+
+    from echo_spark.curate.records import Gap
+    from echo_spark.curate.text import gap_window
+    from echo_spark.curate.verifiers.dedup import find_duplicates
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in table.to_pylist():
+        groups.setdefault(row["dedup_key"], []).append(row)
+    dropped: list[tuple[str, str, str]] = []
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        keys = [f"{r['session_id']}\x1f{r['request_id']}" for r in rows]
+        windows = [
+            gap_window(Gap(r["request_id"], r["prefix"] or "", r["suffix"], r["middle"] or "", r["language"]),
+                       config.dedup_context_chars)
+            for r in rows
+        ]
+        found = find_duplicates(windows, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm,
+                                shingle_tokens=config.dedup_shingle_tokens, seed=config.seed)
+        dropped += [(rows[d.index]["session_id"], rows[d.index]["request_id"], d.reason) for d in found]
+    columns = list(zip(*dropped)) or [[], [], []]
+    return pa.table({"session_id": list(columns[0]), "request_id": list(columns[1]), "drop_reason": list(columns[2])},
+                    schema=pa.schema([("session_id", pa.string()), ("request_id", pa.string()), ("drop_reason", pa.string())]))
+
+
+def _dedup_partitions(config: CurateConfig, processes: int):
+    body = partial(dedup_groups, config)
+
+    def dedup_partition(batches: Any) -> Any:
         import pyarrow as pa
 
-        from echo_spark.curate.records import Gap
-        from echo_spark.curate.text import gap_window
-        from echo_spark.curate.verifiers.dedup import find_duplicates
+        from echo_spark.udf_pool import offload
 
-        # A duplicate is the same training pair: only samples with the same (whitespace-normalized)
-        # middle are compared, by their context windows; different targets never collapse.
-        by_middle: dict[str, list[dict[str, Any]]] = {}
-        for row in table.to_pylist():
-            by_middle.setdefault(" ".join((row["middle"] or "").split()), []).append(row)
-        dropped: list[tuple[str, str, str]] = []
-        for rows in by_middle.values():
-            if len(rows) < 2:
-                continue
-            keys = [f"{r['session_id']}\x1f{r['request_id']}" for r in rows]
-            windows = [
-                gap_window(Gap(r["request_id"], r["prefix"] or "", r["suffix"], r["middle"] or "", r["language"]),
-                           config.dedup_context_chars)
-                for r in rows
-            ]
-            found = find_duplicates(windows, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm,
-                                    shingle_tokens=config.dedup_shingle_tokens, seed=config.seed)
-            dropped += [(rows[d.index]["session_id"], rows[d.index]["request_id"], d.reason) for d in found]
-        columns = list(zip(*dropped)) or [[], [], []]
-        return pa.table({"session_id": list(columns[0]), "request_id": list(columns[1]), "drop_reason": list(columns[2])},
-                        schema=pa.schema([("session_id", pa.string()), ("request_id", pa.string()), ("drop_reason", pa.string())]))
+        # A partition holds whole groups (hash-partitioned by dedup_key): one call per partition,
+        # in a worker process on Sail, so partitions running at once keep every core busy.
+        batches = list(batches)
+        if not batches or not any(b.num_rows for b in batches):
+            return
+        yield from offload(body, pa.Table.from_batches(batches), processes).to_batches()
 
-    return dedup_group
+    return dedup_partition
 
 
-def find_duplicates_by_language(kept: DataFrame, config: CurateConfig) -> DataFrame:
-    return (
-        kept.select("session_id", "request_id", "language", "prefix", "suffix", "middle")
-        .groupBy("language")
-        .applyInArrow(_dedup(config), "session_id string, request_id string, drop_reason string")
-    )
+def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes: int = 0) -> DataFrame:
+    """(session_id, request_id, drop_reason) of every duplicate among `kept` verdicts. A `dedup_key`
+    held by one sample cannot hold a duplicate and never reaches Python; the rest is hash-partitioned
+    by `dedup_key`, so each group is whole in one partition and groups spread over every core (before,
+    one task per language did it all). The same groups as grouping by language and then by normalized
+    middle, so the same result: `find_duplicates` orders each group by key, not by arrival."""
+    repeated = kept.groupBy("dedup_key").agg(F.count(F.lit(1)).alias("_n")).filter(F.col("_n") > 1).select("dedup_key")
+    candidates = kept.join(repeated, ["dedup_key"], "left_semi").select(
+        "session_id", "request_id", "dedup_key", "language", "prefix", "suffix", "middle")
+    partitions = max(processes, 1) * DEDUP_PARTITIONS_PER_PROCESS
+    return candidates.repartition(partitions, "dedup_key").mapInArrow(_dedup_partitions(config, processes), DEDUP_SCHEMA)
 
 
 def _perplexity(model_path: str, batch_size: int, context_length: int | None = None):
@@ -170,7 +240,10 @@ def scoring_model(config: EchoConfig) -> str | None:
     return path if (Path(path) / "config.json").is_file() else None
 
 
-def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, report_dir: Path | None = None) -> dict[str, Any]:
+def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, report_dir: Path | None = None,
+           recompute: bool = False) -> dict[str, Any]:
+    """`recompute`: compute every per-gap verdict again (as after a change of the settings they
+    depend on); otherwise only silver rows without a current verdict are verified."""
     cfg = config.curate
     clock = StageClock("curate")
     # Checked here, on the driver: a folder with no benchmark would fail inside every Spark task.
@@ -178,51 +251,82 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     for table in (SFT_SAMPLES, CURATION_DROPS):
         lakehouse.ensure(table)
     silver = lakehouse.read(COMPLETIONS)
+    processes = udf_processes(config.engine)
 
     # The evaluation holdout is policy: its users' completions never reach a training table.
     with clock.stage("evaluation holdout"):
         held = heldout_users(silver, Holdout.of(config.evaluate))
         held_df = spark.createDataFrame([(u,) for u in held] or [], "user_id string")
         trainable = silver.join(held_df, ["user_id"], "left_anti") if held else silver
+    inputs = trainable.select(*SILVER_COLUMNS, input_digest().alias("input_sha256"))
+    digest = verdicts_digest(cfg, config.lifecycle, config.benchmarks)
+    request = ["session_id", "request_id"]
+    current = ["session_id", "request_id", "input_sha256"]
 
     with clock.stage("per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam)"):
-        lakehouse.overwrite(CURATE_STAGING, verify_gaps(trainable, cfg, udf_processes(config.engine), config.lifecycle,
-                                                          config.benchmarks))
-    staged = lakehouse.read(CURATE_STAGING)
+        had_verdicts = not recompute and lakehouse.exists(CURATE_VERDICTS) and bool(
+            lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).limit(1).collect())
+        if had_verdicts:
+            valid = lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).select(*current)
+            todo = inputs.join(valid, current, "left_anti")
+        else:
+            todo = inputs
+        todo_count = todo.count()
+        trainable_count = inputs.count()
+        print(f"[curate] per-gap verdicts: {todo_count:,} to compute, {trainable_count - todo_count:,} reused "
+              f"({'settings digest unchanged' if had_verdicts else 'no verdicts for these settings yet'})",
+              file=sys.stderr, flush=True)
+        if todo_count or not had_verdicts:
+            progress = (f"curate-{uuid.uuid4().hex}", todo_count)
+            lakehouse.overwrite(CURATE_STAGING, verify_gaps(todo, cfg, processes, config.lifecycle, config.benchmarks,
+                                                              progress))
+            fresh = as_verdicts(lakehouse.read(CURATE_STAGING), digest)
+            if had_verdicts:
+                lakehouse.merge(CURATE_VERDICTS, fresh, update_matched=True)
+            else:
+                # First run, or the settings changed: every verdict is new, nothing older is valid.
+                lakehouse.overwrite(CURATE_VERDICTS, fresh)
+    # The verdicts of silver as it is now: stale ones (a row since changed, erased or held out) stay
+    # in the table until recomputed, and never reach gold.
+    verdicts = lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).join(
+        inputs.select(*current), current, "left_semi")
     try:
-        drops = staged.filter(~F.col("kept")).select(
+        drops = verdicts.filter(~F.col("kept")).select(
             "request_id", "session_id", "user_id", "language", F.col("drop_stage").alias("stage"),
-            F.col("drop_reason").alias("reason"), F.length("committed_raw").cast("long").alias("committed_chars"),
+            F.col("drop_reason").alias("reason"), "committed_chars",
         )
         if held:
             drops = drops.unionByName(silver.join(held_df, ["user_id"], "left_semi").select(
                 "request_id", "session_id", "user_id", "language", F.lit(HOLDOUT_STAGE).alias("stage"),
                 F.lit(HOLDOUT_REASON).alias("reason"), F.length("committed").cast("long").alias("committed_chars"),
             ))
-        kept = staged.filter(F.col("kept"))
+        kept = verdicts.filter(F.col("kept"))
 
-        with clock.stage("dedup (exact and near, per language)"):
-            duplicates = find_duplicates_by_language(kept, cfg).collect()
-        dup_df = spark.createDataFrame([tuple(r) for r in duplicates] or [], "session_id string, request_id string, drop_reason string")
-        kept = kept.join(dup_df.select("session_id", "request_id"), ["session_id", "request_id"], "left_anti")
-        drops = drops.unionByName(_drops_of(staged, dup_df, "dedup"))
+        with clock.stage("dedup (exact and near, partitioned by language and middle)"):
+            lakehouse.overwrite(CURATE_DEDUP, find_duplicates_partitioned(kept, cfg, processes))
+        dup_df = lakehouse.read(CURATE_DEDUP)
+        kept = kept.join(dup_df.select(*request), request, "left_anti")
+        drops = drops.unionByName(_drops_of(verdicts, dup_df, "dedup"))
 
         model_path = scoring_model(config)
-        scores: dict[tuple[str, str], float] = {}
         if model_path:
             with clock.stage("perplexity"):
-                scored = kept.select("session_id", "request_id", "prefix", "suffix", "middle").mapInArrow(
+                lakehouse.overwrite(CURATE_PERPLEXITY, kept.select(*request, "prefix", "suffix", "middle").mapInArrow(
                     _perplexity(model_path, cfg.perplexity_batch_size, cfg.perplexity_context_tokens),
-                    "session_id string, request_id string, perplexity double").collect()
-            scores = {(r["session_id"], r["request_id"]): r["perplexity"] for r in scored}
-            low, high = _quantiles(sorted(scores.values()), cfg.perplexity_low_quantile, cfg.perplexity_high_quantile)
-            outliers = [(s, r, "perplexity_below_quantile" if p < low else "perplexity_above_quantile")
-                        for (s, r), p in scores.items() if p < low or p > high]
-            out_df = spark.createDataFrame(outliers or [], "session_id string, request_id string, drop_reason string")
-            kept = kept.join(out_df.select("session_id", "request_id"), ["session_id", "request_id"], "left_anti")
-            drops = drops.unionByName(_drops_of(staged, out_df, "perplexity"))
+                    "session_id string, request_id string, perplexity double"))
+                scores = lakehouse.read(CURATE_PERPLEXITY)
+                low, high = perplexity_cutoffs(scores, cfg.perplexity_low_quantile, cfg.perplexity_high_quantile)
+                outliers = scores.filter((F.col("perplexity") < low) | (F.col("perplexity") > high)).select(
+                    *request, F.when(F.col("perplexity") < low, F.lit("perplexity_below_quantile"))
+                    .otherwise(F.lit("perplexity_above_quantile")).alias("drop_reason"))
+                kept = kept.join(scores, request, "inner").join(outliers.select(*request), request, "left_anti")
+                drops = drops.unionByName(_drops_of(verdicts, outliers, "perplexity"))
+        else:
+            kept = kept.withColumn("perplexity", F.lit(None).cast("double"))
 
         with clock.stage("proportion and split"):
+            # The one collect of the run: five short fields per survivor (ids, user, language, length),
+            # what the stratified choice needs; no text. A few tens of MB at 1M survivors.
             survivors = kept.select("session_id", "request_id", "user_id", "language",
                                     F.length("middle").alias("chars")).collect()
             keys = [SampleKey(f"{r['session_id']}\x1f{r['request_id']}", r["language"], r["chars"]) for r in survivors]
@@ -233,22 +337,18 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             ))
             chosen = [
                 (r["session_id"], r["request_id"], length_bucket(r["chars"], cfg.length_bucket_edges),
-                 split_of(r["user_id"], validation_share=cfg.validation_share, seed=cfg.seed),
-                 scores.get((r["session_id"], r["request_id"])))
+                 split_of(r["user_id"], validation_share=cfg.validation_share, seed=cfg.seed))
                 for i, r in enumerate(survivors) if i in chosen_idx
             ]
             not_chosen = [(r["session_id"], r["request_id"], "over_target_share")
                           for i, r in enumerate(survivors) if i not in chosen_idx]
-            chosen_df = spark.createDataFrame(
-                chosen or [], "session_id string, request_id string, length_bucket string, split string, perplexity double")
-            drops = drops.unionByName(_drops_of(staged, spark.createDataFrame(
-                not_chosen or [], "session_id string, request_id string, drop_reason string"), "proportion"))
-            gold = kept.join(chosen_df, ["session_id", "request_id"], "inner").select(
+            chosen_df = spark.createDataFrame(chosen or [], "session_id string, request_id string, length_bucket string, split string")
+            drops = drops.unionByName(_drops_of(verdicts, spark.createDataFrame(not_chosen or [], DEDUP_SCHEMA), "proportion"))
+            gold = kept.join(chosen_df, request, "inner").select(
                 F.sha2(F.concat_ws("\x1f", "session_id", "request_id"), 256).alias("sample_id"),
                 "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix", "middle",
-                (F.col("middle") == "").alias("is_void"), "split", "length_bucket",
-                F.length("committed_raw").cast("long").alias("committed_chars"), "teacher_source", "perplexity",
-                "redactions", "proposal", "outcome", "request_event_id", "event_ids",
+                (F.col("middle") == "").alias("is_void"), "split", "length_bucket", "committed_chars", "teacher_source",
+                "perplexity", "redactions", "proposal", "outcome", "request_event_id", "event_ids",
             )
 
         with clock.stage("write gold and drops"):
@@ -258,6 +358,9 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         with clock.stage("report"):
             metrics = _metrics(lakehouse, model_path)
             metrics["heldout_users"] = len(held)
+            metrics["verdicts_computed"] = todo_count
+            metrics["verdicts_reused"] = trainable_count - todo_count
+            metrics["verdicts_config_sha256"] = digest
             if report_dir is not None:
                 metrics["report"] = str(write_report(metrics, _length_histograms(lakehouse, cfg), report_dir))
         if cfg.mlflow_experiment:
@@ -266,28 +369,35 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             with clock.stage("log to MLflow"):
                 metrics["mlflow_run_id"] = log_curation_run(config, lakehouse, metrics, report_dir)
     finally:
-        lakehouse.drop_local(CURATE_STAGING)
+        for scratch in (CURATE_STAGING, CURATE_DEDUP, CURATE_PERPLEXITY):
+            lakehouse.drop_local(scratch)
     metrics["stage_seconds"] = clock.timings
     return metrics
 
 
-def _drops_of(staged: DataFrame, ids: DataFrame, stage: str) -> DataFrame:
+def _drops_of(verdicts: DataFrame, ids: DataFrame, stage: str) -> DataFrame:
     """Drop rows for the (session_id, request_id, drop_reason) ids a global stage removed."""
     reasons = ids.select("session_id", "request_id", F.col("drop_reason").alias("_reason"))
-    return staged.join(reasons, ["session_id", "request_id"], "inner").select(
+    return verdicts.join(reasons, ["session_id", "request_id"], "inner").select(
         "request_id", "session_id", "user_id", "language", F.lit(stage).alias("stage"),
-        F.col("_reason").alias("reason"), F.length("committed_raw").cast("long").alias("committed_chars"),
+        F.col("_reason").alias("reason"), "committed_chars",
     )
 
 
-def _quantiles(values: list[float], low: float, high: float) -> tuple[float, float]:
-    if not values:
+def perplexity_cutoffs(scores: DataFrame, low: float, high: float) -> tuple[float, float]:
+    """The low and high quantiles of the scores, computed by the engine (no score reaches the driver).
+    The accuracy asked is at least the number of scores, so the sketch never has to merge two values
+    into one: Spark's (Greenwald-Khanna) then answers an exact rank statistic of the scores, and
+    Sail's (a t-digest with that many centroids) keeps one centroid per value and interpolates between
+    neighbours. Either way the cut-offs depend only on the multiset of scores, not on how the rows
+    were partitioned or ordered, so gold stays a function of silver and the configuration."""
+    count = scores.count()
+    if not count:
         return 0.0, 0.0
-
-    def at(q: float) -> float:
-        return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
-
-    return at(low), at(high)
+    accuracy = min(max(count, 10_000), 2**31 - 1)
+    row = scores.select(F.percentile_approx("perplexity", float(low), accuracy).alias("low"),
+                        F.percentile_approx("perplexity", float(high), accuracy).alias("high")).collect()[0]
+    return float(row["low"]), float(row["high"])
 
 
 def _metrics(lakehouse: Lakehouse, model_path: str | None) -> dict[str, Any]:
@@ -314,14 +424,22 @@ def _metrics(lakehouse: Lakehouse, model_path: str | None) -> dict[str, Any]:
     }
 
 
+def length_bucket_column(column: str, edges: list[int]) -> Any:
+    """`proportion.length_bucket` of the column's length, as an engine expression (null stays null)."""
+    chars = F.length(column)
+    bucket = F.when(chars == 0, F.lit("void"))
+    for edge in edges:
+        bucket = bucket.when(chars <= edge, F.lit(f"<={edge}"))
+    return F.when(chars.isNotNull(), bucket.otherwise(F.lit(f">{edges[-1]}")))
+
+
 def _length_histograms(lakehouse: Lakehouse, cfg: CurateConfig) -> dict[str, dict[str, int]]:
-    """C_N length buckets before curation (silver, known C_N) and after (gold middles)."""
+    """C_N length buckets before curation (silver, known C_N) and after (gold middles), counted by the
+    engine: one row per bucket reaches the driver."""
     def buckets(df: DataFrame, column: str) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for row in df.select(F.length(column).alias("n")).filter(F.col("n").isNotNull()).collect():
-            bucket = length_bucket(row["n"], cfg.length_bucket_edges)
-            counts[bucket] = counts.get(bucket, 0) + 1
-        return counts
+        counted = (df.select(length_bucket_column(column, cfg.length_bucket_edges).alias("bucket"))
+                   .filter(F.col("bucket").isNotNull()).groupBy("bucket").agg(F.count(F.lit(1)).alias("n")).collect())
+        return {row["bucket"]: row["n"] for row in counted}
 
     return {"before": buckets(lakehouse.read(COMPLETIONS), "committed"), "after": buckets(lakehouse.read(SFT_SAMPLES), "middle")}
 
@@ -340,5 +458,7 @@ def print_summary(metrics: dict[str, Any]) -> None:
             table.add_row(f"  dropped at {stage}: {reason}", str(count))
     Console().print(table)
     print(f"perplexity: {metrics['perplexity']}")
+    if "verdicts_computed" in metrics:
+        print(f"per-gap verdicts: {metrics['verdicts_computed']} computed, {metrics['verdicts_reused']} reused")
     if metrics.get("report"):
         print(f"report: {metrics['report']}")

@@ -8,7 +8,10 @@ the job.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Iterable
 
 from ..config import BenchmarksConfig, CurateConfig, LifecycleConfig
@@ -17,7 +20,8 @@ from .records import Gap, Verdict
 from .syntax_teacher import SyntaxTeacher
 from .teacher import Teacher
 from .verifiers.boundary import check_boundary
-from .verifiers.decontam import ContaminationIndex, benchmark_index, check_decontamination
+from .verifiers.decontam import ContaminationIndex, benchmark_index, benchmarks_folder, check_decontamination
+from .verifiers.dedup import dedup_key
 from .verifiers.identifiers import check_identifiers
 from .verifiers.secrets import check_secrets, shared_scanner
 from .verifiers.syntax import check_syntax
@@ -98,6 +102,49 @@ class RowCurator:
         return staged
 
 
+# Curate settings that only the global stages (dedup, perplexity, proportioning, split) or the
+# bookkeeping read: changing them keeps every per-gap verdict. Every other `curate` setting, and any
+# added later, is taken to change verdicts (recomputing is safe, reusing a stale one is not).
+GLOBAL_SETTINGS = frozenset({
+    "seed", "dedup_threshold", "dedup_num_perm", "dedup_shingle_tokens", "dedup_context_chars",
+    "length_bucket_edges", "target_length_shares", "target_language_shares", "target_void_share", "max_samples",
+    "validation_share", "perplexity_model", "perplexity_enabled", "perplexity_low_quantile",
+    "perplexity_high_quantile", "perplexity_batch_size", "perplexity_context_tokens", "mlflow_experiment",
+    "llm_api_key_env", "llm_cache_dir",
+})
+
+# The code of the per-gap stages: an edit to any of these files changes the digest, so verdicts made
+# by older code are recomputed rather than trusted.
+_PER_GAP_CODE = (
+    "curate/pipeline.py", "curate/records.py", "curate/text.py", "curate/teacher.py", "curate/syntax_teacher.py",
+    "curate/llm_teacher.py", "curate/grammars.py", "curate/verifiers", "units.py",
+)
+
+
+def verdicts_digest(config: CurateConfig, lifecycle: LifecycleConfig | None = None,
+                    benchmarks: BenchmarksConfig | None = None) -> str:
+    """SHA-256 of everything a per-gap verdict depends on besides its silver row: the curate settings
+    not in GLOBAL_SETTINGS, the lifecycle's no-suffix bound (the teacher's line-end rule), the bytes of
+    the benchmark files decontamination reads, and the per-gap stages' source code."""
+    bound = lifecycle or LifecycleConfig()
+    bench = benchmarks or BenchmarksConfig()
+    digest = hashlib.sha256()
+    settings = {k: v for k, v in config.model_dump(mode="json").items() if k not in GLOBAL_SETTINGS}
+    digest.update(json.dumps({
+        "curate": settings,
+        "lifecycle": {"no_suffix_max_gap_chars": bound.no_suffix_max_gap_chars,
+                      "no_suffix_line_factor": bound.no_suffix_line_factor},
+    }, sort_keys=True).encode("utf-8"))
+    for path in sorted(benchmarks_folder(bench).glob(bench.glob)):
+        digest.update(f"\x00benchmark {path.name}\x00".encode("utf-8") + path.read_bytes())
+    package = Path(__file__).resolve().parents[1]
+    for name in _PER_GAP_CODE:
+        target = package / name
+        for path in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
+            digest.update(f"\x00code {path.relative_to(package)}\x00".encode("utf-8") + path.read_bytes())
+    return digest.hexdigest()
+
+
 _curators: dict[str, RowCurator] = {}
 
 
@@ -126,7 +173,8 @@ def _gap(row: dict[str, Any]) -> Gap:
 
 
 # Silver columns carried through to gold unchanged (provenance and context for later stages).
-CARRIED = ("request_id", "session_id", "user_id", "doc_id", "language", "outcome", "request_event_id", "event_ids")
+CARRIED = ("request_id", "session_id", "user_id", "doc_id", "language", "outcome", "request_event_id", "event_ids",
+           "input_sha256")
 
 
 def _staged(row: dict[str, Any], gap: Gap | None, verdict: Verdict, teacher_source: str | None = None) -> dict[str, Any]:
@@ -146,4 +194,5 @@ def _staged(row: dict[str, Any], gap: Gap | None, verdict: Verdict, teacher_sour
         middle=source.committed if source else None,
         proposal=source.proposal if source else row.get("proposal"),
     )
+    staged["dedup_key"] = dedup_key(row.get("language"), staged["middle"]) if verdict.keep else None
     return staged

@@ -11,6 +11,8 @@ by hash, near ones by MinHash LSH over token shingles, confirmed by the true Jac
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -31,6 +33,14 @@ class Duplicate:
     @property
     def reason(self) -> str:
         return f"{self.kind}_duplicate"
+
+
+def dedup_key(language: str | None, middle: str) -> str:
+    """The group a sample is deduplicated in: the SHA-256 of its language and its whitespace-normalized
+    middle. Only samples with the same key are compared (a duplicate is the same training pair, so
+    different targets never collapse); the job partitions by this key so that groups spread over
+    every core, and a key held by one sample needs no comparison at all."""
+    return hashlib.sha256(json.dumps([language, " ".join(middle.split())]).encode("utf-8")).hexdigest()
 
 
 def find_duplicates(

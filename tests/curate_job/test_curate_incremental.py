@@ -1,0 +1,253 @@
+"""Curate's per-row work done once, its global work cheap: dedup partitioned by a hash of language
+and normalized middle gives the old per-language result; perplexity cut-offs and histograms by the
+engine; per-gap verdicts MERGEd, so runs day after day give what one full run gives, and a changed
+per-gap setting recomputes every verdict."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+
+from pyspark.sql import functions as F
+
+from echo_spark.checksums import table_checksums
+from echo_spark.config import CurateConfig, EchoConfig, LakehouseConfig
+from echo_spark.curate.job import curate, find_duplicates_partitioned, length_bucket_column, perplexity_cutoffs
+from echo_spark.curate.proportion import length_bucket
+from echo_spark.curate.records import Gap
+from echo_spark.curate.text import gap_window
+from echo_spark.curate.verifiers.dedup import dedup_key, find_duplicates
+from echo_spark.holdout import Holdout
+from echo_spark.lakehouse import Lakehouse
+from echo_spark.progress import RowProgress
+from echo_spark.tables import COMPLETIONS, CURATE_VERDICTS, CURATION_DROPS, SFT_SAMPLES
+
+from ..curate.stdlib_samples import stdlib_gaps
+
+
+def _old_dedup_by_language(rows: list[dict], config: CurateConfig) -> set[tuple[str, str, str]]:
+    """The grouping curate used before (commit da5416a): one group per language, then samples with
+    the same whitespace-normalized middle compared by their windows."""
+    by_language: dict[str | None, list[dict]] = {}
+    for row in rows:
+        by_language.setdefault(row["language"], []).append(row)
+    dropped = set()
+    for group in by_language.values():
+        by_middle: dict[str, list[dict]] = {}
+        for row in group:
+            by_middle.setdefault(" ".join((row["middle"] or "").split()), []).append(row)
+        for same in by_middle.values():
+            if len(same) < 2:
+                continue
+            keys = [f"{r['session_id']}\x1f{r['request_id']}" for r in same]
+            windows = [gap_window(Gap(r["request_id"], r["prefix"] or "", r["suffix"], r["middle"] or "", r["language"]),
+                                  config.dedup_context_chars) for r in same]
+            found = find_duplicates(windows, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm,
+                                    shingle_tokens=config.dedup_shingle_tokens, seed=config.seed)
+            dropped |= {(same[d.index]["session_id"], same[d.index]["request_id"], d.reason) for d in found}
+    return dropped
+
+
+def _planted_kept_samples() -> list[dict]:
+    """Kept samples with planted duplicates: exact copies, near copies (the prefix grown by a
+    keystroke), the same middle spaced differently, the same middle in another language or with no
+    language (never a duplicate of it), voids, and copies across sessions in scrambled order."""
+    rows = []
+
+    def add(i: int, session: str, language: str | None, prefix: str, middle: str, suffix: str | None) -> None:
+        rows.append({"session_id": session, "request_id": f"r{i:03d}", "language": language, "prefix": prefix,
+                     "suffix": suffix, "middle": middle, "dedup_key": dedup_key(language, middle)})
+
+    gaps = stdlib_gaps(24)
+    i = 0
+    for n, (prefix, middle, suffix) in enumerate(gaps):
+        add(i := i + 1, f"s{n % 5}", "python", prefix, middle, suffix)
+        if n % 3 == 0:  # exact copy in another session
+            add(i := i + 1, f"s{(n + 1) % 5}", "python", prefix, middle, suffix)
+        if n % 4 == 0:  # a keystroke later: near duplicate
+            add(i := i + 1, f"s{n % 5}", "python", prefix + middle[:1], middle, suffix)
+        if n % 5 == 0:  # same middle, other spacing
+            add(i := i + 1, f"s{n % 3}", "python", prefix, "  " + middle.replace(" ", "   ") + "\n", suffix)
+        if n % 6 == 0:  # same text, other language, and none: other groups
+            add(i := i + 1, f"s{n % 5}", "javascript", prefix, middle, suffix)
+            add(i := i + 1, f"s{n % 5}", None, prefix, middle, suffix)
+            add(i := i + 1, f"s{(n + 2) % 5}", None, prefix, middle, suffix)
+        if n % 2 == 0:  # voids share one middle: compared by window only
+            add(i := i + 1, f"s{n % 5}", "python", prefix, "", suffix)
+    rows.reverse()  # arrival order must not matter
+    return rows
+
+
+def test_dedup_partitioned_by_middle_gives_the_per_language_result(spark):
+    config = CurateConfig()
+    rows = _planted_kept_samples()
+    expected = _old_dedup_by_language(rows, config)
+    kinds = {reason for _, _, reason in expected}
+    assert kinds == {"exact_duplicate", "near_duplicate"} and len(expected) >= 15, expected
+    df = spark.createDataFrame(rows, "session_id string, request_id string, language string, prefix string, "
+                                     "suffix string, middle string, dedup_key string")
+    for processes in (0, 2):
+        found = {tuple(r) for r in find_duplicates_partitioned(df, config, processes).collect()}
+        assert found == expected, processes
+
+
+def test_length_histogram_buckets_by_the_engine_match_proportioning(any_spark):
+    edges = [16, 64, 256, 1024]
+    texts = ["", "a", "x" * 16, "x" * 17, "y" * 64, "y" * 65, "z" * 1024, "z" * 1025, None]
+    df = any_spark.createDataFrame([(t,) for t in texts], "t string")
+    got = [r["b"] for r in df.select(length_bucket_column("t", edges).alias("b")).collect()]
+    assert got == [None if t is None else length_bucket(len(t), edges) for t in texts]
+
+
+def test_perplexity_cutoffs_do_not_depend_on_partitioning(spark):
+    import random
+
+    rng = random.Random(11)
+    values = [rng.lognormvariate(2, 1) for _ in range(4001)]
+    cutoffs = {perplexity_cutoffs(spark.createDataFrame([(v,) for v in values], "perplexity double").repartition(n),
+                                  0.01, 0.99) for n in (1, 3, 8)}
+    assert len(cutoffs) == 1
+    [(low, high)] = cutoffs
+    # About 1% of the scores on each side, as the rank statistic: 40 of 4,001.
+    assert 38 <= sum(v < low for v in values) <= 42 and 38 <= sum(v > high for v in values) <= 42
+
+
+def test_row_progress_says_rows_rate_and_time_left():
+    now = [0.0]
+    out = io.StringIO()
+    progress = RowProgress("curate per-gap", 1000, every_s=10.0, clock=lambda: now[0], out=out)
+    now[0] = 5.0
+    assert progress.add(100) is None  # too soon
+    now[0] = 10.0
+    assert progress.add(100) == "[curate per-gap] 200/1,000 rows, 20 rows/s, 40s left"
+    now[0] = 11.0
+    assert progress.add(800) == "[curate per-gap] 1,000/1,000 rows, 91 rows/s, 0s left"  # the last always
+    assert out.getvalue().count("\n") == 2
+
+
+# -- incremental runs --------------------------------------------------------------------------
+
+def _row(request_id: str, user: str, prefix: str, middle: str | None, suffix: str | None, language: str = "python") -> dict:
+    return {
+        "request_id": request_id, "session_id": f"s-{user}", "user_id": user, "doc_id": "d", "language": language,
+        "request_ts": datetime(2026, 1, 1, tzinfo=timezone.utc), "prefix": prefix, "suffix": suffix,
+        "proposal": None, "outcome": "rejected", "committed": middle,
+        "is_void": middle == "" if middle is not None else None, "finalize_reason": "left_region",
+        "tracking_mode": "edits", "request_event_id": f"e-{request_id}", "event_ids": [f"e-{request_id}"],
+    }
+
+
+def _days() -> list[list[dict]]:
+    """Three days of silver. Day 3 brings copies of day-1 samples whose request ids sort first (so
+    day 1's kept sample becomes the duplicate), and a day-1 row rewritten (a later lifecycle run
+    changed its C_N)."""
+    gaps = stdlib_gaps(90)
+    rows = [_row(f"r{i:03d}", f"u{i % 13}", p, m if i % 7 else "", s) for i, (p, m, s) in enumerate(gaps)]
+    rows.append(_row("r900", "u1", "x = ", None, "\n"))  # C_N unknown
+    day1, day2, day3 = rows[:40], rows[40:70], rows[70:]
+    day3 += [_row(f"a{i:03d}", f"u{i % 5}", r["prefix"], r["committed"], r["suffix"]) for i, r in enumerate(day1[1:30:4])]
+    return [day1, day2, day3]
+
+
+def _changed(row: dict) -> dict:
+    return {**row, "committed": "return None", "is_void": False}
+
+
+def _write_silver(spark, lakehouse: Lakehouse, rows: list[dict]) -> None:
+    lakehouse.overwrite(COMPLETIONS, spark.createDataFrame(rows, COMPLETIONS.schema))
+
+
+def _config(root) -> EchoConfig:
+    config = EchoConfig(lakehouse=LakehouseConfig(root=str(root)))
+    config.train.base.dir = str(root / "no-model")
+    config.curate.max_samples = 45  # proportioning chooses: it too must see the whole set
+    return config
+
+
+def test_incremental_runs_day_after_day_equal_one_full_run(spark, tmp_path):
+    days = _days()
+    config = _config(tmp_path / "daily")
+    daily = Lakehouse(spark, config.lakehouse)
+    holdout = Holdout.of(config.evaluate)
+    trainable = lambda rows: sum(not holdout.holds_out(r["user_id"]) for r in rows)  # noqa: E731
+    # A day-1 row of a user not held out (the default holdout holds a hashed 10% out) changes on day 3.
+    changed = next(i for i, r in enumerate(days[0]) if r["committed"] and not holdout.holds_out(r["user_id"]))
+    assert trainable(days[0]) < len(days[0])  # the holdout is in play too
+    silver: list[dict] = []
+    computed = []
+    for number, day in enumerate(days):
+        silver += day
+        if number == 2:
+            silver[changed] = _changed(silver[changed])
+        _write_silver(spark, daily, silver)
+        computed.append(curate(spark, daily, config)["verdicts_computed"])
+    # Only the new rows (and the changed one) were verified each day.
+    assert computed == [trainable(days[0]), trainable(days[1]), trainable(days[2]) + 1]
+    [verdict] = daily.read(CURATE_VERDICTS).filter(F.col("request_id") == silver[changed]["request_id"]).collect()
+    assert verdict["committed_chars"] == len("return None")
+
+    full_config = _config(tmp_path / "full")
+    full = Lakehouse(spark, full_config.lakehouse)
+    _write_silver(spark, full, silver)
+    assert curate(spark, full, full_config)["verdicts_computed"] == trainable(silver)
+
+    daily_sums = table_checksums(daily, [SFT_SAMPLES, CURATION_DROPS])
+    assert daily_sums == table_checksums(full, [SFT_SAMPLES, CURATION_DROPS])
+    # The global stages ran over the whole set: day 3's copies displaced day 1's samples, and
+    # proportioning capped gold.
+    drops = {r["request_id"]: (r["stage"], r["reason"]) for r in full.read(CURATION_DROPS).collect()}
+    assert any(stage == "dedup" and rid.startswith("r0") for rid, (stage, _) in drops.items())
+    assert any(stage == "proportion" for stage, _ in drops.values())
+    assert daily_sums[SFT_SAMPLES.name][0] == 45
+
+
+def test_a_per_gap_setting_recomputes_every_verdict_a_global_one_none(spark, tmp_path):
+    config = _config(tmp_path / "lh")
+    lakehouse = Lakehouse(spark, config.lakehouse)
+    silver = [row for day in _days() for row in day]
+    _write_silver(spark, lakehouse, silver)
+    first = curate(spark, lakehouse, config)
+    trainable = first["verdicts_computed"]
+    assert trainable > 50 and first["verdicts_reused"] == 0
+
+    assert curate(spark, lakehouse, config)["verdicts_computed"] == 0  # nothing new
+    config.curate.validation_share = 0.3  # read by the split only
+    again = curate(spark, lakehouse, config)
+    assert (again["verdicts_computed"], again["verdicts_reused"]) == (0, trainable)
+
+    config.curate.identifier_strictness = "strict"  # read by the identifiers stage
+    changed = curate(spark, lakehouse, config)
+    assert (changed["verdicts_computed"], changed["verdicts_reused"]) == (trainable, 0)
+    assert {r[0] for r in lakehouse.read(CURATE_VERDICTS).select("config_sha256").distinct().collect()} == {
+        changed["verdicts_config_sha256"]}
+    assert changed["verdicts_config_sha256"] != first["verdicts_config_sha256"]
+    # The stricter check drops more, exactly as a run from nothing under that setting.
+    assert changed["dropped_by_stage"]["identifiers"] != first["dropped_by_stage"].get("identifiers")
+    incremental = table_checksums(lakehouse, [SFT_SAMPLES, CURATION_DROPS])
+    curate(spark, lakehouse, config, recompute=True)
+    assert table_checksums(lakehouse, [SFT_SAMPLES, CURATION_DROPS]) == incremental
+
+
+def test_perplexity_outliers_from_scores_joined_back(spark, tmp_path):
+    """With the shipped base model as scorer: every gold sample carries its score (joined back from
+    the scores table), and the samples beyond the quantiles, by the engine's cut-offs, are the drops."""
+    from pathlib import Path
+
+    model = Path(__file__).resolve().parents[2] / "models" / "echo-base"
+    config = _config(tmp_path / "lh")
+    config.curate.max_samples = None
+    config.curate.perplexity_model = str(model)
+    config.curate.perplexity_low_quantile, config.curate.perplexity_high_quantile = 0.1, 0.9
+    lakehouse = Lakehouse(spark, config.lakehouse)
+    _write_silver(spark, lakehouse, _days()[0] + _days()[1])
+    metrics = curate(spark, lakehouse, config)
+    assert metrics["perplexity"] == "scored with " + str(model)
+    gold = lakehouse.read(SFT_SAMPLES).collect()
+    outliers = lakehouse.read(CURATION_DROPS).filter(F.col("stage") == "perplexity").collect()
+    scored = len(gold) + len(outliers)
+    assert gold and all(r["perplexity"] and r["perplexity"] > 1 for r in gold)
+    assert {r["reason"] for r in outliers} == {"perplexity_below_quantile", "perplexity_above_quantile"}
+    # About 10% on each side of the scored samples.
+    for reason in ("perplexity_below_quantile", "perplexity_above_quantile"):
+        assert abs(sum(r["reason"] == reason for r in outliers) - 0.1 * scored) <= 2
+    assert metrics["gold"] + metrics["dropped"] == metrics["silver"]
