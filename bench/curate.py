@@ -5,7 +5,9 @@
 Silver rows are windows cut deterministically from the local Python standard library (the code
 before a cut, a few lines as C_N, the code after; one in five void). It prints:
   * each per-gap stage alone, single-threaded in one process, on a 2,000-row sample;
-  * the curate job's own stages on every row (Sail, this machine's cores).
+  * the curate job's own stages on every row (Sail, this machine's cores): a first run;
+  * a second run after `--new-share` more silver rows (1% by default) arrived, on the same lakehouse.
+`--no-per-stage` skips the single-threaded part.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--work", default="out/bench-curate")
+    parser.add_argument("--new-share", type=float, default=0.01, help="silver rows added before the second run, as a share of --rows (0: no second run)")
+    parser.add_argument("--no-per-stage", action="store_true", help="skip the single-threaded per-stage rates")
     args = parser.parse_args()
 
     import shutil
@@ -93,11 +97,15 @@ def main() -> None:
     from echo_spark.lakehouse import Lakehouse
     from echo_spark.tables import COMPLETIONS
 
-    rows = silver_rows(args.rows)
+    added = round(args.rows * args.new_share)
+    # The first --rows rows of a longer draw are the same rows: the second run's silver grows by `added`.
+    every = silver_rows(args.rows + added)
+    rows, new_rows = every[:args.rows], every[args.rows:]
     print(f"{len(rows):,} silver rows from the standard library", flush=True)
-    print("\n| per-gap stage, one thread | samples/s |\n|---|---:|")
-    for name, rate in per_stage(rows[:2000]):
-        print(f"| {name} | {rate:,.0f} |", flush=True)
+    if not args.no_per_stage:
+        print("\n| per-gap stage, one thread | samples/s |\n|---|---:|")
+        for name, rate in per_stage(rows[:2000]):
+            print(f"| {name} | {rate:,.0f} |", flush=True)
 
     work = Path(args.work).resolve()
     shutil.rmtree(work, ignore_errors=True)
@@ -116,6 +124,18 @@ def main() -> None:
     print("\n| job stage (Sail, all cores) | seconds | samples/s |\n|---|---:|---:|")
     for name, seconds in metrics["stage_seconds"].items():
         print(f"| {name} | {seconds:.1f} | {len(rows) / max(seconds, 1e-9):,.0f} |")
+    if not new_rows:
+        return
+    lakehouse.append(COMPLETIONS, spark.createDataFrame(new_rows, COMPLETIONS.schema))
+    began = time.perf_counter()
+    second = curate(spark, lakehouse, config)
+    again = time.perf_counter() - began
+    print(f"\nsecond run after {len(new_rows):,} new silver rows ({len(rows) + len(new_rows):,} in all): {again:.0f}s "
+          f"({total / again:.1f}x faster than the first); gold {second['gold']:,}, dropped {second['dropped']:,}")
+    print("\n| job stage, second run | seconds |\n|---|---:|")
+    for name, seconds in second["stage_seconds"].items():
+        print(f"| {name} | {seconds:.1f} |")
+    print(f"\nfirst run {total:.1f}s, second run {again:.1f}s", flush=True)
 
 
 if __name__ == "__main__":

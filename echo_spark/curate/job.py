@@ -326,7 +326,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
 
         with clock.stage("proportion and split"):
             # The one collect of the run: five short fields per survivor (ids, user, language, length),
-            # what the stratified choice needs; no text. A few tens of MB at 1M survivors.
+            # what the stratified choice needs; no text. Small enough to keep on the driver.
             survivors = kept.select("session_id", "request_id", "user_id", "language",
                                     F.length("middle").alias("chars")).collect()
             keys = [SampleKey(f"{r['session_id']}\x1f{r['request_id']}", r["language"], r["chars"]) for r in survivors]
