@@ -81,6 +81,12 @@ def per_stage(rows: list[dict]) -> list[tuple[str, float]]:
     return out
 
 
+def _stage_table(title: str, stage_seconds: dict[str, float], rows: int) -> None:
+    print(f"\n| {title} | seconds | samples/s |\n|---|---:|---:|")
+    for name, seconds in stage_seconds.items():
+        print(f"| {name} | {seconds:.1f} | {rows / max(seconds, 1e-9):,.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -121,9 +127,7 @@ def main() -> None:
     total = time.perf_counter() - began
     print(f"\ncurate job on {len(rows):,} rows: {total:.0f}s, {len(rows) / total:,.0f} samples/s overall; "
           f"gold {metrics['gold']:,}, dropped {metrics['dropped']:,}")
-    print("\n| job stage (Sail, all cores) | seconds | samples/s |\n|---|---:|---:|")
-    for name, seconds in metrics["stage_seconds"].items():
-        print(f"| {name} | {seconds:.1f} | {len(rows) / max(seconds, 1e-9):,.0f} |")
+    _stage_table("job stage (Sail, all cores)", metrics["stage_seconds"], len(rows))
     if not new_rows:
         return
     lakehouse.append(COMPLETIONS, spark.createDataFrame(new_rows, COMPLETIONS.schema))
@@ -132,9 +136,7 @@ def main() -> None:
     again = time.perf_counter() - began
     print(f"\nsecond run after {len(new_rows):,} new silver rows ({len(rows) + len(new_rows):,} in all): {again:.0f}s "
           f"({total / again:.1f}x faster than the first); gold {second['gold']:,}, dropped {second['dropped']:,}")
-    print("\n| job stage, second run | seconds |\n|---|---:|")
-    for name, seconds in second["stage_seconds"].items():
-        print(f"| {name} | {seconds:.1f} |")
+    _stage_table("job stage, second run", second["stage_seconds"], len(rows) + len(new_rows))
     print(f"\nfirst run {total:.1f}s, second run {again:.1f}s", flush=True)
 
 

@@ -6,7 +6,6 @@ per-gap setting recomputes every verdict."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
 
 from pyspark.sql import functions as F
 
@@ -23,6 +22,7 @@ from echo_spark.progress import RowProgress
 from echo_spark.tables import COMPLETIONS, CURATE_VERDICTS, CURATION_DROPS, SFT_SAMPLES
 
 from ..curate.stdlib_samples import stdlib_gaps
+from .test_curate_job import _silver_row
 
 
 def _old_dedup_by_language(rows: list[dict], config: CurateConfig) -> set[tuple[str, str, str]]:
@@ -128,13 +128,7 @@ def test_row_progress_says_rows_rate_and_time_left():
 # -- incremental runs --------------------------------------------------------------------------
 
 def _row(request_id: str, user: str, prefix: str, middle: str | None, suffix: str | None, language: str = "python") -> dict:
-    return {
-        "request_id": request_id, "session_id": f"s-{user}", "user_id": user, "doc_id": "d", "language": language,
-        "request_ts": datetime(2026, 1, 1, tzinfo=timezone.utc), "prefix": prefix, "suffix": suffix,
-        "proposal": None, "outcome": "rejected", "committed": middle,
-        "is_void": middle == "" if middle is not None else None, "finalize_reason": "left_region",
-        "tracking_mode": "edits", "request_event_id": f"e-{request_id}", "event_ids": [f"e-{request_id}"],
-    }
+    return _silver_row(request_id, user, language, prefix, suffix, middle)
 
 
 def _days() -> list[list[dict]]:

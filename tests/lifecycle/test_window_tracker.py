@@ -93,14 +93,15 @@ def test_orphans_and_duplicate_requests_are_accounted() -> None:
 
 
 def test_an_accept_with_no_later_window_commits_the_accepted_text() -> None:
-    """The server saw the proposal go into the gap; nothing it logged later contradicts that."""
+    """The server saw the proposal go into the gap; nothing it logged later contradicts that, nor
+    verifies it: committed, marked unverified."""
     s = Stream()
     s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
     s.shown(1, "r1", "data.sum()")
     s.verdict(2, "r1", accepted=True)
     s.add("doc_close", 30)
     rec = by_request(s.track())["r1"]
-    assert (rec.committed, rec.finalize_reason) == ("data.sum()", "doc_closed")
+    assert (rec.committed, rec.committed_observed, rec.finalize_reason) == ("data.sum()", False, "doc_closed")
 
 
 def test_an_accept_at_the_end_of_the_document_is_cut_by_the_bound() -> None:
@@ -206,14 +207,7 @@ def test_a_prefix_only_window_ending_inside_the_gap_does_not_shorten_it() -> Non
     assert by_request(s.track(session_end_at=20))["r1"].committed == "data.s"
 
 
-def test_an_accept_no_later_window_showed_is_committed_unverified() -> None:
-    s = Stream()
-    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
-    s.shown(1, "r1", "data.sum()")
-    s.verdict(2, "r1", accepted=True)
-    s.add("doc_close", 30)
-    rec = by_request(s.track())["r1"]
-    assert (rec.committed, rec.committed_observed, rec.finalize_reason) == ("data.sum()", False, "doc_closed")
+def test_an_accept_is_verified_only_by_a_window_after_it() -> None:
     # A window before the accept does not verify what the accept put in the gap.
     s = Stream()
     s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
