@@ -226,8 +226,8 @@ def _settings_key(settings, digest: str) -> str:
 def _anneal_key(settings, digest: str) -> str:
     """What a second-phase checkpoint must have been trained with (its own steps aside): the whole
     first phase, steps included, and the second phase's settings."""
-    return json.dumps({"settings": settings.model_dump(exclude={"dir": True, "work_dir": True, "threads": True, "anneal": {"steps"}}),
-                       "corpus": digest}, sort_keys=True)
+    exclude = {name: True for name in _NOT_PRETRAINING - {"anneal"}} | {"anneal": {"steps"}}
+    return json.dumps({"settings": settings.model_dump(exclude=exclude), "corpus": digest}, sort_keys=True)
 
 
 @dataclass(frozen=True)
