@@ -5,7 +5,9 @@ are both found in it, the text between them is the gap at that moment. With pref
 the gap runs from P1 to the later cursor. A window is a partial, truncated view, so an anchor's
 absence is evidence of a break only when the window must have shown it: the other anchor is
 on the cursor's side and the window does not end inside the missing one. Otherwise the
-region is just out of view (the user is elsewhere), which starts the left-region clock.
+region is just out of view (the user is elsewhere), which starts the left-region clock. No
+request at all in the document for longer than `window_silence_s` is the same evidence, seen late:
+the gap the developer left is the one last seen.
 """
 
 from __future__ import annotations
@@ -169,6 +171,9 @@ class _Follower:
     last_gap: str | None = None
     # The gap the last window showed, followed also after C_N is frozen (for retention).
     view: str | None = None
+    # Last moment the logs put the cursor in the region: the request, its accept, a window
+    # holding the cursor between the anchors (epoch microseconds).
+    inside_at: int = 0
 
 
 class WindowTracker:
@@ -178,6 +183,7 @@ class WindowTracker:
         self._requests = {s.event.event_id: s for s in slots.values()}
         self._accepts = {s.verdict.accept_event_id: s for s in slots.values() if s.verdict.accept_event_id}
         self._config = config
+        self._silence_us = round(config.window_silence_s * 1_000_000)
         self._now: int | None = None
         self._followers: list[_Follower] = []
 
@@ -213,7 +219,7 @@ class WindowTracker:
         )
         bound = gap_bound(cfg.no_suffix_max_gap_chars, cfg.no_suffix_line_factor, slot.verdict.proposal)
         p1_at = None if event.offset is None else event.offset - len(anchors.before)
-        self._followers.append(_Follower(slot, anchors, bound, p1_at))
+        self._followers.append(_Follower(slot, anchors, bound, p1_at, inside_at=self._clock))
 
     def _accept(self, slot: RequestSlot, now: int) -> None:
         """The accepted text was inserted into the gap: until a later window shows otherwise, the
@@ -222,6 +228,8 @@ class WindowTracker:
         accepted = slot.accepted_at_cursor()
         slot.lifecycle.accept(accepted, now)
         follower = next((f for f in self._followers if f.slot is slot), None)
+        if follower is not None:
+            follower.inside_at = now  # accepted at the cursor, in the region
         if follower is not None and accepted and not slot.lifecycle.frozen:
             follower.last_gap = accepted if follower.anchors.after else follower.bound.cut(accepted)
             slot.lifecycle.assumed = True
@@ -235,6 +243,16 @@ class WindowTracker:
             if follower.p1_at is not None and event.offset is not None:
                 expected = follower.p1_at - (event.offset - len(event.prefix))
             seen = sight(follower.anchors, event.prefix, event.suffix, follower.bound, expected)
+            silent = now - follower.inside_at > self._silence_us
+            if seen.cursor_inside and silent and not lifecycle.frozen and lifecycle.outside_since is None:
+                # Back in the region after a silence longer than window_silence_s since the logs last
+                # put the cursor there: no request fired in this document meanwhile, so the
+                # developer was most likely elsewhere (another file, reading) and came back. When
+                # they left is unknown; the gap they left is the last one seen. (A window that
+                # finds the cursor past the region instead shows the gap it was left with.)
+                lifecycle.freeze("left_region", follower.inside_at, follower.last_gap)
+            if seen.cursor_inside:
+                follower.inside_at = now
             if seen.kind == "broken":
                 lifecycle.end("anchor_broken", now, follower.last_gap)
                 continue

@@ -113,10 +113,18 @@ def test_cups_a_proposal_that_repeats_the_end_of_the_prompt_is_measured_after_th
 def test_cups_a_prompt_that_ends_inside_the_gap_does_not_shorten_it() -> None:
     """cups-00: after r0023 the prompt shows r0017's gap as "transform_vector(X_vector):\\n    for i, ";
     r0024's prompt then ends at offset 338, back at the end of the def line (the developer goes on
-    to insert "out_vector = []" there). That prompt is a lower bound: the gap still holds "for i, "."""
+    to insert "out_vector = []" there). That prompt is a lower bound: the gap still holds "for i, ".
+
+    r0023 comes 120 s after r0022 (at "for i"), a silence past `window_silence_s`: by default the
+    developer counts as having been elsewhere and C_N stays what r0022 showed; the lower-bound rule
+    is checked with a wait longer than that silence."""
     rows = [r for r in bronze_rows(CUPS) if r["session_id"] == "cups-00" and r.get("doc_id")]
     cut = next(r["seq"] for r in rows if r["type"] == "completion_request" and r["request_id"] == "cups-00-r0024")
-    result = track_document([r for r in rows if r["seq"] <= cut], SessionFacts("cups-00"), LifecycleConfig())
+    kept = [r for r in rows if r["seq"] <= cut]
+    result = track_document(kept, SessionFacts("cups-00"), LifecycleConfig(window_silence_s=300))
     rec = next(c for c in result.completions if c.request_id == "cups-00-r0017")
     assert rec.prefix.endswith("    return X\n\ndef ")
     assert (rec.committed, rec.finalize_reason) == ("transform_vector(X_vector):\n    for i, ", "end_of_data")
+    result = track_document(kept, SessionFacts("cups-00"), LifecycleConfig())
+    rec = next(c for c in result.completions if c.request_id == "cups-00-r0017")
+    assert (rec.committed, rec.finalize_reason) == ("transform_vector(X_vector):\n    for i", "left_region")

@@ -69,6 +69,7 @@ def test_accepted_proposal_checked_in_later_windows() -> None:
     s.shown(1, "r1", "data")
     s.verdict(2, "r1", accepted=True)
     _request(s, 3, "r2", HEAD + "data", TAIL)
+    _request(s, 20, "r2b", HEAD + "data.", TAIL)
     _request(s, 40, "r3", HEAD + "dat", "a.T" + TAIL)
     recs = by_request(s.track(session_end_at=60))
     rec = recs["r1"]
@@ -267,3 +268,30 @@ def test_replace_start_says_where_the_shown_text_begins() -> None:
     assert event_from_row(row).replace_start == 7
     assert event_from_row({**row, "extra": '{"other": 1}'}).replace_start is None
 
+
+
+def test_a_silence_longer_than_window_silence_s_ends_following_the_gap() -> None:
+    """No request in the document for longer than window_silence_s after the logs last put the
+    cursor in the gap, then a window finds it back inside: the developer was elsewhere (typing sends
+    requests), so C_N is the gap last seen, committed when it was last seen."""
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    _request(s, 5, "r2", HEAD + "data", TAIL)
+    _request(s, 60, "r3", HEAD + "data.mean(", ")" + TAIL)  # 55 s later, back in the gap
+    recs = by_request(s.track(session_end_at=80))
+    assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data", "left_region")
+    assert recs["r1"].finalize_ts == T0_US + 5_000_000
+    # A shorter silence is typing with few requests: the gap is followed on.
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    _request(s, 5, "r2", HEAD + "data", TAIL)
+    _request(s, 40, "r3", HEAD + "data.mean(", ")" + TAIL)
+    recs = by_request(s.track(session_end_at=80))
+    assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data.mean()", "session_end")
+    # After the silence a window that finds the cursor past the region shows the gap it was left with.
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    _request(s, 5, "r2", HEAD + "data", TAIL)
+    _request(s, 60, "r3", HEAD + "data.T" + TAIL, "")  # the cursor past S1
+    recs = by_request(s.track(session_end_at=120))
+    assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data.T", "left_region")
