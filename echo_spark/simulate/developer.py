@@ -77,6 +77,7 @@ class DocumentWork:
             lambda: session.emitter.seq,
             no_suffix_max_gap_chars=life.no_suffix_max_gap_chars,
             no_suffix_line_factor=life.no_suffix_line_factor,
+            server_logs=not session.edits,
         )
         initial = self.target[: self.start] + self.target[self.end :] if self.scenario == INSERT else ""
         self.doc = Document(initial, self.gaps)
@@ -300,6 +301,8 @@ class DocumentWork:
         offset = doc.utf16(cursor)
         context = {"version": doc.version} if s.edits else {"prefix": prefix, "suffix": suffix}
         self.emit("completion_request", request_id=request_id, offset=offset, trigger="auto", **context)
+        if not s.edits:
+            self.gaps.window(cursor - len(prefix), cursor + len(suffix), text)
         if away is not None:
             reaction = REJECT if proposal else NO_REACTION
         else:
@@ -387,6 +390,7 @@ class DocumentWork:
         row.accepted_text = piece
         start = self.cursor
         self.insert(piece)
+        self.gaps.accepted(row, self.doc.text)
         if row.reaction == ACCEPT_EDIT:
             row.edit_kind, changes = policy.edit_after_accept(piece, unit)
             if changes:

@@ -15,6 +15,14 @@ region. The same rules as the lifecycle tracker's, with one difference: an ancho
 stays broken here, even if a later edit restores its text (the tracker forgives that within
 `anchor_repair_s`). (An event of several changes, a rename, only
 ever edits the text just accepted, inside the gaps: no change of it touches an anchor.)
+
+Besides C_N, the *observable truth*: the gap as of the last moment a log event of the session's
+mode could show it before it committed. Edit telemetry reports every change, so there it is C_N.
+Server logs show a gap only in the window (prefix + suffix) of a later request in the document
+that holds P1, the whole gap and S1 (for a suffix-less gap: the gap as the bound cuts it), and in
+the request's own accept (the gap is then the accepted text); what the developer typed after the
+last such moment is in no log, and no server-log tracker can recover it. A gap no event showed
+has no observable truth (None).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ class _Gap:
     row: RequestTruth
     bound: GapBound | None  # an empty S1: the gap is cut by this bound
     left_with: str | None = None  # the gap's content when the cursor left (a left_region commit)
+    shown: str | None = None  # server logs: the gap as the last event that showed it held it
 
     def reach(self, text: str) -> int:
         """Where the region ends for the cursor, in `text`: S1's end, or the end of the cut gap."""
@@ -69,8 +78,11 @@ class GapBook:
         *,
         no_suffix_max_gap_chars: int,
         no_suffix_line_factor: int,
+        server_logs: bool = False,
     ) -> None:
         self._last_seq = last_seq
+        # Server logs only: what a log event can show of a gap is less than C_N (observable truth).
+        self.server_logs = server_logs
         self.anchor_chars = anchor_chars
         self.no_suffix_max_gap_chars = no_suffix_max_gap_chars
         self.no_suffix_line_factor = no_suffix_line_factor
@@ -89,6 +101,28 @@ class GapBook:
         gap = _Gap(cursor, cursor, p1, s1, now + self.max_lifetime_s, None, row, bound)
         self._open.append(gap)
         self._next_deadline = min(self._next_deadline, gap.expires)
+
+    def window(self, start: int, end: int, text: str) -> None:
+        """A request logged the window `text[start:end]` (its prefix + suffix): record, for each open
+        gap whose P1, whole gap and S1 it holds, the gap as it shows it (observable truth)."""
+        for gap in self._open:
+            if start > gap.start - gap.p1:
+                continue
+            if gap.bound is None:
+                if gap.end + gap.s1 <= end:
+                    gap.shown = text[gap.start : gap.end]
+                continue
+            # No S1: the window shows the gap when it holds all of it, or the bound cuts it inside the window.
+            seen = text[gap.start : min(gap.end, end)]
+            cut = gap.bound.cut(seen)
+            if end >= gap.end or len(cut) < len(seen):
+                gap.shown = cut
+
+    def accepted(self, row: RequestTruth, text: str) -> None:
+        """`row`'s proposal was just inserted into its gap: the accept event shows the gap holding it."""
+        for gap in self._open:
+            if gap.row is row:
+                gap.shown = gap.content(text)
 
     def label(self, behaviour: str) -> None:
         """A behaviour happened while these gaps were still open: each request's row records it."""
@@ -173,3 +207,7 @@ class GapBook:
         row.finalize_ts_ms = round(at * 1000)
         row.committed_offset = utf16_len(text[: gap.start])
         row.committed_seq = self._last_seq()
+        if self.server_logs:
+            row.observable_committed, row.observable_shown = gap.shown, gap.shown is not None
+        else:  # every change is reported: all of C_N is observable
+            row.observable_committed, row.observable_shown = row.true_committed, True

@@ -2,7 +2,8 @@
 
 What the pipeline can only estimate from telemetry, the simulator knows: the proposal's kind,
 the developer's reaction, the atomic unit they meant to write (`intended_unit`), and C_N, the
-text they left in the gap (`true_committed`, followed exactly by `gaps.GapBook`). Rows are
+text they left in the gap (`true_committed`, followed exactly by `gaps.GapBook`), and the part of
+it that the session's telemetry could show at all (`observable_committed`). Rows are
 streamed in row groups, so memory does not grow with the number of requests.
 """
 
@@ -58,6 +59,11 @@ class RequestTruth:
     # `committed_seq` (replaying edit telemetry up to that event shows P1 + C_N + S1 there).
     committed_offset: int | None = None
     committed_seq: int | None = None
+    # The gap as of the last moment a log event of the session's mode could show it before it
+    # committed (edits: C_N; server logs: the last later request whose window held P1, the gap and
+    # S1, or the request's own accept); None when no event ever showed it (`observable_shown` false).
+    observable_committed: str | None = None
+    observable_shown: bool = False
 
 
 @dataclass

@@ -116,3 +116,44 @@ def test_brace_block_and_region_end():
     assert atomic_unit(code, pos, len(code), "c") == "\n    if (x) {\n        y();\n    }\n    return 0;\n}"
     assert atomic_unit(code, pos, pos + 6, "c") == "\n    i"  # clipped to the region being written
     assert atomic_unit(code, pos, pos, "c") == ""
+
+
+def test_observable_truth_is_the_gap_as_the_last_event_that_showed_it_held_it():
+    """Server logs show a gap only in a later request's window holding P1, the gap and S1, or in the
+    request's own accept: what is typed after the last such event is C_N but not observable."""
+    gaps = GapBook(4, left_region_s=30.0, max_lifetime_s=600.0, last_seq=lambda: 0, no_suffix_max_gap_chars=500,
+                   no_suffix_line_factor=2, server_logs=True)
+    doc = Document(TEXT, gaps)
+    row = _row()
+    gaps.open(row, 22, len(TEXT), now=0.0)  # P1 "rn g" [18, 22), S1 "(x)\n" [22, 26)
+    doc.edit([Span(22, 22, "et")], 1.0)
+    gaps.window(10, len(doc.text), doc.text)  # holds P1, "et" and S1
+    doc.edit([Span(24, 24, "_2")], 2.0)
+    gaps.window(20, len(doc.text), doc.text)  # starts inside P1: does not show the gap
+    gaps.window(0, 27, doc.text)  # ends inside S1: nor does this one
+    doc.edit([Span(26, 26, "_3")], 3.0)
+    gaps.close_all(DOC_CLOSED, 5.0, doc.text)
+    assert (row.true_committed, row.observable_committed, row.observable_shown) == ("et_2_3", "et", True)
+    # Never shown: no observable truth.
+    gaps = GapBook(4, left_region_s=30.0, max_lifetime_s=600.0, last_seq=lambda: 0, no_suffix_max_gap_chars=500,
+                   no_suffix_line_factor=2, server_logs=True)
+    doc, row = Document(TEXT, gaps), _row()
+    gaps.open(row, 22, len(TEXT), now=0.0)
+    doc.edit([Span(22, 22, "x")], 1.0)
+    gaps.close_all(DOC_CLOSED, 5.0, doc.text)
+    assert (row.true_committed, row.observable_committed, row.observable_shown) == ("x", None, False)
+    # The request's own accept shows the gap holding the accepted text.
+    gaps = GapBook(4, left_region_s=30.0, max_lifetime_s=600.0, last_seq=lambda: 0, no_suffix_max_gap_chars=500,
+                   no_suffix_line_factor=2, server_logs=True)
+    doc, row = Document(TEXT, gaps), _row()
+    gaps.open(row, 22, len(TEXT), now=0.0)
+    doc.edit([Span(22, 22, "et")], 1.0)
+    gaps.accepted(row, doc.text)
+    doc.edit([Span(24, 24, "!")], 2.0)
+    gaps.close_all(DOC_CLOSED, 5.0, doc.text)
+    assert (row.true_committed, row.observable_committed) == ("et!", "et")
+    # Edit telemetry shows every change: the observable truth is C_N.
+    doc, row, gaps = _doc()
+    doc.edit([Span(22, 22, "et")], 1.0)
+    gaps.close_all(DOC_CLOSED, 5.0, doc.text)
+    assert (row.observable_committed, row.observable_shown) == ("et", True)
