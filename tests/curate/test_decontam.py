@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from echo_spark.config import BenchmarksConfig, CurateConfig
 from echo_spark.errors import UsageError
@@ -20,6 +22,9 @@ from echo_spark.curate.verifiers.decontam import (
     default_benchmarks_dir,
 )
 from echo_spark.curate.pipeline import RowCurator
+from echo_spark.curate.text import tokens
+
+from .stdlib_samples import stdlib_gaps
 
 CONFIG = CurateConfig()
 
@@ -93,3 +98,34 @@ def test_curate_reads_the_one_benchmarks_setting(tmp_path: Path) -> None:
         assert kept["kept"], kept
     with pytest.raises(UsageError, match="benchmarks.dir: no benchmark files"):
         benchmarks_folder(BenchmarksConfig(dir=str(tmp_path / "empty")))
+
+
+def _grams(text: str, n: int) -> set[tuple[str, ...]]:
+    """The n-gram test as stated: distinct runs of n tokens (all tokens when fewer)."""
+    toks = tokens(text)
+    return {tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)} if len(toks) >= n else ({tuple(toks)} if toks else set())
+
+
+def _indexed(documents: list[str], n: int) -> set[tuple[str, ...]]:
+    return set().union(*(_grams(d, n) for d in documents))
+
+
+_WORDS = st.sampled_from(["def", "f", "(", "x", ")", ":", "return", "+", "1", "y", "z", "\n", " ", "if"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_WORDS, max_size=30).map(" ".join), min_size=1, max_size=4),
+       st.lists(_WORDS, max_size=40).map(" ".join), st.integers(1, 6))
+def test_shared_counts_ngrams_as_defined(documents: list[str], text: str, n: int) -> None:
+    index = ContaminationIndex("benchmarks", n).add_all(documents)
+    assert index.shared(text) == len(_grams(text, n) & _indexed(documents, n))
+
+
+def test_shared_on_stdlib_windows_against_the_benchmarks(benchmarks: ContaminationIndex) -> None:
+    documents = benchmark_documents(benchmarks_folder(BenchmarksConfig()), BenchmarksConfig().glob)
+    task = _first_task()
+    texts = ["".join(parts) for parts in stdlib_gaps(60)] + [task["prompt"] + task["canonical_solution"]]
+    indexed = _indexed(documents, benchmarks.n)
+    counts = [benchmarks.shared(t) for t in texts]
+    assert counts == [len(_grams(t, benchmarks.n) & indexed) for t in texts]
+    assert counts[-1] > 0

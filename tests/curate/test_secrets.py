@@ -8,6 +8,8 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from echo_spark.config import CurateConfig
 from echo_spark.curate.records import Gap
@@ -114,3 +116,34 @@ def test_clean_standard_library_code_is_rarely_flagged(scanner: SecretScanner) -
     assert len(flagged) / len(clean) < 0.01, [scanner.find(s) for s in flagged]
     for sample in with_emails:
         assert {f.entity for f in scanner.find(sample)} <= {"EMAIL"}
+
+
+def _documents(gap: Gap) -> list[str]:
+    return [gap.prefix + gap.committed + gap.suffix_text, gap.proposal or ""]
+
+
+def test_prefilter_finds_what_every_recognizer_finds(scanner: SecretScanner) -> None:
+    """The prefilter only skips recognizers that cannot match: every planted secret in every placement,
+    and stdlib windows (e-mails, IPs, digits), give the same findings with it and without it."""
+    # A long s is an "s" to regex's case folding but not to str.lower(): such a text runs every recognizer.
+    folded = 'ſecret = "Zq81vXk2LmP0aB7cW3nR5tY9uI4oE6s"\n'
+    texts = [t for p in PLANTED for gap in placements(p).values() for t in _documents(gap)] + _stdlib_samples(300) + [folded]
+    assert scanner.find(folded, prefilter=False)
+    assert sum(bool(scanner.find(t, prefilter=False)) for t in texts) > len(PLANTED)
+    for text in texts:
+        assert scanner.find(text) == scanner.find(text, prefilter=False), text
+
+
+_PIECES = [p.value for p in PLANTED] + [
+    "PassWord", "PWD=", "ApI_KeY", "SECRET", "Token", "credential", "aws_", "://u:", "@", "sig=", "_authToken=",
+    "ſecret", "\u212aey", "passwſrd", "İ", " = '", '"', "\n", "  ", "Zq81vXk2LmP0aB7cW3nR5tY9uI4oE6s", "192.168.",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=12), max_size=12))
+def test_prefilter_is_exact_on_mixed_text(scanner: SecretScanner, parts: list[str]) -> None:
+    """Pieces of secrets and key names in any case, with characters that regex case folding maps to
+    ASCII (long s, Kelvin sign): skipping recognizers never changes what is found."""
+    text = "".join(parts)
+    assert scanner.find(text) == scanner.find(text, prefilter=False)

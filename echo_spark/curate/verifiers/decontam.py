@@ -17,7 +17,7 @@ from pathlib import Path
 from ...config import BenchmarksConfig
 from ...errors import UsageError
 from ..records import Gap, Verdict
-from ..text import ngram_hashes, tokens
+from ..text import tokens
 
 STAGE = "decontam"
 
@@ -38,16 +38,24 @@ def benchmarks_folder(config: BenchmarksConfig) -> Path:
 
 
 class ContaminationIndex:
-    """N-gram hashes of every evaluation document; stable hashes, so it can be built once and shipped."""
+    """The token n-grams of every evaluation document, as tuples of vocabulary ids.
+
+    A sample's n-gram can only be indexed when each of its tokens occurs in some evaluation
+    document, so a sample is read as ids (unknown tokens break it into runs) and only the windows
+    of a run are looked up. Built per process from the same documents, it needs no stable hash:
+    hashing each of a sample's n-grams was most of this stage's time.
+    """
 
     def __init__(self, name: str, n: int) -> None:
         self.name = name  # "benchmarks", "heldout": named in the drop reason
         self.n = n
-        self.grams: set[int] = set()
+        self.vocabulary: dict[str, int] = {}
+        self.grams: set[tuple[int, ...]] = set()
         self.documents = 0
 
     def add(self, text: str) -> None:
-        self.grams |= ngram_hashes(tokens(text), self.n)
+        ids = [self.vocabulary.setdefault(token, len(self.vocabulary)) for token in tokens(text)]
+        self.grams |= _windows(ids, self.n)
         self.documents += 1
 
     def add_all(self, texts: Iterable[str]) -> ContaminationIndex:
@@ -56,8 +64,26 @@ class ContaminationIndex:
         return self
 
     def shared(self, text: str) -> int:
-        """How many of the text's n-grams the evaluation documents contain."""
-        return len(ngram_hashes(tokens(text), self.n) & self.grams)
+        """How many distinct n-grams of the text the evaluation documents contain. A text of fewer
+        than n tokens is one gram of all of them (it can match only a document as short)."""
+        ids = [self.vocabulary.get(token, -1) for token in tokens(text)]
+        if len(ids) < self.n:
+            return int(-1 not in ids and tuple(ids) in self.grams) if ids else 0
+        found: set[tuple[int, ...]] = set()
+        run_start = 0
+        for end in range(len(ids) + 1):
+            if end == len(ids) or ids[end] < 0:
+                if end - run_start >= self.n:
+                    found |= _windows(ids[run_start:end], self.n) & self.grams
+                run_start = end + 1
+        return len(found)
+
+
+def _windows(ids: list[int], n: int) -> set[tuple[int, ...]]:
+    """Every run of n ids (one run of all ids when there are fewer)."""
+    if len(ids) < n:
+        return {tuple(ids)} if ids else set()
+    return {tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)}
 
 
 def benchmark_documents(folder: Path, pattern: str) -> list[str]:

@@ -17,6 +17,7 @@ import ipaddress
 import math
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
@@ -96,13 +97,39 @@ def _valid_phone(value: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Needs:
+    """What any match of a recognizer contains, checked with `in` before its regexes run.
+
+    The pattern recognizers were most of the secrets stage's time, nearly all of it spent failing:
+    a lookbehind such as `(?<=password=)` is tried at every character of a document that holds no
+    password at all. A substring test is a fast scan, so a recognizer whose required text is absent
+    is skipped, and the findings stay exactly those of running every recognizer (a test checks).
+    `literals` are case-sensitive; `words` are ASCII and matched in any case (a text with other
+    than ASCII characters always runs, since regex case folding maps a few of those to ASCII).
+    """
+
+    literals: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+
+    def met(self, text: str, lowered: str) -> bool:
+        if any(literal in text for literal in self.literals):
+            return True
+        return bool(self.words) and (not text.isascii() or any(word in lowered for word in self.words))
+
+
+# Presidio's own recognizers (credit cards, IBANs, SSNs) and the phone numbers all need a digit.
+DIGIT = Needs(literals=tuple("0123456789"))
+
+
 class CodeRecognizer(PatternRecognizer):
     """One entity type found by case-sensitive patterns, optionally confirmed by a validator.
 
-    A validator's False discards the match; True raises it to full confidence.
+    A validator's False discards the match; True raises it to full confidence. `needs` is what every
+    match of every pattern contains (see `Needs`): kept next to the patterns so they change together.
     """
 
-    def __init__(self, entity: str, patterns: list[str], *, score: float = 0.8,
+    def __init__(self, entity: str, patterns: list[str], needs: Needs, *, score: float = 0.8,
                  validator: Callable[[str], bool] | None = None) -> None:
         super().__init__(
             supported_entity=entity,
@@ -110,10 +137,20 @@ class CodeRecognizer(PatternRecognizer):
             patterns=[Pattern(f"{entity.lower()}_{i}", p, score) for i, p in enumerate(patterns)],
             global_regex_flags=regex.MULTILINE,
         )
+        self.needs = needs
         self._validator = validator
 
     def validate_result(self, pattern_text: str) -> bool | None:
         return None if self._validator is None else self._validator(pattern_text)
+
+
+def recognizer_needs(recognizer: EntityRecognizer) -> Needs | None:
+    """What a match of `recognizer` needs; None when unknown (the recognizer always runs)."""
+    if isinstance(recognizer, CodeRecognizer):
+        return recognizer.needs
+    if isinstance(recognizer, (CreditCardRecognizer, IbanRecognizer, UsSsnRecognizer)):
+        return DIGIT
+    return None
 
 
 def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
@@ -122,42 +159,47 @@ def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
         return _not_placeholder(value) and shannon_entropy(value) >= min_entropy
 
     return [
-        CodeRecognizer("AWS_ACCESS_KEY", [r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}\b"]),
+        CodeRecognizer("AWS_ACCESS_KEY", [r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}\b"],
+                       Needs(("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "APKA", "AROA", "ASCA"))),
         CodeRecognizer("AWS_SECRET_KEY", [
             r"""(?<=(?i:secret_?access_?key|aws_?secret[\w-]*|aws[\w-]*_sk)["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]?)"""
             r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
-        ], validator=lambda v: shannon_entropy(v) >= min_entropy),
-        CodeRecognizer("GCP_PRIVATE_KEY_ID", [r"""(?<="private_key_id"\s*:\s*")[0-9a-f]{40}(?=")"""]),
-        CodeRecognizer("PRIVATE_KEY", [_PEM_PRIVATE_KEY], score=1.0),
+        ], Needs(words=("secret", "aws")), validator=lambda v: shannon_entropy(v) >= min_entropy),
+        CodeRecognizer("GCP_PRIVATE_KEY_ID", [r"""(?<="private_key_id"\s*:\s*")[0-9a-f]{40}(?=")"""], Needs(('"private_key_id"',))),
+        CodeRecognizer("PRIVATE_KEY", [_PEM_PRIVATE_KEY], Needs(("-----BEGIN",)), score=1.0),
         CodeRecognizer("AZURE_KEY", [
             r"(?<=(?:AccountKey|SharedAccessKey|SharedSecretValue)=)[A-Za-z0-9+/]{30,}={0,2}",
             r"(?<=[?&]sig=)[A-Za-z0-9%+/]{30,}(?:%3D|=){0,2}",
-        ]),
-        CodeRecognizer("GITHUB_TOKEN", [r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"]),
-        CodeRecognizer("GITLAB_TOKEN", [r"\bglpat-[A-Za-z0-9_-]{20,}"]),
+        ], Needs(("AccountKey=", "SharedAccessKey=", "SharedSecretValue=", "sig="))),
+        CodeRecognizer("GITHUB_TOKEN", [r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"],
+                       Needs(("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"))),
+        CodeRecognizer("GITLAB_TOKEN", [r"\bglpat-[A-Za-z0-9_-]{20,}"], Needs(("glpat-",))),
         CodeRecognizer("SLACK_TOKEN", [
             r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
             r"https://hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,}",
-        ]),
-        CodeRecognizer("STRIPE_KEY", [r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}\b", r"\bwhsec_[A-Za-z0-9]{24,}\b"]),
-        CodeRecognizer("OPENAI_KEY", [r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}"],
+        ], Needs(("xox", "https://hooks.slack.com/services/"))),
+        CodeRecognizer("STRIPE_KEY", [r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}\b", r"\bwhsec_[A-Za-z0-9]{24,}\b"],
+                       Needs(("sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"))),
+        CodeRecognizer("OPENAI_KEY", [r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}"], Needs(("sk-",)),
                        validator=lambda v: _mixed(v[3:]) and shannon_entropy(v) >= min_entropy),
-        CodeRecognizer("ANTHROPIC_KEY", [r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{32,}"]),
-        CodeRecognizer("GOOGLE_API_KEY", [r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"]),
-        CodeRecognizer("JWT", [r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"]),
-        CodeRecognizer("NPM_TOKEN", [r"\bnpm_[A-Za-z0-9]{36}\b", r"""(?<=_authToken=)[^\s"'`]{16,}"""]),
-        CodeRecognizer("PYPI_TOKEN", [r"\bpypi-AgE[A-Za-z0-9_-]{50,}"]),
-        CodeRecognizer("HUGGINGFACE_TOKEN", [r"\bhf_[A-Za-z0-9]{34,}\b"]),
-        CodeRecognizer("TWILIO_KEY", [r"\bSK[0-9a-f]{32}\b"]),
-        CodeRecognizer("SENDGRID_KEY", [r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"]),
-        CodeRecognizer("MAILGUN_KEY", [r"\bkey-[0-9a-f]{32}\b"]),
-        CodeRecognizer("SHOPIFY_TOKEN", [r"\bshp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}\b"]),
-        CodeRecognizer("DIGITALOCEAN_TOKEN", [r"\bdo[opr]_v1_[0-9a-f]{64}\b"]),
-        CodeRecognizer("DOCKER_TOKEN", [r"\bdckr_pat_[A-Za-z0-9_-]{27,}"]),
-        CodeRecognizer("DATABRICKS_TOKEN", [r"\bdapi[0-9a-f]{32}(?:-\d)?\b"]),
-        CodeRecognizer("TELEGRAM_TOKEN", [r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b"]),
-        CodeRecognizer("DISCORD_WEBHOOK", [r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{5,}/[A-Za-z0-9_-]{20,}"]),
-        CodeRecognizer("SQUARE_TOKEN", [r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,}"]),
+        CodeRecognizer("ANTHROPIC_KEY", [r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{32,}"], Needs(("sk-ant-",))),
+        CodeRecognizer("GOOGLE_API_KEY", [r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"], Needs(("AIza",))),
+        CodeRecognizer("JWT", [r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"], Needs(("eyJ",))),
+        CodeRecognizer("NPM_TOKEN", [r"\bnpm_[A-Za-z0-9]{36}\b", r"""(?<=_authToken=)[^\s"'`]{16,}"""],
+                       Needs(("npm_", "_authToken="))),
+        CodeRecognizer("PYPI_TOKEN", [r"\bpypi-AgE[A-Za-z0-9_-]{50,}"], Needs(("pypi-AgE",))),
+        CodeRecognizer("HUGGINGFACE_TOKEN", [r"\bhf_[A-Za-z0-9]{34,}\b"], Needs(("hf_",))),
+        CodeRecognizer("TWILIO_KEY", [r"\bSK[0-9a-f]{32}\b"], Needs(("SK",))),
+        CodeRecognizer("SENDGRID_KEY", [r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"], Needs(("SG.",))),
+        CodeRecognizer("MAILGUN_KEY", [r"\bkey-[0-9a-f]{32}\b"], Needs(("key-",))),
+        CodeRecognizer("SHOPIFY_TOKEN", [r"\bshp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}\b"], Needs(("shp",))),
+        CodeRecognizer("DIGITALOCEAN_TOKEN", [r"\bdo[opr]_v1_[0-9a-f]{64}\b"], Needs(("doo_v1_", "dop_v1_", "dor_v1_"))),
+        CodeRecognizer("DOCKER_TOKEN", [r"\bdckr_pat_[A-Za-z0-9_-]{27,}"], Needs(("dckr_pat_",))),
+        CodeRecognizer("DATABRICKS_TOKEN", [r"\bdapi[0-9a-f]{32}(?:-\d)?\b"], Needs(("dapi",))),
+        CodeRecognizer("TELEGRAM_TOKEN", [r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b"], Needs((":AA",))),
+        CodeRecognizer("DISCORD_WEBHOOK", [r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{5,}/[A-Za-z0-9_-]{20,}"],
+                       Needs(("/api/webhooks/",))),
+        CodeRecognizer("SQUARE_TOKEN", [r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,}"], Needs(("sq0atp-", "sq0csp-"))),
         CodeRecognizer("PASSWORD", [
             # scheme://user:PASSWORD@host, in any URL or DSN
             r"""(?<=\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@"'`<>]{0,64}:)[^\s@/"'`<>]{3,128}(?=@[\w.-])""",
@@ -165,20 +207,22 @@ def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
             r"""(?<=\b(?i:password|pwd)=)[^;"'`\s]{4,}""",
             # password = "..."
             r"(?<=" + _PASSWORD_NAME + _ASSIGNED + r""")[^"'`\s]{6,}(?=["'`])""",
-        ], validator=lambda v: _not_placeholder(v) and _mixed(v)),
+        ], Needs(("://",), words=("passw", "pwd")), validator=lambda v: _not_placeholder(v) and _mixed(v)),
         CodeRecognizer("GENERIC_SECRET", [r"(?<=" + _KEY_NAME + _ASSIGNED + r""")[^"'`\s]{12,}(?=["'`])"""],
+                       Needs(words=("key", "secret", "token", "credential")),
                        validator=key_value),
         CodeRecognizer("EMAIL", [r"(?<!://[^\s/@:]*:[^\s/@:]*)\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b"],
+                       Needs(("@",)),
                        validator=_real_email),
         CodeRecognizer("IP_ADDRESS", [
             r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.]*\d)",
             r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])",
             r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,6}(?::[0-9a-fA-F]{1,4}){1,5}(?![\w:])",
-        ], validator=_global_ip),
+        ], Needs((".", ":")), validator=_global_ip),
         CodeRecognizer("PHONE", [
             r"(?<![\w+.-])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w.-]*\d)",
             r"(?<![\w+.-])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\w.-]*\d)",
-        ], validator=_valid_phone),
+        ], DIGIT, validator=_valid_phone),
         CreditCardRecognizer(supported_entity="CREDIT_CARD"),
         IbanRecognizer(supported_entity="IBAN"),
         UsSsnRecognizer(supported_entity="US_SSN"),

@@ -19,7 +19,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 
 from ..records import Gap, Verdict
-from .recognizers import CREDENTIALS, code_recognizers
+from .recognizers import CREDENTIALS, Needs, code_recognizers, recognizer_needs
 
 STAGE = "secrets"
 
@@ -62,14 +62,21 @@ class SecretScanner:
         self._context_entities = {e for r in recognizers if getattr(r, "context", None) for e in r.supported_entities}
         self._no_tokens = NlpArtifacts(entities=[], tokens=nlp_engine.nlp["en"].make_doc(""), tokens_indices=[],
                                        lemmas=[], nlp_engine=nlp_engine, language="en")
+        self._needs: dict[str, Needs | None] = {e: recognizer_needs(r) for r in recognizers for e in r.supported_entities}
 
-    def find(self, text: str) -> list[Finding]:
-        """Findings in text order; overlapping ones merged into one span (credentials win the type)."""
+    def find(self, text: str, *, prefilter: bool = True) -> list[Finding]:
+        """Findings in text order; overlapping ones merged into one span (credentials win the type).
+        Only the recognizers whose required text is present run (`prefilter=False` runs them all:
+        the reference the prefilter is tested against)."""
         if not text:
             return []
-        results = self.engine.analyze(text=text, language="en", score_threshold=0.0, nlp_artifacts=self._no_tokens)
+        entities = self._possible(text) if prefilter else None
+        if entities == []:
+            return []
+        results = self.engine.analyze(text=text, language="en", entities=entities, score_threshold=0.0,
+                                      nlp_artifacts=self._no_tokens)
         if any(r.entity_type in self._context_entities for r in results):
-            results = self.engine.analyze(text=text, language="en", score_threshold=self.min_score)
+            results = self.engine.analyze(text=text, language="en", entities=entities, score_threshold=self.min_score)
         else:
             results = [r for r in results if r.score >= self.min_score]
         merged: list[Finding] = []
@@ -83,6 +90,11 @@ class SecretScanner:
             else:
                 merged.append(found)
         return merged
+
+
+    def _possible(self, text: str) -> list[str]:
+        lowered = text.lower()
+        return [entity for entity, needs in self._needs.items() if needs is None or needs.met(text, lowered)]
 
 
 def _rank(finding: Finding) -> tuple[bool, bool, float]:
