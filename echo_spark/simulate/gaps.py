@@ -20,7 +20,10 @@ Besides C_N, the *observable truth*: the gap as of the last moment a log event o
 mode could show it before it committed. Edit telemetry reports every change, so there it is C_N.
 Server logs show a gap only in the window (prefix + suffix) of a later request in the document
 that holds P1, the whole gap and S1 (for a suffix-less gap: the gap as the bound cuts it), and in
-the request's own accept (the gap is then the accepted text); what the developer typed after the
+the request's own accept (the gap is then the accepted text); a gap committed because the cursor
+left is also shown by a later window that holds it still as it was left (the tracker reads windows
+until its own wait runs out, and a developer coming back may send a request before typing); what
+the developer typed after the
 last such moment is in no log, and no server-log tracker can recover it. A gap no event showed
 has no observable truth (None).
 """
@@ -89,6 +92,9 @@ class GapBook:
         self.left_region_s = left_region_s
         self.max_lifetime_s = max_lifetime_s
         self._open: list[_Gap] = []
+        # Server logs: gaps committed because the cursor left, still in the document as left; a later
+        # window holding one shows its C_N (the tracker reads windows until its own wait runs out).
+        self._settled: list[_Gap] = []
         self._next_deadline = _NEVER
 
     def __len__(self) -> int:
@@ -106,17 +112,12 @@ class GapBook:
         """A request logged the window `text[start:end]` (its prefix + suffix): record, for each open
         gap whose P1, whole gap and S1 it holds, the gap as it shows it (observable truth)."""
         for gap in self._open:
-            if start > gap.start - gap.p1:
-                continue
-            if gap.bound is None:
-                if gap.end + gap.s1 <= end:
-                    gap.shown = text[gap.start : gap.end]
-                continue
-            # No S1: the window shows the gap when it holds all of it, or the bound cuts it inside the window.
-            seen = text[gap.start : min(gap.end, end)]
-            cut = gap.bound.cut(seen)
-            if end >= gap.end or len(cut) < len(seen):
-                gap.shown = cut
+            shown = _in_window(gap, start, end, text)
+            if shown is not None:
+                gap.shown = shown
+        for gap in self._settled:
+            if _in_window(gap, start, end, text) == gap.row.true_committed:
+                gap.row.observable_committed, gap.row.observable_shown = gap.row.true_committed, True
 
     def accepted(self, row: RequestTruth, text: str) -> None:
         """`row`'s proposal was just inserted into its gap: the accept event shows the gap holding it."""
@@ -162,6 +163,8 @@ class GapBook:
                 self._next_deadline = min(self._next_deadline, now + self.left_region_s)
         if broken:
             self._open = [g for g in self._open if g.row.finalize_reason is None]
+        if self._settled:
+            self._settled = [g for g in self._settled if _still_settled(g, start, end, delta, now)]
 
     def cursor(self, index: int, now: float, text: str) -> None:
         """The caret is at `index` in `text`: starts or stops each gap's left-region clock."""
@@ -194,6 +197,7 @@ class GapBook:
         for gap in self._open:
             self._commit(gap, reason, now, text)
         self._open = []
+        self._settled = []
         self._next_deadline = _NEVER
 
     def _commit(self, gap: _Gap, reason: str, at: float, text: str) -> None:
@@ -209,5 +213,37 @@ class GapBook:
         row.committed_seq = self._last_seq()
         if self.server_logs:
             row.observable_committed, row.observable_shown = gap.shown, gap.shown is not None
+            if reason == LEFT_REGION:
+                self._settled.append(gap)
         else:  # every change is reported: all of C_N is observable
             row.observable_committed, row.observable_shown = row.true_committed, True
+
+
+def _in_window(gap: _Gap, start: int, end: int, text: str) -> str | None:
+    """The gap as the window `text[start:end]` shows it, if it holds P1, the whole gap and S1 (a
+    suffix-less gap: all of it, or the bound cuts it inside the window); else None."""
+    if start > gap.start - gap.p1:
+        return None
+    if gap.bound is None:
+        return text[gap.start : gap.end] if gap.end + gap.s1 <= end else None
+    seen = text[gap.start : min(gap.end, end)]
+    cut = gap.bound.cut(seen)
+    return cut if end >= gap.end or len(cut) < len(seen) else None
+
+
+def _still_settled(gap: _Gap, start: int, end: int, delta: int, now: float) -> bool:
+    """Follow a committed gap's region through an edit; False once the edit touches it (or it expired)."""
+    if now >= gap.expires:
+        return False
+    region_start, region_end = gap.start - gap.p1, gap.end + gap.s1
+    if end < region_start or (end == region_start and (start < end or gap.p1)):
+        gap.start += delta
+        gap.end += delta
+        return True
+    if start > region_end or (start == region_end and (start < end or gap.s1)):
+        return True
+    committed = gap.row.true_committed or ""
+    if gap.bound is not None and start >= gap.start + len(committed):
+        gap.end += delta  # typing on past the cut: the cut gap stays as committed
+        return True
+    return False

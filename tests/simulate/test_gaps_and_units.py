@@ -152,6 +152,31 @@ def test_observable_truth_is_the_gap_as_the_last_event_that_showed_it_held_it():
     doc.edit([Span(24, 24, "!")], 2.0)
     gaps.close_all(DOC_CLOSED, 5.0, doc.text)
     assert (row.true_committed, row.observable_committed) == ("et!", "et")
+    # Committed when the cursor left: a later window that still holds the gap as left shows C_N;
+    # once an edit touches the region, none does.
+    gaps = GapBook(4, left_region_s=30.0, max_lifetime_s=600.0, last_seq=lambda: 0, no_suffix_max_gap_chars=500,
+                   no_suffix_line_factor=2, server_logs=True)
+    doc, row = Document(TEXT, gaps), _row()
+    gaps.open(row, 22, len(TEXT), now=0.0)
+    doc.edit([Span(22, 22, "et")], 1.0)
+    gaps.window(10, len(doc.text), doc.text)
+    doc.edit([Span(24, 24, "_2")], 2.0)
+    gaps.cursor(0, 3.0, doc.text)
+    gaps.tick(40.0, doc.text)
+    assert (row.true_committed, row.finalize_reason, row.observable_committed) == ("et_2", LEFT_REGION, "et")
+    doc.edit([Span(0, 0, "# hi\n")], 41.0)  # before the region: shifts it
+    gaps.window(0, len(doc.text), doc.text)
+    assert row.observable_committed == "et_2"
+    gaps = GapBook(4, left_region_s=30.0, max_lifetime_s=600.0, last_seq=lambda: 0, no_suffix_max_gap_chars=500,
+                   no_suffix_line_factor=2, server_logs=True)
+    doc, row = Document(TEXT, gaps), _row()
+    gaps.open(row, 22, len(TEXT), now=0.0)
+    doc.edit([Span(22, 22, "et")], 1.0)
+    gaps.cursor(0, 3.0, doc.text)
+    gaps.tick(40.0, doc.text)
+    doc.edit([Span(24, 24, "!")], 41.0)  # back in the gap, typing: no later window shows C_N
+    gaps.window(0, len(doc.text), doc.text)
+    assert (row.true_committed, row.observable_committed, row.observable_shown) == ("et", None, False)
     # Edit telemetry shows every change: the observable truth is C_N.
     doc, row, gaps = _doc()
     doc.edit([Span(22, 22, "et")], 1.0)
