@@ -100,9 +100,13 @@ class Lakehouse:
             columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()} COMMENT {_sql_string(c.meaning)}" for f, c in missing)
             self.spark.sql(f"ALTER TABLE {self.name(table)} ADD COLUMNS ({columns})").collect()
             return
+        import pyarrow as pa
         from deltalake import DeltaTable, Field
+        from pyspark.sql.pandas.types import to_arrow_type
 
-        DeltaTable(self.path(table)).alter.add_columns([Field(f.name, f.dataType.simpleString(), nullable=True) for f, _ in missing])
+        # Through Arrow: delta-rs names types its own way (long, array<long>), not by Spark's strings.
+        DeltaTable(self.path(table)).alter.add_columns([
+            Field.from_arrow(pa.field(f.name, to_arrow_type(f.dataType, timezone="UTC"), nullable=True)) for f, _ in missing])
 
     # -- reads ------------------------------------------------------------------------------
     def read(self, table: TableDef, version: int | None = None) -> DataFrame:

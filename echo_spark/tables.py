@@ -361,6 +361,9 @@ CURATE_STAGING = TableDef(
         _c("proposal", StringType(), "C1 (redacted when kept)."),
         _c("input_sha256", StringType(), "Digest of the silver row's inputs."),
         _c("dedup_key", StringType(), "Dedup group of a kept sample."),
+        _c("dedup_exact", LongType(), "Hash of a kept sample's dedup window tokens."),
+        _c("dedup_shingles", ArrayType(LongType()), "Hashes of its window's token shingles."),
+        _c("dedup_signature", ArrayType(LongType()), "MinHash of those shingles."),
     ),
 )
 
@@ -395,6 +398,9 @@ CURATE_VERDICTS = TableDef(
         _c("middle", StringType(), "Kept gaps: the training target (C_N cut to the unit); null when dropped."),
         _c("proposal", StringType(), "Kept gaps: C1, redacted; null when dropped."),
         _c("dedup_key", StringType(), "Kept gaps: SHA-256 of the language and the whitespace-normalized middle, the dedup group."),
+        _c("dedup_exact", LongType(), "Kept gaps: 64-bit hash of the dedup window's tokens (the context nearest the gap and the middle); equal hashes are exact duplicates."),
+        _c("dedup_shingles", ArrayType(LongType()), "Kept gaps: 64-bit hashes of the window's token shingles, sorted; near duplicates are confirmed by their Jaccard similarity."),
+        _c("dedup_signature", ArrayType(LongType()), "Kept gaps: MinHash of the shingles (curate.dedup_num_perm values), what LSH proposes near-duplicate candidates by."),
         _c("input_sha256", StringType(), "SHA-256 of the silver columns the per-gap stages read (JSON of the row); a changed row is recomputed."),
         _c("config_sha256", StringType(), "SHA-256 of what else the verdict depends on: per-gap curate settings, the lifecycle's no-suffix bound, the benchmark files, the per-gap stages' code."),
         _c("computed_at", TimestampType(), "When this verdict was computed."),

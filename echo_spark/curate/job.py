@@ -141,7 +141,8 @@ def as_verdicts(staged: DataFrame, config_sha256: str) -> DataFrame:
         "request_id", "session_id", "user_id", "doc_id", "language", "outcome", "request_event_id", "event_ids",
         F.length("committed_raw").cast("long").alias("committed_chars"), "teacher_source", "kept", "drop_stage",
         "drop_reason", "redactions",
-        *[F.when(kept, F.col(c)).alias(c) for c in ("prefix", "suffix", "middle", "proposal", "dedup_key")],
+        *[F.when(kept, F.col(c)).alias(c) for c in ("prefix", "suffix", "middle", "proposal", "dedup_key", "dedup_exact",
+                                                     "dedup_shingles", "dedup_signature")],
         "input_sha256", F.lit(config_sha256).alias("config_sha256"), F.current_timestamp().alias("computed_at"),
     )
 
@@ -151,12 +152,10 @@ DEDUP_SCHEMA = "session_id string, request_id string, drop_reason string"
 
 def dedup_groups(config: CurateConfig, table: Any) -> Any:
     """Duplicates among the rows of `table` (Arrow), compared only within a `dedup_key` group (same
-    language, same whitespace-normalized middle), by their context windows."""
+    language, same whitespace-normalized middle), by the sketches of their windows (the verdicts')."""
     import pyarrow as pa
 
-    from echo_spark.curate.records import Gap
-    from echo_spark.curate.text import gap_window
-    from echo_spark.curate.verifiers.dedup import find_duplicates
+    from echo_spark.curate.verifiers.dedup import DedupSketch, find_duplicates
 
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in table.to_pylist():
@@ -166,13 +165,8 @@ def dedup_groups(config: CurateConfig, table: Any) -> Any:
         if len(rows) < 2:
             continue
         keys = [f"{r['session_id']}\x1f{r['request_id']}" for r in rows]
-        windows = [
-            gap_window(Gap(r["request_id"], r["prefix"] or "", r["suffix"], r["middle"] or "", r["language"]),
-                       config.dedup_context_chars)
-            for r in rows
-        ]
-        found = find_duplicates(windows, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm,
-                                shingle_tokens=config.dedup_shingle_tokens, seed=config.seed)
+        sketches = [DedupSketch(r["dedup_exact"], tuple(r["dedup_shingles"]), tuple(r["dedup_signature"])) for r in rows]
+        found = find_duplicates(sketches, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm)
         dropped += [(rows[d.index]["session_id"], rows[d.index]["request_id"], d.reason) for d in found]
     columns = list(zip(*dropped)) or [[], [], []]
     return pa.table({"session_id": list(columns[0]), "request_id": list(columns[1]), "drop_reason": list(columns[2])},
@@ -205,7 +199,7 @@ def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes
     middle, so the same result: `find_duplicates` orders each group by key, not by arrival."""
     repeated = kept.groupBy("dedup_key").agg(F.count(F.lit(1)).alias("_n")).filter(F.col("_n") > 1).select("dedup_key")
     candidates = kept.join(repeated, ["dedup_key"], "left_semi").select(
-        "session_id", "request_id", "dedup_key", "language", "prefix", "suffix", "middle")
+        "session_id", "request_id", "dedup_key", "dedup_exact", "dedup_shingles", "dedup_signature")
     partitions = max(processes, 1) * DEDUP_PARTITIONS_PER_PROCESS
     return candidates.repartition(partitions, "dedup_key").mapInArrow(_dedup_partitions(config, processes), DEDUP_SCHEMA)
 
@@ -250,6 +244,8 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     benchmarks_folder(config.benchmarks)
     for table in (SFT_SAMPLES, CURATION_DROPS):
         lakehouse.ensure(table)
+    for table in (CURATE_STAGING, CURATE_VERDICTS):
+        lakehouse.add_missing_columns(table)  # written before the dedup sketches were kept
     silver = lakehouse.read(COMPLETIONS)
     processes = udf_processes(config.engine)
 

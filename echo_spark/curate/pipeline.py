@@ -21,7 +21,8 @@ from .syntax_teacher import SyntaxTeacher
 from .teacher import Teacher
 from .verifiers.boundary import check_boundary
 from .verifiers.decontam import ContaminationIndex, benchmark_index, benchmarks_folder, check_decontamination
-from .verifiers.dedup import dedup_key
+from .text import gap_window
+from .verifiers.dedup import dedup_key, sketch
 from .verifiers.identifiers import check_identifiers
 from .verifiers.secrets import check_secrets, shared_scanner
 from .verifiers.syntax import check_syntax
@@ -99,14 +100,21 @@ class RowCurator:
         verdict = check_decontamination(redacted, self.indexes)
         staged = _staged(row, redacted, verdict, teacher_source)
         staged["redactions"] = sorted({f.entity for f in secrets.findings})
+        if verdict.keep:
+            sketched = sketch(gap_window(redacted, c.dedup_context_chars), num_perm=c.dedup_num_perm,
+                              shingle_tokens=c.dedup_shingle_tokens, seed=c.seed)
+            staged.update(dedup_exact=sketched.exact, dedup_shingles=list(sketched.shingles),
+                          dedup_signature=list(sketched.signature))
         return staged
 
 
 # Curate settings that only the global stages (dedup, perplexity, proportioning, split) or the
-# bookkeeping read: changing them keeps every per-gap verdict. Every other `curate` setting, and any
-# added later, is taken to change verdicts (recomputing is safe, reusing a stale one is not).
+# bookkeeping read: changing them keeps every per-gap verdict. The dedup window, shingles and MinHash
+# (and the seed of its permutations) are per-gap: each kept verdict stores its sketch. Every other
+# `curate` setting, and any added later, is taken to change verdicts (recomputing is safe, reusing a
+# stale one is not).
 GLOBAL_SETTINGS = frozenset({
-    "seed", "dedup_threshold", "dedup_num_perm", "dedup_shingle_tokens", "dedup_context_chars",
+    "dedup_threshold",
     "length_bucket_edges", "target_length_shares", "target_language_shares", "target_void_share", "max_samples",
     "validation_share", "perplexity_model", "perplexity_enabled", "perplexity_low_quantile",
     "perplexity_high_quantile", "perplexity_batch_size", "perplexity_context_tokens", "mlflow_experiment",
@@ -195,4 +203,5 @@ def _staged(row: dict[str, Any], gap: Gap | None, verdict: Verdict, teacher_sour
         proposal=source.proposal if source else row.get("proposal"),
     )
     staged["dedup_key"] = dedup_key(row.get("language"), staged["middle"]) if verdict.keep else None
+    staged.update(dedup_exact=None, dedup_shingles=None, dedup_signature=None)
     return staged

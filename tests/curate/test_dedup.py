@@ -7,15 +7,16 @@ import random
 from echo_spark.config import CurateConfig
 from echo_spark.curate.records import Gap
 from echo_spark.curate.text import gap_window
-from echo_spark.curate.verifiers.dedup import Duplicate, find_duplicates
+from echo_spark.curate.verifiers.dedup import Duplicate, find_duplicates, sketch
 
 CONFIG = CurateConfig()
 BODY = "".join(f"    value_{i} = compute_{i}(items, factor={i})\n" for i in range(30))
 
 
 def _dups(texts: list[str], keys: list[str]) -> list[Duplicate]:
-    return find_duplicates(texts, keys, threshold=CONFIG.dedup_threshold, num_perm=CONFIG.dedup_num_perm,
-                           shingle_tokens=CONFIG.dedup_shingle_tokens, seed=CONFIG.seed)
+    sketches = [sketch(t, num_perm=CONFIG.dedup_num_perm, shingle_tokens=CONFIG.dedup_shingle_tokens, seed=CONFIG.seed)
+                for t in texts]
+    return find_duplicates(sketches, keys, threshold=CONFIG.dedup_threshold, num_perm=CONFIG.dedup_num_perm)
 
 
 def test_reformatted_copy_is_an_exact_duplicate_of_the_smallest_key() -> None:
@@ -54,3 +55,11 @@ def test_window_is_the_context_nearest_the_gap() -> None:
     gap = Gap("r", "0123456789", "abcdefghij", "X", "python")
     assert gap_window(gap, 3) == "789Xabc"
     assert gap_window(Gap("r", "0123", None, "X", "python"), 0) == "X"
+
+
+def test_a_sketch_holds_signed_64_bit_hashes_a_table_column_can_store() -> None:
+    sketched = sketch(BODY, num_perm=CONFIG.dedup_num_perm, shingle_tokens=CONFIG.dedup_shingle_tokens, seed=CONFIG.seed)
+    assert len(sketched.signature) == CONFIG.dedup_num_perm and list(sketched.shingles) == sorted(set(sketched.shingles))
+    assert all(-(1 << 63) <= h < (1 << 63) for h in (sketched.exact, *sketched.shingles, *sketched.signature))
+    assert any(h < 0 for h in sketched.shingles)
+    assert sketch("", num_perm=8, shingle_tokens=5, seed=1).signature == ()

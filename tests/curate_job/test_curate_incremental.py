@@ -15,7 +15,7 @@ from echo_spark.curate.job import curate, find_duplicates_partitioned, length_bu
 from echo_spark.curate.proportion import length_bucket
 from echo_spark.curate.records import Gap
 from echo_spark.curate.text import gap_window
-from echo_spark.curate.verifiers.dedup import dedup_key, find_duplicates
+from echo_spark.curate.verifiers.dedup import DedupSketch, dedup_key, find_duplicates, sketch
 from echo_spark.holdout import Holdout
 from echo_spark.lakehouse import Lakehouse
 from echo_spark.progress import RowProgress
@@ -40,12 +40,16 @@ def _old_dedup_by_language(rows: list[dict], config: CurateConfig) -> set[tuple[
             if len(same) < 2:
                 continue
             keys = [f"{r['session_id']}\x1f{r['request_id']}" for r in same]
-            windows = [gap_window(Gap(r["request_id"], r["prefix"] or "", r["suffix"], r["middle"] or "", r["language"]),
-                                  config.dedup_context_chars) for r in same]
-            found = find_duplicates(windows, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm,
-                                    shingle_tokens=config.dedup_shingle_tokens, seed=config.seed)
+            found = find_duplicates([_sketch(r, config) for r in same], keys, threshold=config.dedup_threshold,
+                                    num_perm=config.dedup_num_perm)
             dropped |= {(same[d.index]["session_id"], same[d.index]["request_id"], d.reason) for d in found}
     return dropped
+
+
+def _sketch(row: dict, config: CurateConfig) -> DedupSketch:
+    window = gap_window(Gap(row["request_id"], row["prefix"] or "", row["suffix"], row["middle"] or "", row["language"]),
+                        config.dedup_context_chars)
+    return sketch(window, num_perm=config.dedup_num_perm, shingle_tokens=config.dedup_shingle_tokens, seed=config.seed)
 
 
 def _planted_kept_samples() -> list[dict]:
@@ -84,8 +88,11 @@ def test_dedup_partitioned_by_middle_gives_the_per_language_result(spark):
     expected = _old_dedup_by_language(rows, config)
     kinds = {reason for _, _, reason in expected}
     assert kinds == {"exact_duplicate", "near_duplicate"} and len(expected) >= 15, expected
-    df = spark.createDataFrame(rows, "session_id string, request_id string, language string, prefix string, "
-                                     "suffix string, middle string, dedup_key string")
+    sketched = [{**r, "dedup_exact": s.exact, "dedup_shingles": list(s.shingles), "dedup_signature": list(s.signature)}
+                for r in rows for s in [_sketch(r, config)]]
+    df = spark.createDataFrame(sketched, "session_id string, request_id string, language string, prefix string, "
+                                         "suffix string, middle string, dedup_key string, dedup_exact bigint, "
+                                         "dedup_shingles array<bigint>, dedup_signature array<bigint>")
     for processes in (0, 2):
         found = {tuple(r) for r in find_duplicates_partitioned(df, config, processes).collect()}
         assert found == expected, processes

@@ -22,6 +22,9 @@ from datasketch import MinHash, MinHashLSH
 from ..text import ngram_hashes, stable_hash, tokens
 
 STAGE = "dedup"
+# The MinHash permutation scheme, named: stored signatures are compared with ones made later, so the
+# scheme must not follow a library default.
+SCHEME = "affine32"
 
 
 @dataclass(frozen=True)
@@ -43,34 +46,57 @@ def dedup_key(language: str | None, middle: str) -> str:
     return hashlib.sha256(json.dumps([language, " ".join(middle.split())]).encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class DedupSketch:
+    """A sample's window as dedup compares it. Tokenizing, shingling and MinHashing were nearly all
+    of dedup's time, and they depend on one sample only: the per-gap stages compute them once and
+    the verdicts keep them, so a run's global dedup is left with the LSH queries."""
+
+    exact: int  # signed 64-bit hash of the window's tokens (exact duplicates)
+    shingles: tuple[int, ...]  # signed 64-bit hashes of its token shingles, sorted; empty: no tokens
+    signature: tuple[int, ...]  # MinHash of the shingles (empty with them)
+
+
+def sketch(window: str, *, num_perm: int, shingle_tokens: int, seed: int) -> DedupSketch:
+    toks = tokens(window)
+    shingles = ngram_hashes(toks, shingle_tokens)
+    signature: tuple[int, ...] = ()
+    if shingles:
+        minhash = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME)
+        minhash.update_batch([s.to_bytes(8, "big") for s in shingles])
+        signature = tuple(int(v) for v in minhash.hashvalues)
+    return DedupSketch(_signed(stable_hash(tuple(toks))), tuple(sorted(_signed(s) for s in shingles)), signature)
+
+
+def _signed(value: int) -> int:
+    """An unsigned 64-bit hash as the signed 64-bit integer a table column holds."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
 def find_duplicates(
-    texts: Sequence[str],
+    sketches: Sequence[DedupSketch],
     keys: Sequence[str],
     *,
     threshold: float,
     num_perm: int,
-    shingle_tokens: int,
-    seed: int,
 ) -> list[Duplicate]:
-    """Duplicates among `texts` (gap windows), each pointing at its representative; ordered by index."""
-    if len(texts) != len(keys):
-        raise ValueError("texts and keys must have the same length")
+    """Duplicates among the sketched gap windows, each pointing at its representative; ordered by index."""
+    if len(sketches) != len(keys):
+        raise ValueError("sketches and keys must have the same length")
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     exact: dict[int, int] = {}
     shingles_of: dict[int, set[int]] = {}
     duplicates = []
-    for index in sorted(range(len(texts)), key=lambda i: (keys[i], i)):
-        toks = tokens(texts[index])
-        whole = stable_hash(tuple(toks))
-        if whole in exact:
-            duplicates.append(Duplicate(index, exact[whole], "exact"))
+    for index in sorted(range(len(sketches)), key=lambda i: (keys[i], i)):
+        sketched = sketches[index]
+        if sketched.exact in exact:
+            duplicates.append(Duplicate(index, exact[sketched.exact], "exact"))
             continue
-        exact[whole] = index
-        shingles = ngram_hashes(toks, shingle_tokens)
-        if not shingles:
+        exact[sketched.exact] = index
+        if not sketched.shingles:
             continue
-        signature = MinHash(num_perm=num_perm, seed=seed)
-        signature.update_batch([s.to_bytes(8, "big") for s in shingles])
+        shingles = set(sketched.shingles)
+        signature = MinHash(num_perm=num_perm, hashvalues=sketched.signature, scheme=SCHEME)
         similar = [
             int(candidate) for candidate in lsh.query(signature)
             if _jaccard(shingles, shingles_of[int(candidate)]) >= threshold
