@@ -121,7 +121,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     from .lifecycle.job import lifecycle, print_summary as lifecycle_summary
     from .simulate.cohorts import TRAIN
     from .simulate.job import simulate
-    from .tables import SFT_ACCEPTED_ONLY, SFT_SAMPLES
+    from .tables import COMPLETIONS, CURATION_DROPS, EVENTS, SFT_ACCEPTED_ONLY, SFT_SAMPLES
 
     profile = PROFILES[args.profile]
     config = profiled(config, profile, list(getattr(args, "overrides", [])))
@@ -164,7 +164,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     print(f"{accepted['samples']:,} accepted proposals in {SFT_ACCEPTED_ONLY.name} {accepted['by_split']}")
     _check_no_heldout(lakehouse, heldout_users(out), (SFT_SAMPLES, SFT_ACCEPTED_ONLY))
 
-    trained = {arm: stage(f"train {arm}", _train, config, table.name)
+    trained = {arm: stage(f"train {arm}", _train, config, lakehouse, table.name)
                for arm, table in (("accepted-only", SFT_ACCEPTED_ONLY), ("echo", SFT_SAMPLES))}
     evaluation_config = config.model_copy(update={"evaluate": config.evaluate.model_copy(update={"simulation_dir": str(out)})})
     arms = [("base", str(base_dir))] + [(arm, m["mlflow_run_id"]) for arm, m in trained.items()]
@@ -180,7 +180,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     table.add_row("total", f"{sum(timings.values()):.1f}")
     Console().print(table)
     root = Path(config.lakehouse.root).resolve()
-    print(f"tables: {root}/{{events,quarantine,completions,orphans,sft_samples,sft_accepted_only,curation_drops}}")
+    print("tables: " + ", ".join(lakehouse.address(t) for t in (EVENTS, COMPLETIONS, SFT_SAMPLES, SFT_ACCEPTED_ONLY, CURATION_DROPS)))
     print(f"curation report: {report_dir.resolve() / 'report.md'}")
     print(f"evaluation report: {evaluation['report']}")
     print(f"models: base {base_dir.resolve()}, trained arms under {Path(config.train.runs_dir).resolve()}")
@@ -238,10 +238,12 @@ def _check_no_heldout(lakehouse, cohort: list[str], tables) -> None:
                              f"(evaluate.holdout_users) did not keep them out")
 
 
-def _train(config: EchoConfig, table: str) -> dict[str, Any]:
+def _train(config: EchoConfig, lakehouse, table: str) -> dict[str, Any]:
     from training.sft import run_training
     from training.summary import print_summary
 
-    metrics = run_training(config.train.model_copy(update={"gold_table": table}), config.lakehouse.root)
+    from .gold_source import gold_source
+
+    metrics = run_training(config.train.model_copy(update={"gold_table": table}), gold_source(lakehouse, table))
     print_summary(f"train summary ({table})", metrics)
     return metrics

@@ -186,11 +186,12 @@ def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool
         else:
             continue
         before = lakehouse.read(table).count()
-        version = lakehouse.version(table) if table.layer == "gold" and not lakehouse.uses_catalog else None
+        version = lakehouse.version(table) if table.layer == "gold" else None
         lakehouse.delete(table, condition)
         deleted[table.name] = before - lakehouse.read(table).count()
         if version is not None and deleted[table.name]:
-            trained_on[lakehouse.path(table)] = version
+            # As training records it (MLflow `gold.uri`): a folder, or the catalog table's name.
+            trained_on[lakehouse.address(table)] = version
     deleted["landing_files"] = landing_removed
     vacuumed = vacuum_tables(lakehouse, tables) if vacuum else {}
     record = {
@@ -211,19 +212,14 @@ def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool
 
 def vacuum_tables(lakehouse: Lakehouse, tables: list[TableDef]) -> dict[str, int]:
     """Remove every older version of the tables now; returns table name -> files removed, for the
-    tables really vacuumed. Only a local lakehouse is (delta-rs, retention 0): on a catalog none
-    is, and the tables' `delta.deletedFileRetentionDuration` applies (VACUUM after it)."""
+    tables really vacuumed (`Lakehouse.vacuum`: a lakehouse of folders is, a catalog's tables are
+    not, their `delta.deletedFileRetentionDuration` applies)."""
     if lakehouse.uses_catalog:
         print("echo-spark forget: --vacuum vacuums a local lakehouse only; on a catalog the older "
               "versions stay until VACUUM after the tables' retention (recorded: vacuumed false)",
               file=sys.stderr)
-        return {}
-    from deltalake import DeltaTable
-
-    return {
-        table.name: len(DeltaTable(lakehouse.path(table)).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False))
-        for table in tables
-    }
+    removed = {table.name: lakehouse.vacuum(table) for table in tables}
+    return {name: files for name, files in removed.items() if files is not None}
 
 
 def all_vacuumed(tables: list[TableDef], vacuumed: dict[str, int]) -> bool:

@@ -3,6 +3,12 @@
 Every write casts to the target schema first (Sail may silently drop a column whose type or
 nullability differs), tables are created if missing with their declared schema and column
 comments, and Sail's in-memory catalog is refreshed by registering each table by path per session.
+
+It is the one place that knows where a table lives: its address (`catalog.schema.table` on a
+catalog, else its folder), its versions and history, its vacuum and the metrics of its last commit.
+Lineage (MLflow params and tags, erasure tags) records addresses, so a training run, the curate run
+that wrote its data and the erasure that removed a user meet on the same string whichever the
+storage. No other module builds a table's path.
 """
 
 from __future__ import annotations
@@ -11,28 +17,73 @@ import hashlib
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .config import LakehouseConfig
+from .config import EngineConfig, LakehouseConfig
 from .tables import TableDef
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def is_path(address: str) -> bool:
+    """A folder or URI (holds a slash), as opposed to a catalog name `catalog.schema.table`."""
+    return "/" in address or "\\" in address
+
+
+def same_table(a: str, b: str) -> bool:
+    """Two addresses of one table: the same folder however spelled, or the same catalog name
+    (case-insensitive, as Unity Catalog names are)."""
+    if is_path(a) != is_path(b):
+        return False
+    if not is_path(a):
+        return a.strip("`").lower() == b.strip("`").lower()
+    if "://" in a or "://" in b:
+        return a.rstrip("/") == b.rstrip("/")
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def _quoted(name: str) -> str:
+    """`catalog.schema.table` as a SQL identifier."""
+    return ".".join(f"`{part}`" for part in name.split("."))
+
+
 class Lakehouse:
-    def __init__(self, spark: SparkSession, config: LakehouseConfig):
-        self.spark = spark
+    def __init__(self, spark: SparkSession | None, config: LakehouseConfig, *,
+                 connect: Callable[[], SparkSession] | None = None):
+        """`spark`, or `connect` to start one when first needed: a job that only reads a local
+        table by path (training's gold read with delta-rs) never starts an engine."""
+        if spark is None and connect is None:
+            raise ValueError("Lakehouse needs a Spark session or a way to start one")
+        self._spark = spark
+        self._connect = connect
         self.config = config
         self.uses_catalog = bool(config.catalog)
         if self.uses_catalog and not config.schema_name:
             raise ValueError("lakehouse.catalog needs lakehouse.schema_name (catalog.schema.table)")
         self._ready: set[str] = set()
+
+    @classmethod
+    def on_demand(cls, engine: EngineConfig, config: LakehouseConfig) -> "Lakehouse":
+        """A lakehouse whose engine starts at its first Spark call."""
+        from .engine import get_spark
+
+        return cls(None, config, connect=lambda: get_spark(engine))
+
+    @property
+    def spark(self) -> SparkSession:
+        if self._spark is None:
+            assert self._connect is not None
+            self._spark = self._connect()
+        return self._spark
 
     # -- addressing -------------------------------------------------------------------------
     def name(self, table: TableDef) -> str:
@@ -41,21 +92,42 @@ class Lakehouse:
         Local tables are addressed by path because Sail's catalog is per server and in memory:
         two lakehouses in one session must not meet under the same bare name.
         """
-        if self.uses_catalog:
-            return f"`{self.config.catalog}`.`{self.config.schema_name}`.`{table.name}`"
-        return f"delta.`{self.path(table)}`"
+        return self.sql_name(self.address(table))
 
-    def path(self, table: TableDef) -> str:
+    def path(self, table: TableDef | str) -> str:
         """Folder of the table (local lakehouse only)."""
+        name = table if isinstance(table, str) else table.name
         root = self.config.root
         if "://" in root:
-            return f"{root.rstrip('/')}/{table.name}"
-        return str((Path(root) / table.name).resolve())
+            return f"{root.rstrip('/')}/{name}"
+        return str((Path(root) / name).resolve())
 
-    def exists(self, table: TableDef) -> bool:
+    def address(self, table: TableDef | str) -> str:
+        """Where the table lives: `catalog.schema.table` on a catalog, else its folder. A string
+        that is a path or URI already (a Delta table outside the lakehouse), or a qualified
+        catalog name, is kept as it is; a bare name is a table of this lakehouse."""
+        if isinstance(table, str) and is_path(table):
+            return table if "://" in table else str(Path(table).resolve())
+        if isinstance(table, str) and "." in table:
+            return table
+        name = table if isinstance(table, str) else table.name
         if self.uses_catalog:
-            return bool(self.spark.catalog.tableExists(f"{self.config.catalog}.{self.config.schema_name}.{table.name}"))
-        return (Path(self.path(table)) / "_delta_log").is_dir()
+            return f"{self.config.catalog}.{self.config.schema_name}.{name}"
+        return self.path(name)
+
+    @staticmethod
+    def sql_name(address: str) -> str:
+        return f"delta.`{address}`" if is_path(address) else _quoted(address)
+
+    def exists(self, table: TableDef | str) -> bool:
+        address = self.address(table)
+        if not is_path(address):
+            return bool(self.spark.catalog.tableExists(address))
+        if "://" in address:
+            from deltalake import DeltaTable
+
+            return DeltaTable.is_deltatable(address)
+        return (Path(address) / "_delta_log").is_dir()
 
     # -- DDL --------------------------------------------------------------------------------
     def ensure(self, table: TableDef) -> None:
@@ -120,17 +192,87 @@ class Lakehouse:
             reader = reader.option("versionAsOf", int(version))
         return reader.load(self.path(table))
 
-    def history(self, table: TableDef) -> list[dict[str, Any]]:
-        """Commits of the table, newest first (delta-rs locally: Sail has no DESCRIBE HISTORY)."""
-        if self.uses_catalog:
-            return [row.asDict() for row in self.spark.sql(f"DESCRIBE HISTORY {self.name(table)}").collect()]
+    def read_at(self, table: TableDef | str, version: int | None = None) -> DataFrame:
+        """Any table by address (a lakehouse table, or a path or catalog name that lineage
+        recorded), at a version or the latest; nothing is created."""
+        address = self.address(table)
+        if is_path(address):
+            reader = self.spark.read.format("delta")
+            if version is not None:
+                reader = reader.option("versionAsOf", int(version))
+            return reader.load(address)
+        if version is None:
+            return self.spark.table(self.sql_name(address))
+        return self.spark.sql(f"SELECT * FROM {self.sql_name(address)} VERSION AS OF {int(version)}")
+
+    def to_arrow(self, table: TableDef | str, version: int | None, columns: list[str]) -> "pa.Table":
+        """Columns of a table at a version, on the driver. A folder is read with delta-rs (no
+        engine started); a catalog table through Spark, which has the catalog's credentials."""
+        address = self.address(table)
+        if is_path(address):
+            from deltalake import DeltaTable
+
+            return DeltaTable(address, version=version).to_pyarrow_table(columns=columns)
+        return self.read_at(address, version).select(*[F.col(f"`{c}`") for c in columns]).toArrow()
+
+    def columns(self, table: TableDef | str) -> list[str]:
+        address = self.address(table)
+        if is_path(address):
+            from deltalake import DeltaTable
+
+            return list(DeltaTable(address).schema().to_arrow().names)
+        return list(self.read_at(address).columns)
+
+    def history(self, table: TableDef | str) -> list[dict[str, Any]]:
+        """Commits of the table, newest first (delta-rs for a folder: Sail has no DESCRIBE HISTORY)."""
+        address = self.address(table)
+        if not is_path(address):
+            return [row.asDict(recursive=True) for row in self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(address)}").collect()]
         from deltalake import DeltaTable
 
-        return list(DeltaTable(self.path(table)).history())
+        return list(DeltaTable(address).history())
 
-    def version(self, table: TableDef) -> int:
+    def version(self, table: TableDef | str) -> int:
+        """The table's current version (-1: no commit)."""
         history = self.history(table)
-        return int(history[0]["version"]) if history else -1
+        return max(int(h["version"]) for h in history) if history else -1
+
+    def pinned_version(self, table: TableDef | str, asked: int | None) -> int:
+        """The version a reader pins: the one asked for, checked to exist, or the current one."""
+        history = self.history(table)
+        versions = {int(h["version"]) for h in history}
+        if asked is None:
+            if not versions:
+                raise LookupError(f"{self.address(table)} has no version")
+            return max(versions)
+        if int(asked) not in versions:
+            raise LookupError(f"{self.address(table)} has no version {asked} (versions {min(versions, default=-1)}.."
+                              f"{max(versions, default=-1)} in its history)")
+        return int(asked)
+
+    def commit_metrics(self, table: TableDef | str) -> dict[str, Any]:
+        """The table's last commit: version, operation and its operation metrics (rows and files
+        written, removed ...), as Delta records them."""
+        history = self.history(table)
+        if not history:
+            return {}
+        last = max(history, key=lambda h: int(h["version"]))
+        metrics = last.get("operationMetrics") or {}
+        return {"version": int(last["version"]), "operation": last.get("operation"),
+                **{k: v for k, v in metrics.items() if v is not None}}
+
+    # -- maintenance ------------------------------------------------------------------------
+    def vacuum(self, table: TableDef) -> int | None:
+        """Remove every older version of the table now; returns the files removed, or None when
+        nothing was vacuumed. Only a lakehouse of folders is (delta-rs, retention 0): on a catalog
+        the table's `delta.deletedFileRetentionDuration` applies (VACUUM after it): None, so that
+        an audit records what was done, not what was asked."""
+        address = self.address(table)
+        if not is_path(address):
+            return None
+        from deltalake import DeltaTable
+
+        return len(DeltaTable(address).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False))
 
     # -- writes -----------------------------------------------------------------------------
     def conform(self, table: TableDef, df: DataFrame) -> DataFrame:
@@ -154,7 +296,7 @@ class Lakehouse:
         if table.partition_by:
             writer = writer.partitionBy(*table.partition_by)
         if self.uses_catalog:
-            writer.saveAsTable(f"{self.config.catalog}.{self.config.schema_name}.{table.name}")
+            writer.saveAsTable(self.address(table))
         else:
             writer.save(self.path(table))
 

@@ -30,3 +30,19 @@ def test_runs_on_the_table_at_or_before_the_erased_version_are_tagged(tmp_path):
         assert tags[ERASED_TAG] == "true" and "echo.erasure.e1" in tags
     for run_id in (on_v6, elsewhere, untracked):
         assert ERASED_TAG not in client.get_run(run_id).data.tags
+
+
+def test_on_a_catalog_runs_are_matched_by_the_table_name(tmp_path):
+    """On Unity Catalog training records the gold table's name (Lakehouse.address), and forget
+    names the same table: the run is tagged; a run on a folder of the same table name is not."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("sft", artifact_location=(tmp_path / "artifacts").as_uri())
+    runs = {}
+    for key, table in (("catalog", "main.echo.sft_samples"), ("folder", str(tmp_path / "sft_samples"))):
+        runs[key] = client.create_run(experiment).info.run_id
+        client.log_param(runs[key], "gold.uri", table)
+        client.log_param(runs[key], "gold.version", 3)
+
+    assert tag_runs(uri, {"main.echo.sft_samples": 4}, "e2") == [runs["catalog"]]
+    assert ERASED_TAG not in client.get_run(runs["folder"]).data.tags

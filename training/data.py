@@ -18,6 +18,10 @@ The version is resolved once, before reading, and every read names it: a curate 
 mid-read cannot mix two versions into one training set, and MLflow records exactly which data
 trained the model. A row with a null middle (never observed) is not a sample and is skipped.
 
+Where the table lives is not this package's business: the job hands in a `GoldSource`
+(`echo_spark/gold_source.py`, over the lakehouse's table layer) that names the table, pins its
+version and gives the rows at that version as a Ray Dataset.
+
 Ray Data only reads and tokenizes; the examples are collected on the driver before any training
 worker exists (see `sft.py` on why).
 """
@@ -28,13 +32,16 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .batching import Examples
+
+if TYPE_CHECKING:
+    import ray.data
 
 GOLD_COLUMNS = ("sample_id", "prefix", "suffix", "middle", "language", "is_void", "split", "user_id", "request_id")
 READ_COLUMNS = ["sample_id", "prefix", "suffix", "middle", "is_void", "split"]
@@ -57,40 +64,36 @@ class FimFormat:
 
 @dataclass(frozen=True)
 class GoldData:
-    uri: str
+    address: str  # the table as lineage names it (GoldSource.address)
     version: int
     train: Examples
     validation: Examples
     skipped_rows: int
 
 
-def pinned_version(uri: str, version: int | None) -> int:
-    """The table version to read: the one asked for (checked to exist) or the latest."""
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
+class GoldSource(Protocol):
+    """The gold table as training reads it."""
 
-    try:
-        table = DeltaTable(uri)
-        if version is not None:
-            table.load_as_version(version)
-    except TableNotFoundError:
-        raise GoldTableError(f"no Delta table at {uri} (run the curate stage first)") from None
-    except Exception as err:  # delta-rs reports a missing version as a generic error
-        raise GoldTableError(f"{uri}: cannot load version {version}: {err}") from None
-    missing = [c for c in GOLD_COLUMNS if c not in table.schema().to_arrow().names]
-    if missing:
-        raise GoldTableError(f"{uri} is not a gold sft_samples table: missing columns {missing}")
-    return table.version()
+    # The table's address as lineage records it (MLflow `gold.uri`; the erasure tags match it):
+    # a folder or URI, or a Unity Catalog name.
+    address: str
+
+    def pinned_version(self, asked: int | None) -> int:
+        """The version to read: `asked`, checked to exist, or the current one; GoldTableError when
+        there is no such table or version, or it lacks GOLD_COLUMNS."""
+        ...
+
+    def dataset(self, version: int, columns: list[str]) -> "ray.data.Dataset":
+        """The table's rows at `version`, these columns."""
+        ...
 
 
-def read_gold(uri: str, version: int, fim: FimFormat, eval_max_samples: int = 0) -> GoldData:
-    """Read `uri` at `version` with Ray Data, tokenize on Ray workers, collect the examples."""
-    import ray.data
-
+def read_gold(source: GoldSource, version: int, fim: FimFormat, eval_max_samples: int = 0) -> GoldData:
+    """Read the table at `version` with Ray Data, tokenize on Ray workers, collect the examples."""
     _quiet_ray_data()
-    dataset = ray.data.read_delta(uri, version=version, columns=READ_COLUMNS)
+    dataset = source.dataset(version, READ_COLUMNS)
     tokenized = dataset.map_batches(tokenize_rows, fn_kwargs={"fim": fim}, batch_format="pyarrow")
-    return gold_data(uri, version, list(tokenized.iter_batches(batch_format="pyarrow", batch_size=None)), eval_max_samples)
+    return gold_data(source.address, version, list(tokenized.iter_batches(batch_format="pyarrow", batch_size=None)), eval_max_samples)
 
 
 def gold_data(uri: str, version: int, tokenized: list[pa.Table], eval_max_samples: int = 0) -> GoldData:
@@ -168,10 +171,3 @@ def _examples(table: pa.Table) -> Examples:
         input_ids=[np.asarray(x, dtype=np.int32) for x in table["input_ids"].to_pylist()],
         labels=[np.asarray(x, dtype=np.int32) for x in table["labels"].to_pylist()],
     )
-
-
-def table_uri(lakehouse_root: str, gold_table: str) -> str:
-    """A bare table name lives under the lakehouse root; a path or URI is taken as is."""
-    if "/" in gold_table or "://" in gold_table:
-        return gold_table
-    return str(Path(lakehouse_root).resolve() / gold_table)

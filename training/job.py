@@ -54,9 +54,14 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     from .data import GoldTableError
     from .sft import TrainingInputError, run_training
 
+    from echo_spark.gold_source import gold_source
+    from echo_spark.lakehouse import Lakehouse
+
     config = effective(config, args)
+    # The engine starts only if the table is on a catalog (read by Spark); a folder is read by Ray Data.
+    source = gold_source(Lakehouse.on_demand(config.engine, config.lakehouse), config.train.gold_table)
     try:
-        metrics = run_training(config.train, config.lakehouse.root)
+        metrics = run_training(config.train, source)
     except (GoldTableError, TrainingInputError) as err:
         raise UsageError(str(err)) from None
     print_summary("train summary", metrics)

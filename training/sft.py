@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .batching import Examples
-from .data import FimFormat, pinned_version, read_gold, table_uri
+from .data import FimFormat, GoldSource, read_gold
 from .fim import detect_family
 from .model_io import ModelSpec, export, load_tokenizer
 from .train_loop import LoopSettings, MlflowTarget
@@ -106,8 +106,8 @@ def loop_settings(cfg, spec: ModelSpec, pad_id: int, steps: int, mlflow_target: 
     )
 
 
-def run_training(train_config, lakehouse_root: str) -> dict[str, Any]:
-    """Fine-tune on the gold table. Returns the run's summary: among others `model_dir`, the
+def run_training(train_config, gold_source: GoldSource) -> dict[str, Any]:
+    """Fine-tune on the gold table (`gold_source`: echo_spark/gold_source.py). Returns the run's summary: among others `model_dir`, the
     exported Hugging Face folder (`inference.load_model` loads it), `model_uri`, `val_loss` and
     `base_val_loss` (the base model on the same validation samples)."""
     import mlflow
@@ -130,8 +130,8 @@ def run_training(train_config, lakehouse_root: str) -> dict[str, Any]:
         family = detect_family(tokenizer, cfg.fim_family)
     except ValueError as err:
         raise TrainingInputError(f"{model_path}: {err}") from None
-    uri = table_uri(lakehouse_root, cfg.gold_table)
-    version = pinned_version(uri, cfg.gold_version)
+    uri = gold_source.address
+    version = gold_source.pinned_version(cfg.gold_version)
     run_name = cfg.run_name or derived_run_name(cfg, uri, version, model_path)
     storage = Path(cfg.runs_dir).resolve()
     model_dir = storage / run_name / "model"
@@ -145,7 +145,7 @@ def run_training(train_config, lakehouse_root: str) -> dict[str, Any]:
     if own_ray:
         start_ray(cfg)
     try:
-        gold = read_gold(uri, version, FimFormat(str(model_path), family.family, cfg.fim_order, cfg.context_length), cfg.eval_max_samples)
+        gold = read_gold(gold_source, version, FimFormat(str(model_path), family.family, cfg.fim_order, cfg.context_length), cfg.eval_max_samples)
         if len(gold.train) == 0:
             raise TrainingInputError(f"{uri}@v{version} has no usable split='train' rows")
         steps = total_steps(cfg, len(gold.train))

@@ -415,7 +415,7 @@ def _metrics(lakehouse: Lakehouse, model_path: str | None) -> dict[str, Any]:
         "gold_by_language": {str(r["language"]): r["n"] for r in gold.groupBy("language").agg(F.count(F.lit(1)).alias("n")).collect()},
         "gold_redacted": gold.filter(F.size("redactions") > 0).count(),
         "perplexity": "scored with " + model_path if model_path else "skipped: no scoring model built (echo-spark build-base-model) or configured",
-        "gold_version": None if lakehouse.uses_catalog else lakehouse.version(SFT_SAMPLES),
+        "gold_version": lakehouse.version(SFT_SAMPLES),
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 

@@ -1,7 +1,8 @@
 """A curate run as an MLflow run: what went in, what came out, and why the rest was dropped.
 
 Runs sit beside the training runs (same tracking store), so a model's lineage reads back from its
-training run's gold version to the curation run that wrote that version.
+training run's gold version to the curation run that wrote that version: both record the table's
+address and version as the lakehouse gives them (a folder, or a Unity Catalog name).
 """
 
 from __future__ import annotations
@@ -23,12 +24,18 @@ def log_curation_run(config: EchoConfig, lakehouse: Lakehouse, metrics: dict[str
     mlflow.set_experiment(config.curate.mlflow_experiment)
     with mlflow.start_run(run_name="curate") as run:
         mlflow.log_params({f"curate.{k}": v for k, v in config.curate.model_dump().items()})
-        if not lakehouse.uses_catalog:
-            mlflow.set_tags({
-                "silver.uri": lakehouse.path(COMPLETIONS), "silver.version": lakehouse.version(COMPLETIONS),
-                "gold.uri": lakehouse.path(SFT_SAMPLES), "gold.version": lakehouse.version(SFT_SAMPLES),
-            })
+        # Addresses as training records its `gold.uri` (a folder, or the catalog table's name).
+        mlflow.set_tags({
+            "silver.uri": lakehouse.address(COMPLETIONS), "silver.version": lakehouse.version(COMPLETIONS),
+            "gold.uri": lakehouse.address(SFT_SAMPLES), "gold.version": lakehouse.version(SFT_SAMPLES),
+        })
         counts = {k: metrics[k] for k in ("silver", "gold", "dropped", "gold_void", "gold_redacted")}
+        # The gold commit as Delta recorded it (rows and files written, ...), whichever the engine.
+        commit = lakehouse.commit_metrics(SFT_SAMPLES)
+        counts.update({f"gold.commit.{k}": float(v) for k, v in commit.items()
+                       if k != "version" and isinstance(v, (int, float)) and not isinstance(v, bool)})
+        if commit.get("operation"):
+            mlflow.set_tag("gold.commit.operation", str(commit["operation"]))
         for stage, reasons in metrics["dropped_by_stage"].items():
             for reason, count in reasons.items():
                 counts[f"dropped.{stage}.{reason}".replace(":", "_")] = count

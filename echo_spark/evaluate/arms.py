@@ -64,5 +64,5 @@ def build_accepted_only(spark: SparkSession, lakehouse: Lakehouse, config: EchoC
         "table": SFT_ACCEPTED_ONLY.name,
         "samples": table.count(),
         "by_split": {r["split"]: r["n"] for r in table.groupBy("split").agg(F.count(F.lit(1)).alias("n")).collect()},
-        "version": None if lakehouse.uses_catalog else lakehouse.version(SFT_ACCEPTED_ONLY),
+        "version": lakehouse.version(SFT_ACCEPTED_ONLY),
     }

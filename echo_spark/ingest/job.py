@@ -316,7 +316,7 @@ def _nothing_read(lakehouse: Lakehouse) -> dict[str, Any]:
         "files_read": 0, "lines_read": 0, "inserted": 0, "duplicates": 0, "duplicates_in_batch": 0,
         "duplicates_already_in_bronze": 0, "duplicates_conflicting": 0, "quarantined": 0,
         "quarantined_by_reason": {}, "erased": 0, "landing_files_rewritten": 0,
-        "bronze_version": None if lakehouse.uses_catalog else lakehouse.version(EVENTS),
+        "bronze_version": lakehouse.version(EVENTS),
     }
 
 
@@ -472,7 +472,7 @@ def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clo
         "duplicates_conflicting": conflicts_in_batch + conflicts_existing,
         "quarantined": quarantined,
         "quarantined_by_reason": dict(sorted(by_reason.items())),
-        "bronze_version": None if lakehouse.uses_catalog else lakehouse.version(EVENTS),
+        "bronze_version": lakehouse.version(EVENTS),
         "_inserted_by_file": {f: n - present_by_file.get(f, 0) for f, n in batch_by_file.items()},
     }
     return metrics

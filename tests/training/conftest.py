@@ -68,6 +68,18 @@ def gold_rows(count: int, seed: int = 1, validation_every: int = 5) -> list[dict
     return rows
 
 
+def gold_source(lakehouse_root: Path, table: str = "sft_samples"):
+    """The train job's gold source over a local lakehouse; the engine is never needed for a folder."""
+    from echo_spark.config import LakehouseConfig
+    from echo_spark.gold_source import gold_source as source
+    from echo_spark.lakehouse import Lakehouse
+
+    def no_engine():
+        raise AssertionError("a folder is read without starting an engine")
+
+    return source(Lakehouse(None, LakehouseConfig(root=str(lakehouse_root)), connect=no_engine), table)
+
+
 def write_gold(path: Path, rows: list[dict], mode: str = "overwrite") -> None:
     from deltalake import write_deltalake
 

@@ -24,7 +24,7 @@ from training.session import LocalSession
 from training.sft import derived_run_name, run_training
 from training.train_loop import LoopSettings, fit
 
-from .conftest import gold_rows, write_gold
+from .conftest import gold_rows, gold_source, write_gold
 
 
 def _config(tmp, tiny_base, **overrides) -> TrainConfig:
@@ -61,10 +61,10 @@ def trained(tmp_path_factory, tiny_base, ray_local):
     write_gold(tmp / "lakehouse" / "sft_samples", gold_rows(5, seed=9), mode="append")
     config = _config(tmp, tiny_base, gold_version=0, fail_at_step=10, max_failures=0)
     with pytest.raises(Exception, match="simulated worker failure"):
-        run_training(config, str(tmp / "lakehouse"))
+        run_training(config, gold_source(tmp / "lakehouse"))
     mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlruns' / 'mlflow.db'}")
     with mlflow.start_run(experiment_id=mlflow.create_experiment("caller", (tmp / "caller").as_uri())) as caller:
-        metrics = run_training(config.model_copy(update={"fail_at_step": None}), str(tmp / "lakehouse"))
+        metrics = run_training(config.model_copy(update={"fail_at_step": None}), gold_source(tmp / "lakehouse"))
         assert mlflow.active_run().info.run_id == caller.info.run_id
     return tmp, config, metrics
 
@@ -134,7 +134,7 @@ def test_rerunning_a_finished_run_returns_its_summary_without_training_again(tra
     """Even when the runs folder lost the model: it comes back from MLflow."""
     tmp, config, metrics = trained
     shutil.rmtree(metrics["model_dir"])
-    again = run_training(config, str(tmp / "lakehouse"))
+    again = run_training(config, gold_source(tmp / "lakehouse"))
     assert again.pop("already_finished") is True
     assert again == metrics
     assert load_model(again["model_dir"], device="cpu").order == "psm"
