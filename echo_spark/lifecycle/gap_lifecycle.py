@@ -54,6 +54,19 @@ class GapLifecycle:
     kept_at_first_check: bool | None = None
     first_check_done: bool = False
     event_ids: list[str] = field(default_factory=list)
+    # Server logs only (None with edit telemetry, which shows every state): how sure C_N is.
+    # The last sighting that gave C_N found the cursor in the gap and the gap changed since the
+    # sighting before: the developer may have typed on unseen.
+    open_at_last_sighting: bool | None = None
+    # The gap at the sighting before that one ("" for the request itself).
+    previous_gap: str | None = None
+    # How the P1 occurrence of that sighting was chosen (window_tracker.Sighting), `accept` when
+    # C_N is the accepted text.
+    anchor_choice: str | None = None
+    # Longest time between two log events that could show the gap (the request, its accept, later
+    # requests in the document) while C_N could still change; when the last one was.
+    max_silence_us: int | None = None
+    last_look_us: int | None = None
 
     @property
     def frozen(self) -> bool:
@@ -66,6 +79,22 @@ class GapLifecycle:
     def accept(self, accepted_text: str | None, ts: int) -> None:
         if self.following and accepted_text:
             self.accepted_text, self.accept_ts = accepted_text, ts
+
+    def looked(self, ts: int) -> None:
+        """Server logs: an event that could show the gap came at `ts` (longest silence so far)."""
+        if self.frozen:
+            return
+        if self.last_look_us is not None:
+            self.max_silence_us = max(self.max_silence_us or 0, ts - self.last_look_us)
+        self.last_look_us = ts
+
+    def sighted(self, gap: str, previous: str | None, cursor_inside: bool, anchor_choice: str | None) -> None:
+        """Server logs: an event showed the gap holding `gap` (C_N so far); `previous` is what it held before."""
+        if self.frozen:
+            return
+        before = "" if previous is None else previous
+        self.previous_gap, self.anchor_choice = before, anchor_choice
+        self.open_at_last_sighting = cursor_inside and gap != before
 
     def contribute(self, event_id: str) -> None:
         """Provenance: an event that shaped C_N (only while C_N can still change)."""

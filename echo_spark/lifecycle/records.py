@@ -29,6 +29,11 @@ class CompletionRecord:
     # True: an event after the request showed the gap holding C_N. False: C_N is the accepted text,
     # which no later window showed (server logs; unverified). None when C_N is unknown.
     committed_observed: bool | None
+    # Server logs only (None with edit telemetry or when C_N is unknown): how sure C_N is.
+    gap_open_at_last_sighting: bool | None  # the sighting giving C_N found the cursor in a gap still changing
+    max_silence_s: float | None  # longest time between log events that could show the gap while it was open
+    committed_previous: str | None  # the gap at the sighting before ("" = the request itself)
+    anchor_choice: str | None  # unique | offsets | cursor | last_before_cursor | first | accept
     is_void: bool | None
     finalize_reason: str
     finalize_ts: int | None  # epoch microseconds; when C_N was fixed

@@ -87,6 +87,8 @@ def _record(slot: RequestSlot, session: SessionFacts, language: str | None, skip
         return life.retention.get(age) if accepted else None
 
     finalize_ts = None if skipped else life.finalize_ts
+    # The uncertainty columns: server logs only, where C_N is known.
+    unsure = None if committed is None or slot.tracking_mode == "edits" else committed
     # The trackers finalize every request they start, and they start every request of the document.
     assert skipped or life.finalize_reason is not None
     return CompletionRecord(
@@ -104,6 +106,10 @@ def _record(slot: RequestSlot, session: SessionFacts, language: str | None, skip
         accepted_length=verdict.accepted_length,
         committed=committed,
         committed_observed=None if committed is None else life.committed_observed,
+        gap_open_at_last_sighting=None if unsure is None else life.open_at_last_sighting,
+        max_silence_s=None if unsure is None or life.max_silence_us is None else life.max_silence_us / _US_PER_S,
+        committed_previous=None if unsure is None else life.previous_gap,
+        anchor_choice=None if unsure is None else life.anchor_choice,
         is_void=None if committed is None else committed == "",
         finalize_reason="document_skipped" if skipped else str(life.finalize_reason),
         finalize_ts=finalize_ts,

@@ -183,7 +183,7 @@ class WindowTracker:
         self._requests = {s.event.event_id: s for s in slots.values()}
         self._accepts = {s.verdict.accept_event_id: s for s in slots.values() if s.verdict.accept_event_id}
         self._config = config
-        self._silence_us = round(config.window_silence_s * 1_000_000)
+        self._silence_us = round(config.window_silence_s * 1_000_000 * 1)
         self._now: int | None = None
         self._followers: list[_Follower] = []
 
@@ -220,6 +220,7 @@ class WindowTracker:
         bound = gap_bound(cfg.no_suffix_max_gap_chars, cfg.no_suffix_line_factor, slot.verdict.proposal)
         p1_at = None if event.offset is None else event.offset - len(anchors.before)
         self._followers.append(_Follower(slot, anchors, bound, p1_at, inside_at=self._clock))
+        slot.lifecycle.looked(self._clock)
 
     def _accept(self, slot: RequestSlot, now: int) -> None:
         """The accepted text was inserted into the gap: until a later window shows otherwise, the
@@ -231,7 +232,10 @@ class WindowTracker:
         if follower is not None:
             follower.inside_at = now  # accepted at the cursor, in the region
         if follower is not None and accepted and not slot.lifecycle.frozen:
-            follower.last_gap = accepted if follower.anchors.after else follower.bound.cut(accepted)
+            slot.lifecycle.looked(now)
+            gap = accepted if follower.anchors.after else follower.bound.cut(accepted)
+            slot.lifecycle.sighted(gap, follower.last_gap, True, "accept")
+            follower.last_gap = gap
             slot.lifecycle.assumed = True
 
     def _observe(self, event: TrackerEvent) -> None:
@@ -243,6 +247,8 @@ class WindowTracker:
             if follower.p1_at is not None and event.offset is not None:
                 expected = follower.p1_at - (event.offset - len(event.prefix))
             seen = sight(follower.anchors, event.prefix, event.suffix, follower.bound, expected)
+            # The silence counts (max_silence_s) even when it ends following: C_N then is a guess.
+            lifecycle.looked(now)
             silent = now - follower.inside_at > self._silence_us
             if seen.cursor_inside and silent and not lifecycle.frozen and lifecycle.outside_since is None:
                 # Back in the region after a silence longer than window_silence_s since the logs last
@@ -279,6 +285,7 @@ class WindowTracker:
                 if gap is not follower.last_gap:
                     lifecycle.assumed = False
                 lifecycle.observed = True
+                lifecycle.sighted(gap, follower.last_gap, seen.cursor_inside, seen.anchor_choice)
                 follower.last_gap = gap
             if lifecycle.accept_ts is not None and decides:
                 lifecycle.first_check(gap)

@@ -281,6 +281,7 @@ def test_a_silence_longer_than_window_silence_s_ends_following_the_gap() -> None
     recs = by_request(s.track(session_end_at=80))
     assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data", "left_region")
     assert recs["r1"].finalize_ts == T0_US + 5_000_000
+    assert recs["r1"].max_silence_s == 55.0  # flagged: when they left, and what they typed first, is unknown
     # A shorter silence is typing with few requests: the gap is followed on.
     s = Stream()
     _request(s, 1, "r1", HEAD, TAIL)
@@ -295,3 +296,39 @@ def test_a_silence_longer_than_window_silence_s_ends_following_the_gap() -> None
     _request(s, 60, "r3", HEAD + "data.T" + TAIL, "")  # the cursor past S1
     recs = by_request(s.track(session_end_at=120))
     assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data.T", "left_region")
+
+
+def test_uncertainty_columns_say_how_sure_c_n_is() -> None:
+    """Server logs: whether the window that gave C_N found the cursor in a gap still changing, the
+    gap before it, the longest silence between log events that could show it, how P1 was chosen."""
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    _request(s, 5, "r2", HEAD + "data", TAIL)
+    _request(s, 25, "r3", HEAD + "data.mean(", ")" + TAIL)  # cursor inside, gap changed: still open
+    recs = by_request(s.track(session_end_at=30))
+    rec = recs["r1"]
+    assert rec.committed == "data.mean()"
+    assert (rec.gap_open_at_last_sighting, rec.committed_previous, rec.anchor_choice) == (True, "data", "unique")
+    assert rec.max_silence_s == 20.0
+    # The same gap seen again with the cursor past the region: settled.
+    _request(s, 28, "r4", HEAD + "data.mean()" + TAIL, "")
+    rec = by_request(s.track(session_end_at=30))["r1"]
+    assert (rec.committed, rec.gap_open_at_last_sighting, rec.committed_previous) == ("data.mean()", False, "data.mean()")
+    # An accepted proposal no window showed: C_N from the accept.
+    s = Stream()
+    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
+    s.shown(1, "r1", "data.sum()")
+    s.verdict(3, "r1", accepted=True)
+    s.add("doc_close", 30)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.anchor_choice, rec.committed_previous, rec.gap_open_at_last_sighting) == (
+        "data.sum()", "accept", "", True)
+    assert rec.max_silence_s == 2.0
+    # Edit telemetry shows every state: no such columns.
+    s = Stream()
+    s.open(0, HEAD + TAIL)
+    s.request(1, "r1", len(HEAD))
+    s.type_at(2, len(HEAD), "data")
+    rec = by_request(s.track(session_end_at=10))["r1"]
+    assert rec.committed == "data"
+    assert (rec.gap_open_at_last_sighting, rec.max_silence_s, rec.committed_previous, rec.anchor_choice) == (None,) * 4
