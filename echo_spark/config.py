@@ -218,6 +218,15 @@ class CurateConfig(Section):
     # Boundary: C_N repeating this many non-space characters of the suffix's start (or the prefix's end)
     # is the fill-in-the-middle duplication.
     boundary_min_chars: int = Field(default=8, ge=1)
+    # Server logs (silver's uncertainty columns; edit telemetry rows always pass): a gap still open at
+    # its last sighting is kept (keep), dropped (drop), or kept only when the teacher's unit was
+    # already the same at the sighting before (same_unit).
+    certainty_open_gap: Literal["keep", "same_unit", "drop"] = "same_unit"
+    # ... dropped when the longest silence between log events that could show the gap is longer
+    # (seconds; null: never).
+    certainty_max_silence_s: float | None = Field(default=None, gt=0)
+    # ... dropped when the prefix anchor's occurrence was chosen this way (e.g. first, last_before_cursor).
+    certainty_drop_anchor_choices: list[str] = Field(default_factory=list)
     # Identifier consistency of C_N against its context: off | lenient | strict.
     identifier_strictness: Literal["off", "lenient", "strict"] = "lenient"
     # Lenient: share of the distinct names used in C_N that may be unknown to the context.

@@ -55,6 +55,9 @@ ROWS_PER_TASK = 256
 SILVER_COLUMNS = (
     "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix", "proposal", "outcome",
     "committed", "skipped_reason", "request_event_id", "event_ids", "finalize_reason",
+    # How sure a server log's C_N is (the certainty stage); null with edit telemetry, so those rows'
+    # input digests did not change when these columns came.
+    "gap_open_at_last_sighting", "committed_previous", "max_silence_s", "anchor_choice",
 )
 
 

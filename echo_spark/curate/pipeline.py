@@ -20,6 +20,7 @@ from .records import Gap, Verdict
 from .syntax_teacher import SyntaxTeacher
 from .teacher import Teacher
 from .verifiers.boundary import check_boundary
+from .verifiers.certainty import check_certainty
 from .verifiers.decontam import ContaminationIndex, benchmark_index, benchmarks_folder, check_decontamination
 from .text import gap_window
 from .verifiers.dedup import dedup_key, sketch
@@ -29,7 +30,7 @@ from .verifiers.syntax import check_syntax
 
 # The stages in the order a gap meets them; global stages follow in the job. `holdout` (the
 # evaluation holdout, echo_spark/holdout.py) is applied by the job before any of them.
-ROW_STAGES = ("holdout", "input", "teacher", "boundary", "syntax", "identifiers", "secrets", "decontam")
+ROW_STAGES = ("holdout", "input", "teacher", "certainty", "boundary", "syntax", "identifiers", "secrets", "decontam")
 GLOBAL_STAGES = ("dedup", "perplexity", "proportion")
 
 
@@ -72,6 +73,10 @@ class RowCurator:
             answer = self.units.answer(gap)
             if answer.drop_reason:
                 out.append(_staged(row, gap, Verdict.dropped("teacher", answer.drop_reason), "syntax"))
+                continue
+            certain = check_certainty(row, gap, answer.text, self.units, self.config)
+            if not certain.keep:
+                out.append(_staged(row, gap, certain, "syntax"))
             else:
                 whole.append((row, gap, answer.text))
         middles = self._truncate([(gap, text) for _, gap, text in whole])
