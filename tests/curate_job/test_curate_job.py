@@ -112,7 +112,10 @@ def test_a_tracked_run_logs_counts_and_the_report_to_mlflow(spark, lakehouse, co
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     run = client.get_run(metrics["mlflow_run_id"])
     assert run.data.metrics["gold"] == metrics["gold"] and run.data.metrics["silver"] == len(CLEAN)
-    assert run.data.tags["gold.uri"] == lakehouse.path(SFT_SAMPLES)
+    assert run.data.tags["gold.uri"] == lakehouse.address(SFT_SAMPLES)
+    assert run.data.tags["gold.version"] == str(metrics["gold_version"]) == str(lakehouse.version(SFT_SAMPLES))
+    # The gold commit's own metrics, as Delta recorded them.
+    assert run.data.metrics["gold.commit.numOutputRows"] == metrics["gold"]
     assert {a.path for a in client.list_artifacts(run.info.run_id, "curation_report")} == {
         "curation_report/report.md", "curation_report/report.json", "curation_report/report.png"}
 
