@@ -360,7 +360,9 @@ class BaseModelConfig(Section):
 
 
 class TrainConfig(Section):
-    # Gold table: a name under lakehouse.root, or a path/URI of a Delta table.
+    # Gold table: a table of the lakehouse by name (its folder under lakehouse.root, or
+    # catalog.schema.name when lakehouse.catalog is set: read by Spark at the pinned version),
+    # or the path/URI of a Delta table.
     gold_table: str = "sft_samples"
     # Delta version to train on; null = the latest when the run starts (the version used is logged).
     gold_version: int | None = Field(default=None, ge=0)

@@ -104,19 +104,21 @@ def test_evaluate_reads_the_held_out_users_requests_from_silver(spark, lakehouse
     policy = Holdout.of(cfg.evaluate)
     expected = {r["request_id"] for r in rows if policy.holds_out(r["user_id"]) and r["committed"] is not None}
     assert 0 < len(expected) < 200
-    requests, cohort, source = _silver_heldout(cfg, policy)
+    requests, cohort, source = _silver_heldout(cfg, policy, lakehouse)
     assert {r.request_id for r in requests} == expected
     assert cohort == policy.of_users(r["user_id"] for r in rows)
     assert all(r.target == r.intended == r.committed for r in requests)  # one-line units: C_N is the unit
-    assert source.startswith("completions@v")
+    assert source.label.startswith("completions@v")
+    # Its lineage (the runs' dataset source) is silver's address and the version read.
+    assert (source.table, source.version) == (lakehouse.address(COMPLETIONS), lakehouse.version(COMPLETIONS))
     # A sample: the same requests whatever the run, a subset of the held-out ones.
     sampled = _with(cfg, max_requests=5)
-    first, _, _ = _silver_heldout(sampled, policy)
-    again, _, _ = _silver_heldout(sampled, policy)
+    first, _, _ = _silver_heldout(sampled, policy, lakehouse)
+    again, _, _ = _silver_heldout(sampled, policy, lakehouse)
     assert [r.request_id for r in first] == [r.request_id for r in again] and len(first) == 5
     assert {r.request_id for r in first} <= expected
     with pytest.raises(UsageError, match="no held-out user"):
-        _silver_heldout(_with(config, holdout_share=0.0), Holdout())
+        _silver_heldout(_with(config, holdout_share=0.0), Holdout(), lakehouse)
 
 
 def test_simulate_writes_its_held_out_cohort_and_evaluate_requires_it_held_out(tmp_path):

@@ -3,12 +3,13 @@
 One experiment (`train.mlflow_experiment`); one MLflow run per training run, found again by its
 `echo.run_name` tag, so a killed run that is resumed keeps logging into the same MLflow run:
   params   the effective `train` section (flattened), the pinned gold version, sample counts
-  inputs   the gold table as a dataset (source: the Delta path and version)
+  inputs   the gold table as a dataset (source: the Delta path, or the catalog table's name, and version)
   metrics  loss, tokens_per_s, learning_rate every log step; val_loss every eval step (step 0 is
            the base model); system/* (CPU, memory) when system_metrics is on
   model    `model/`: a pyfunc FIM completer (`serving.py`; the merged Hugging Face folder and its
            tokenizer as an artifact, this package as code), registered as a new version of
-           `train.registered_model`
+           `train.registered_model`, which gets the alias `challenger` (the candidate;
+           `evaluate --promote` moves `champion` to it when it wins)
   summary  `summary.json`: what the run returned (losses, sample counts, model folder and URI),
            returned again when the same run is asked for after it finished
 
@@ -28,6 +29,9 @@ from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
 RUN_NAME_TAG = "echo.run_name"
+# The alias a newly registered version gets: the candidate, until `evaluate --promote` makes it the
+# `champion` (echo_spark/evaluate/promotion.py).
+CHALLENGER_ALIAS = "challenger"
 # Logged last with the parameters: its presence says the parameters are all there.
 PARAMS_MARKER = "total_steps"
 # What `run_training` returned, kept with the run so that rerunning a finished run returns it again.
@@ -93,8 +97,12 @@ def log_dataset(uri: str, version: int, train_rows: int, validation_rows: int) -
     from mlflow.data.delta_dataset_source import DeltaDatasetSource
     from mlflow.data.meta_dataset import MetaDataset
 
-    source = DeltaDatasetSource(path=uri, delta_table_version=version)
-    mlflow.log_input(MetaDataset(source, name=f"{Path(uri).name}@v{version}", digest=f"v{version}"), context="training")
+    # A folder or URI by path, a Unity Catalog table by name (catalog.schema.table).
+    by_path = "/" in uri or "\\" in uri
+    source = DeltaDatasetSource(path=uri, delta_table_version=version) if by_path else \
+        DeltaDatasetSource(delta_table_name=uri, delta_table_version=version)
+    name = Path(uri).name if by_path else uri.rsplit(".", 1)[-1]
+    mlflow.log_input(MetaDataset(source, name=f"{name}@v{version}", digest=f"v{version}"), context="training")
     mlflow.log_params({"gold.uri": uri, "gold.version": version, "gold.train_samples": train_rows, "gold.validation_samples": validation_rows})
 
 
@@ -143,4 +151,5 @@ def log_model(model_dir: Path, registered_model: str) -> dict[str, Any]:
         pip_requirements=[f"{p}=={version(p)}" for p in ("torch", "transformers", "tokenizers", "numpy", "pandas")],
         registered_model_name=registered_model,
     )
+    MlflowClient().set_registered_model_alias(registered_model, CHALLENGER_ALIAS, str(info.registered_model_version))
     return {"model_uri": info.model_uri, "registered_model": registered_model, "model_version": info.registered_model_version}

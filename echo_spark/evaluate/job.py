@@ -22,7 +22,7 @@ import uuid
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..config import EchoConfig
 from ..errors import UsageError
@@ -33,13 +33,17 @@ from .bootstrap import resample_counts
 from ..holdout import Holdout
 from .heldout import SILVER_COLUMNS, HeldoutRequest, NoHeldoutCohort, from_silver, heldout_users, load_heldout
 from .metrics import Columns, score
+from .datasets import HeldoutSource, requests_dataset, tasks_dataset
 from .models import ResolvedModel, heldout_in_training, resolve
 from . import real_copilot
 from .proposer import ModelProposer, shown
 from .real_copilot import AcceptedSuggestion
 from .replay import Replayed, replay
 from .report import ArmResult, compare, comparison_table, target_line, write_report
-from .tracking import flat_metrics, log_arm, log_report
+from .tracking import arm_run, flat_metrics, log_inputs, log_report, log_results
+
+if TYPE_CHECKING:
+    from ..lakehouse import Lakehouse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--sim", metavar="DIR", help="simulation whose held-out cohort is replayed, instead of silver (sets evaluate.simulation_dir)")
     parser.add_argument("--report-dir", metavar="DIR", help="where the comparison report goes (sets evaluate.report_dir)")
+    parser.add_argument("--promote", action="store_true",
+                        help="move the registered model's @champion alias to the @challenger version when it wins "
+                             "(acceptance higher, intervals separate) against the champion's arm, or base before any champion")
 
 
 def parse_arms(specs: list[str]) -> list[tuple[str, str]]:
@@ -70,7 +77,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     updates = {"simulation_dir": args.sim, "report_dir": args.report_dir}
     config = config.model_copy(update={"evaluate": config.evaluate.model_copy(
         update={k: v for k, v in updates.items() if v is not None})})
-    metrics = evaluate(config, parse_arms(args.models))
+    metrics = evaluate(config, parse_arms(args.models), promote=args.promote)
     print_summary(metrics)
     return metrics
 
@@ -106,42 +113,64 @@ def _progress(label: str, every: int) -> Any:
     return report
 
 
-def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
-    """Every arm on the same held-out requests and benchmark tasks; the comparison report."""
+def evaluate(config: EchoConfig, arms: list[tuple[str, str]], *, promote: bool = False) -> dict[str, Any]:
+    """Every arm on the same held-out requests and benchmark tasks; the comparison report; with
+    `promote`, the champion alias moved to the challenger if it wins (promotion.py)."""
+    from ..lakehouse import Lakehouse
+
     cfg = config.evaluate
     clock = StageClock("evaluate")
     uri, artifact_root = tracking(config)
     resolved = {name: resolve(target, config, uri) for name, target in arms}
+    chosen = None
+    if promote:
+        from .promotion import plan
+
+        resolved, chosen = plan(resolved, config, uri)
+    # Training tables are read by the address their runs recorded; the engine starts only if needed.
+    lakehouse = Lakehouse.on_demand(config.engine, config.lakehouse)
     holdout = Holdout.of(cfg)
     with clock.stage("held-out requests"):
         if cfg.simulation_dir:
             requests, cohort, source = _simulated_heldout(config, holdout)
         else:
-            requests, cohort, source = _silver_heldout(config, holdout)
+            requests, cohort, source = _silver_heldout(config, holdout, lakehouse)
     tasks: list[Task] = []
+    datasets = [requests_dataset(requests, source)]
     if cfg.benchmarks_enabled:
-        tasks = load_tasks(benchmarks_folder(config.benchmarks), config.benchmarks.glob, cfg.benchmark_tasks, cfg.seed)
+        folder = benchmarks_folder(config.benchmarks)
+        tasks = load_tasks(folder, config.benchmarks.glob, cfg.benchmark_tasks, cfg.seed)
+        datasets.append(tasks_dataset(tasks, folder))
     suggestions = _real_copilot(cfg)
     counts = resample_counts([r.doc_id for r in requests], cfg.bootstrap_resamples, cfg.seed)
     comparison_id = uuid.uuid4().hex[:12]
     results: list[ArmResult] = []
     with torch_threads(cfg.torch_threads):
         for name, model in resolved.items():
-            result, rows = _evaluate_arm(config, name, model, requests, tasks, suggestions, counts, clock)
-            leaked = heldout_in_training(model, cohort)
-            if leaked:
-                print(f"[evaluate] WARNING: {leaked} held-out developers are in {name}'s training table "
-                      f"{model.training_table}@v{model.training_version}: its replay measures memory", file=sys.stderr)
-            run_id = log_arm(uri, cfg.mlflow_experiment, artifact_root, name, comparison_id,
-                             _params(config, model, source, len(requests), len(tasks)),
-                             {**flat_metrics(result.scores, result.benchmarks),
-                              **{f"real_copilot.{k}": v for k, v in result.real_copilot.items()},
-                              **({"heldout_users_in_training": leaked} if leaked is not None else {})},
-                             rows, model.training_run_id)
+            # The run is open while the arm is evaluated: its duration is the arm's, and it fails
+            # with the arm.
+            with arm_run(uri, cfg.mlflow_experiment, artifact_root, name, comparison_id,
+                         model.training_run_id, model.link) as run_id:
+                log_inputs(uri, run_id, datasets)
+                result, rows = _evaluate_arm(config, name, model, requests, tasks, suggestions, counts, clock)
+                leaked = heldout_in_training(model, cohort, lakehouse)
+                if leaked:
+                    print(f"[evaluate] WARNING: {leaked} held-out developers are in {name}'s training table "
+                          f"{model.training_table}@v{model.training_version}: its replay measures memory", file=sys.stderr)
+                log_results(uri, run_id, _params(config, model, source.label, len(requests), len(tasks)),
+                            {**flat_metrics(result.scores, result.benchmarks),
+                             **{f"real_copilot.{k}": v for k, v in result.real_copilot.items()},
+                             **({"heldout_users_in_training": leaked} if leaked is not None else {})},
+                            rows)
             results.append(dataclasses.replace(result, mlflow_run_id=run_id))
     comparison = compare(results, counts, cfg.confidence)
+    promotion = None
+    if chosen is not None:
+        from .promotion import decide
+
+        promotion = decide(chosen, results, uri)
     out = report_dir(config)
-    context = {"heldout_source": source, "requests": len(requests), "heldout_users": len(cohort),
+    context = {"heldout_source": source.label, "requests": len(requests), "heldout_users": len(cohort),
                "confidence": cfg.confidence, "resamples": cfg.bootstrap_resamples, "comparison_id": comparison_id,
                "benchmark_tasks": len(tasks)}
     with clock.stage("report"):
@@ -169,11 +198,12 @@ def evaluate(config: EchoConfig, arms: list[tuple[str, str]]) -> dict[str, Any]:
         "report": str(path.resolve()),
         "mlflow_tracking_uri": uri,
         "mlflow_experiment": cfg.mlflow_experiment,
+        "promotion": promotion,
         "stage_seconds": clock.timings,
     }
 
 
-def _simulated_heldout(config: EchoConfig, holdout: Holdout) -> tuple[list[HeldoutRequest], list[str], str]:
+def _simulated_heldout(config: EchoConfig, holdout: Holdout) -> tuple[list[HeldoutRequest], list[str], HeldoutSource]:
     """The simulation's held-out cohort: every one of its developers must be held out by the
     policy, or curate trained on them (the simulator lists them in OUT/heldout_users.txt)."""
     from ..simulate.cohorts import HELDOUT_USERS_FILE
@@ -191,26 +221,25 @@ def _simulated_heldout(config: EchoConfig, holdout: Holdout) -> tuple[list[Heldo
         raise UsageError(f"{len(outside)} of the {len(cohort)} developers of the simulation's held-out cohort are not "
                          f"held out by evaluate.holdout_* (curate trains on them): set "
                          f"evaluate.holdout_users={sim_dir / HELDOUT_USERS_FILE} for curate and evaluate")
-    return requests, cohort, str(sim_dir.resolve())
+    return requests, cohort, HeldoutSource(str(sim_dir.resolve()), folder=str(sim_dir.resolve()))
 
 
-def _silver_heldout(config: EchoConfig, holdout: Holdout) -> tuple[list[HeldoutRequest], list[str], str]:
+def _silver_heldout(config: EchoConfig, holdout: Holdout, lakehouse: "Lakehouse") -> tuple[list[HeldoutRequest], list[str], HeldoutSource]:
     """The held-out users' requests of silver `completions` with a known C_N: all, or a sample of
     `max_requests` by a seeded hash of the request id (the same for every arm and rerun)."""
     from pyspark.sql import functions as F
 
-    from ..engine import get_spark
     from ..holdout_spark import heldout_users as users_of, only_heldout
-    from ..lakehouse import Lakehouse
     from ..tables import COMPLETIONS
 
     cfg = config.evaluate
     if not holdout.holds_anyone:
         raise UsageError("evaluate.holdout_share is 0 and evaluate.holdout_users is not set: no held-out user to "
                          "evaluate on (or give --sim)")
-    lakehouse = Lakehouse(get_spark(config.engine), config.lakehouse)
-    silver = lakehouse.read(COMPLETIONS)
-    source = f"{COMPLETIONS.name}@v{lakehouse.version(COMPLETIONS)} ({lakehouse.name(COMPLETIONS)})"
+    version = lakehouse.version(COMPLETIONS)
+    silver = lakehouse.read(COMPLETIONS, version)
+    address = lakehouse.address(COMPLETIONS)
+    source = HeldoutSource(f"{COMPLETIONS.name}@v{version} ({address})", table=address, version=version)
     known = silver.filter(F.col("committed").isNotNull())
     chosen = only_heldout(known, holdout).select(*SILVER_COLUMNS).orderBy(
         F.sha2(F.concat(F.lit(f"heldout:{cfg.seed}:"), F.col("request_id")), 256))
@@ -218,7 +247,7 @@ def _silver_heldout(config: EchoConfig, holdout: Holdout) -> tuple[list[HeldoutR
         chosen = chosen.limit(cfg.max_requests)
     rows = [r.asDict() for r in chosen.collect()]
     if not rows:
-        raise UsageError(f"{source}: no completion of a held-out user with a known C_N "
+        raise UsageError(f"{source.label}: no completion of a held-out user with a known C_N "
                          f"(evaluate.holdout_share={cfg.holdout_share}; curate and lifecycle run first)")
     return from_silver(rows, config.curate.length_bucket_edges), users_of(known, holdout), source
 
@@ -286,5 +315,9 @@ def _params(config: EchoConfig, model: ResolvedModel, source: str, requests: int
 def print_summary(metrics: dict[str, Any]) -> None:
     print("\n".join(metrics["table"]))
     print(metrics["target_line"])
+    if metrics.get("promotion"):
+        from .promotion import line
+
+        print(line(metrics["promotion"]))
     print(f"report: {metrics['report']}")
     print(f"MLflow: experiment {metrics['mlflow_experiment']!r} at {metrics['mlflow_tracking_uri']}")

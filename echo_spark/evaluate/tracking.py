@@ -1,8 +1,16 @@
 """MLflow layout of an evaluation: one experiment (`evaluate.mlflow_experiment`), one run per arm,
 on the training runs' tracking server (`train.mlflow_tracking_uri`, local SQLite by default).
 
+  experiment  tagged `mlflow.experimentKind: genai_development`, so the MLflow UI opens it on the
+            GenAI overview (evaluation runs, datasets, models) rather than the runs table
+  run       opened before the arm's work and closed after it (its duration is the arm's evaluation;
+            FAILED if the work raised)
+  inputs    the held-out requests (ids and slices, no code; source: the silver table at its version,
+            or the simulation folder) and the benchmark tasks (source: the benchmarks folder), as
+            datasets; the model version evaluated as a model input, when the arm is a registered one
   params    arm, model folder, training run, held-out sample and replay settings
-  tags      echo.arm, echo.comparison (shared by the arms evaluated together), echo.training_run_id
+  tags      echo.arm, echo.comparison (shared by the arms evaluated together), echo.training_run_id,
+            echo.model.name / echo.model.version (the registered model version evaluated)
   metrics   each overall metric with `_low`/`_high` (the interval); acceptance per slice
             (`acceptance.trigger.dot`, ...); benchmark exact match and pass@1 (`fim.<file>.pass_at_1`);
             heldout_users_in_training when the arm's training table is known
@@ -16,9 +24,10 @@ import json
 import re
 import tempfile
 import time
-from dataclasses import asdict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .metrics import ArmScores
 from .replay import Replayed
@@ -48,48 +57,88 @@ def flat_metrics(scores: ArmScores, benchmarks: dict[str, dict[str, Any]]) -> di
     return out
 
 
-def experiment_id(tracking_uri: str, experiment: str, artifact_root: Path) -> str:
+# The experiment kind the MLflow UI (3.x) reads to open an experiment on its GenAI overview.
+EXPERIMENT_KIND_TAG, GENAI_KIND = "mlflow.experimentKind", "genai_development"
+
+
+def experiment_id(tracking_uri: str, experiment: str, artifact_root: Path | None) -> str:
+    """The evaluation experiment, created if missing, of the GenAI kind (an existing one without
+    a kind gets it; one a person set to another kind keeps theirs)."""
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri)
     found = client.get_experiment_by_name(experiment)
-    return found.experiment_id if found else client.create_experiment(experiment, artifact_location=artifact_root.resolve().as_uri())
+    if found is None:
+        location = artifact_root.resolve().as_uri() if artifact_root is not None else None
+        return client.create_experiment(experiment, artifact_location=location, tags={EXPERIMENT_KIND_TAG: GENAI_KIND})
+    if EXPERIMENT_KIND_TAG not in found.tags:
+        client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, GENAI_KIND)
+    return found.experiment_id
 
 
-def log_arm(
-    tracking_uri: str,
-    experiment: str,
-    artifact_root: Path,
-    arm: str,
-    comparison_id: str,
-    params: dict[str, Any],
-    metrics: dict[str, float],
-    rows: list[Replayed],
-    training_run_id: str | None,
-) -> str:
-    """One finished MLflow run for the arm; returns its id."""
+@dataclass(frozen=True)
+class ModelLink:
+    """The registered model version an arm evaluates (None fields: not a registered model)."""
+
+    name: str | None = None
+    version: str | None = None
+    model_id: str | None = None  # the MLflow 3 logged model behind the version
+
+
+@contextmanager
+def arm_run(tracking_uri: str, experiment: str, artifact_root: Path | None, arm: str, comparison_id: str,
+            training_run_id: str | None, model: ModelLink) -> Iterator[str]:
+    """The arm's MLflow run, open for as long as the arm is evaluated: FINISHED when the block
+    ends, FAILED if it raises. Yields the run id."""
     from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import LoggedModelInput
 
     client = MlflowClient(tracking_uri)
     tags = {"echo.arm": arm, "echo.comparison": comparison_id}
     if training_run_id:
         tags["echo.training_run_id"] = training_run_id
+    if model.name and model.version:
+        tags.update({"echo.model.name": model.name, "echo.model.version": str(model.version)})
     run = client.create_run(experiment_id(tracking_uri, experiment, artifact_root), run_name=f"eval-{arm}", tags=tags)
     run_id = run.info.run_id
+    try:
+        if model.model_id:
+            client.log_inputs(run_id, models=[LoggedModelInput(model.model_id)])
+        yield run_id
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+
+
+def log_inputs(tracking_uri: str, run_id: str, datasets: list[Any]) -> None:
+    """Datasets (mlflow.data) as the run's evaluation inputs: the UI's Dataset column."""
+    from mlflow import MlflowClient
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    MlflowClient(tracking_uri).log_inputs(run_id, datasets=[
+        DatasetInput(d._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, "evaluation")]) for d in datasets
+    ])
+
+
+def log_results(tracking_uri: str, run_id: str, params: dict[str, Any], metrics: dict[str, float],
+                rows: list[Replayed]) -> None:
+    """What the arm measured, into its open run."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    client = MlflowClient(tracking_uri)
     now = int(time.time() * 1000)
     client.log_batch(
         run_id,
         metrics=[Metric(k, float(v), now, 0) for k, v in sorted(metrics.items())],
         params=[Param(k, str(v)[:6000]) for k, v in sorted(params.items())],
-        tags=[RunTag(k, v) for k, v in tags.items()],
     )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "replay.jsonl"
         path.write_text("".join(json.dumps(asdict(r)) + "\n" for r in rows), encoding="utf-8")
         client.log_artifact(run_id, str(path))
-    client.set_terminated(run_id)
-    return run_id
 
 
 def log_report(tracking_uri: str, run_ids: list[str], report_dir: Path) -> None:

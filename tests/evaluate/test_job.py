@@ -14,6 +14,7 @@ from echo_spark.errors import UsageError
 from echo_spark.evaluate.heldout import heldout_users
 from echo_spark.evaluate.job import parse_arms, tracking
 from echo_spark.evaluate.models import heldout_in_training, resolve
+from echo_spark.lakehouse import Lakehouse
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,10 @@ def settings(tmp_path, sim, mlflow_dir) -> list[str]:
         "evaluate.benchmark_tasks=1",
         "evaluate.benchmark_max_new_tokens=6",
     ]
+
+
+def settings_sim(settings: list[str]) -> str:
+    return next(s.split("=", 1)[1] for s in settings if s.startswith("evaluate.simulation_dir="))
 
 
 @pytest.fixture
@@ -69,8 +74,11 @@ def test_a_training_run_resolves_to_its_model_and_table(config, tmp_path, untrai
     by_id, by_name = resolve(run.info.run_id, config, uri), resolve("sft-v1-abc", config, uri)
     assert by_id.path == by_name.path == folder.resolve()
     assert by_id.training_table == str(table) and by_id.training_version == 0
-    assert heldout_in_training(by_id, cohort) == 1
-    assert heldout_in_training(resolve(str(untrained_model), config, uri), cohort) is None
+    # The training table is read through the table layer, by the address the run recorded (a
+    # folder here: read with delta-rs, no engine started).
+    lakehouse = Lakehouse(None, config.lakehouse, connect=lambda: pytest.fail("a folder needs no engine"))
+    assert heldout_in_training(by_id, cohort, lakehouse) == 1
+    assert heldout_in_training(resolve(str(untrained_model), config, uri), cohort, lakehouse) is None
     with pytest.raises(UsageError, match="not a model folder"):
         resolve("no-such-run", config, uri)
 
@@ -99,9 +107,21 @@ def test_evaluate_two_arms(config, settings, tmp_path, untrained_model, capsys):
     runs = client.search_runs([experiment.experiment_id])
     assert sorted(r.data.tags["echo.arm"] for r in runs) == ["base", "echo"]
     assert len({r.data.tags["echo.comparison"] for r in runs}) == 1
+    # The experiment opens on MLflow's GenAI overview.
+    assert experiment.tags["mlflow.experimentKind"] == "genai_development"
     for run in runs:
         assert {"acceptance_per_request", "exact_match", "fim.all.exact_match", "real_copilot.right_start"} <= set(run.data.metrics)
         assert run.data.params["heldout.requests"] == "12"
+        # Opened around the arm's work: the run lasts at least as long as the arm's stages took.
+        arm = run.data.tags["echo.arm"]
+        worked = sum(v for k, v in metrics["stage_seconds"].items() if k.startswith(f"{arm}:"))
+        assert run.info.status == "FINISHED" and (run.info.end_time - run.info.start_time) / 1000 >= worked - 0.5
+        # What it ran on, as datasets: the held-out requests (sourced from the simulation) and the tasks.
+        inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
+        assert set(inputs) == {"heldout_requests", "fim_benchmark_tasks"}
+        assert json.loads(inputs["heldout_requests"].dataset.profile)["num_rows"] == 12
+        assert json.loads(inputs["heldout_requests"].dataset.source)["uri"] == str(settings_sim(settings))
+        assert {t.key: t.value for t in inputs["heldout_requests"].tags}["mlflow.data.context"] == "evaluation"
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)} | {
             a.path for a in client.list_artifacts(run.info.run_id, "report")}
         assert {"replay.jsonl", "report/report.md", "report/report.png"} <= artifacts

@@ -116,6 +116,8 @@ def test_run_and_model_are_in_mlflow(trained):
     assert client.get_metric_history(run.info.run_id, "tokens_per_s")[-1].value > 0
     version = client.get_model_version(config.registered_model, str(metrics["model_version"]))
     assert version.run_id == run.info.run_id
+    # The new version is the candidate: `evaluate --promote` may make it the champion.
+    assert str(client.get_model_version_by_alias(config.registered_model, "challenger").version) == str(metrics["model_version"])
 
     mlflow.set_tracking_uri(client.tracking_uri)
     served = mlflow.pyfunc.load_model(f"models:/{config.registered_model}/{metrics['model_version']}")
