@@ -250,13 +250,17 @@ class WindowTracker:
             # The silence counts (max_silence_s) even when it ends following: C_N then is a guess.
             lifecycle.looked(now)
             silent = now - follower.inside_at > self._silence_us
-            if seen.cursor_inside and silent and not lifecycle.frozen and lifecycle.outside_since is None:
+            back = seen.cursor_inside and silent and not lifecycle.frozen and lifecycle.outside_since is None
+            if back and follower.last_gap is not None:
                 # Back in the region after a silence longer than window_silence_s since the logs last
                 # put the cursor there: no request fired in this document meanwhile, so the
                 # developer was most likely elsewhere (another file, reading) and came back. When
                 # they left is unknown; the gap they left is the last one seen. (A window that
                 # finds the cursor past the region instead shows the gap it was left with.)
                 lifecycle.freeze("left_region", follower.inside_at, follower.last_gap)
+            # Nothing seen before the silence: this window's gap, the only one the logs show, is C_N
+            # (frozen below), rather than an unknown.
+            back_unseen = back and follower.last_gap is None
             if seen.cursor_inside:
                 follower.inside_at = now
             if seen.kind == "broken":
@@ -287,6 +291,8 @@ class WindowTracker:
                 lifecycle.observed = True
                 lifecycle.sighted(gap, follower.last_gap, seen.cursor_inside, seen.anchor_choice)
                 follower.last_gap = gap
+                if back_unseen:
+                    lifecycle.freeze("left_region", now, gap)
             if lifecycle.accept_ts is not None and decides:
                 lifecycle.first_check(gap)
             ages = lifecycle.due_ages(now)

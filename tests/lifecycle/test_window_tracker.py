@@ -282,6 +282,15 @@ def test_a_silence_longer_than_window_silence_s_ends_following_the_gap() -> None
     assert (recs["r1"].committed, recs["r1"].finalize_reason) == ("data", "left_region")
     assert recs["r1"].finalize_ts == T0_US + 5_000_000
     assert recs["r1"].max_silence_s == 55.0  # flagged: when they left, and what they typed first, is unknown
+    # Nothing seen before the silence: the first window after it, the only one that shows the gap,
+    # gives C_N (flagged by the silence) rather than an unknown.
+    s = Stream()
+    _request(s, 1, "r1", HEAD, TAIL)
+    _request(s, 60, "r2", HEAD + "data.mean(", ")" + TAIL)
+    _request(s, 65, "r3", HEAD + "data.mean(axis=0", ")" + TAIL)
+    rec = by_request(s.track(session_end_at=80))["r1"]
+    assert (rec.committed, rec.finalize_reason, rec.finalize_ts) == ("data.mean()", "left_region", T0_US + 60_000_000)
+    assert rec.max_silence_s == 59.0
     # A shorter silence is typing with few requests: the gap is followed on.
     s = Stream()
     _request(s, 1, "r1", HEAD, TAIL)
