@@ -136,3 +136,6 @@ def test_echo_workflow_runs_as_the_bundle_defines_it(tmp_path):
     assert (volume / "ray-logs").is_dir()
     evaluation = (tmp_path / "evaluate.log").read_text()
     assert "| echo |" in evaluation and "| base |" in evaluation
+    # --promote found the version training registered (@challenger) in the echo arm and, with no
+    # champion yet, compared it with base.
+    assert "(echo vs base)" in evaluation and "promotion of " in evaluation
