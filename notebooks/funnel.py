@@ -17,7 +17,7 @@ from lakehouse_session import open_session
 echo = open_session(globals())
 
 # The order in which a completion meets the curation stages (echo_spark/curate/pipeline.py).
-CURATION_STAGES = ("holdout", "input", "teacher", "boundary", "syntax", "identifiers", "secrets", "decontam", "dedup", "perplexity", "proportion")
+CURATION_STAGES = ("holdout", "input", "teacher", "certainty", "boundary", "syntax", "identifiers", "secrets", "decontam", "dedup", "perplexity", "proportion")
 
 # COMMAND ----------
 
