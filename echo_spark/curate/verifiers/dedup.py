@@ -15,8 +15,10 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from ..text import ngram_hashes, stable_hash, tokens
@@ -61,11 +63,29 @@ def sketch(window: str, *, num_perm: int, shingle_tokens: int, seed: int) -> Ded
     toks = tokens(window)
     shingles = ngram_hashes(toks, shingle_tokens)
     signature: tuple[int, ...] = ()
-    if shingles:
-        minhash = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME)
-        minhash.update_batch([s.to_bytes(8, "big") for s in shingles])
-        signature = tuple(int(v) for v in minhash.hashvalues)
-    return DedupSketch(_signed(stable_hash(tuple(toks))), tuple(sorted(_signed(s) for s in shingles)), signature)
+    if shingles.size:
+        # A shingle is already a uniform hash: its low 32 bits are what the affine32 scheme permutes,
+        # with no second hashing (datasketch's default SHA-1 per shingle was most of a sketch).
+        minhash = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, permutations=_permutations(num_perm, seed),
+                          scheme=SCHEME)
+        minhash.update_batch((shingles & np.uint64(0xFFFFFFFF)).tolist())
+        signature = tuple(minhash.hashvalues.tolist())
+    return DedupSketch(_signed(stable_hash(tuple(toks))), tuple(np.sort(shingles.view(np.int64)).tolist()), signature)
+
+
+@cache
+def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """LSH bands and rows for a threshold: datasketch finds them by numerical integration each time
+    an index is built (about 0.1 s), and the job builds one per dedup group: thousands per run, which
+    was most of dedup's time. The same parameters, computed once."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
+
+
+@cache
+def _permutations(num_perm: int, seed: int) -> tuple:
+    """The MinHash permutations of (num_perm, seed): drawn once per process, not per sketch."""
+    return MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
 
 
 def _signed(value: int) -> int:
@@ -83,7 +103,7 @@ def find_duplicates(
     """Duplicates among the sketched gap windows, each pointing at its representative; ordered by index."""
     if len(sketches) != len(keys):
         raise ValueError("sketches and keys must have the same length")
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    lsh = MinHashLSH(num_perm=num_perm, params=_lsh_params(threshold, num_perm))
     exact: dict[int, int] = {}
     shingles_of: dict[int, set[int]] = {}
     duplicates = []
@@ -96,7 +116,9 @@ def find_duplicates(
         if not sketched.shingles:
             continue
         shingles = set(sketched.shingles)
-        signature = MinHash(num_perm=num_perm, hashvalues=sketched.signature, scheme=SCHEME)
+        # LSH reads only the hash values: the permutations (of any seed) are never applied here.
+        signature = MinHash(num_perm=num_perm, hashvalues=sketched.signature, permutations=_permutations(num_perm, 1),
+                            scheme=SCHEME)
         similar = [
             int(candidate) for candidate in lsh.query(signature)
             if _jaccard(shingles, shingles_of[int(candidate)]) >= threshold
