@@ -93,15 +93,20 @@ def test_orphans_and_duplicate_requests_are_accounted() -> None:
     }
 
 
-def test_an_accept_with_no_later_window_commits_the_accepted_text() -> None:
-    """The server saw the proposal go into the gap; nothing it logged later contradicts that, nor
-    verifies it: committed, marked unverified."""
+def _accept_no_window_shows(accepted_at: float) -> Stream:
+    """A proposal of r1 accepted at `accepted_at`, then the document closed at 30 s with no later request."""
     s = Stream()
     s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
     s.shown(1, "r1", "data.sum()")
-    s.verdict(2, "r1", accepted=True)
+    s.verdict(accepted_at, "r1", accepted=True)
     s.add("doc_close", 30)
-    rec = by_request(s.track())["r1"]
+    return s
+
+
+def test_an_accept_with_no_later_window_commits_the_accepted_text() -> None:
+    """The server saw the proposal go into the gap; nothing it logged later contradicts that, nor
+    verifies it: committed, marked unverified."""
+    rec = by_request(_accept_no_window_shows(2).track())["r1"]
     assert (rec.committed, rec.committed_observed, rec.finalize_reason) == ("data.sum()", False, "doc_closed")
 
 
@@ -324,12 +329,7 @@ def test_uncertainty_columns_say_how_sure_c_n_is() -> None:
     rec = by_request(s.track(session_end_at=30))["r1"]
     assert (rec.committed, rec.gap_open_at_last_sighting, rec.committed_previous) == ("data.mean()", False, "data.mean()")
     # An accepted proposal no window showed: C_N from the accept.
-    s = Stream()
-    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix=TAIL)
-    s.shown(1, "r1", "data.sum()")
-    s.verdict(3, "r1", accepted=True)
-    s.add("doc_close", 30)
-    rec = by_request(s.track())["r1"]
+    rec = by_request(_accept_no_window_shows(3).track())["r1"]
     assert (rec.committed, rec.anchor_choice, rec.committed_previous, rec.gap_open_at_last_sighting) == (
         "data.sum()", "accept", "", True)
     assert rec.max_silence_s == 2.0
