@@ -1,8 +1,9 @@
 """The one typed place for every knob.
 
-`conf/echo.yaml` mirrors these defaults with comments (a test keeps the two equal); a job reads
-that file (or `--conf FILE`), then applies `--set section.key=value` overrides, and validation
-here turns any unknown key or bad value into a usage error instead of a surprise mid-job.
+`conf/echo.yaml` is generated from these models (`python -m echo_spark.config_yaml`: the defaults,
+commented with the fields' descriptions; a test fails when the two drift). A job reads that file
+(or `--conf FILE`), then applies `--set section.key=value` overrides, and validation here turns any
+unknown key or bad value into a usage error instead of a surprise mid-job.
 """
 
 from __future__ import annotations
@@ -21,73 +22,98 @@ class Section(BaseModel):
 
 
 class EngineConfig(Section):
-    # sail: embedded Sail server; spark-connect: a Spark Connect server at `remote`; spark-local:
-    # classic local JVM Spark; cluster: the session of the cluster the job runs on (a Databricks
-    # job cluster or serverless, spark-submit), with its own Delta support.
-    kind: Literal["sail", "spark-connect", "spark-local", "cluster"] = "sail"
-    # sc:// URL for kind=spark-connect; SPARK_REMOTE is used when this is empty.
-    remote: str | None = None
-    # Extra Spark configuration, applied to the session (spark-local: also at JVM start).
-    spark_conf: dict[str, str] = Field(default_factory=dict)
-    # Default parallelism of the embedded Sail server (0: Sail's own default, one per core).
-    sail_parallelism: int = Field(default=0, ge=0)
-    # Memory the embedded Sail server's sorts, aggregates and joins share before they spill to
-    # disk, in GB (0: unbounded, Sail's default). For ingest of a large backlog only: Sail 0.7's
-    # grouped UDFs reserve absurd sizes from a bounded pool, so lifecycle fails under one.
-    sail_memory_gb: float = Field(default=0, ge=0)
-    # Worker processes that run the jobs' Python UDF bodies (tracker, per-gap curation). null: one
-    # per core on sail, which runs UDFs in its own process under one GIL; 0 elsewhere, where every
-    # task already has a Python worker process. 0 = inline.
-    udf_processes: int | None = Field(default=None, ge=0)
+    kind: Literal["sail", "spark-connect", "spark-local", "cluster"] = Field(
+        default="sail",
+        description="sail: the embedded Sail server (Spark Connect, the default); spark-connect: a Spark Connect "
+                    "server at `remote`; spark-local: classic local JVM Spark; cluster: the session of the cluster the "
+                    "job runs on (a Databricks job cluster or serverless, spark-submit), with its own Delta support.")
+    remote: str | None = Field(
+        default=None,
+        description="sc://host:port for kind=spark-connect; SPARK_REMOTE is used when this is empty.")
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra Spark configuration, applied to the session (spark-local: also at JVM start, where Delta "
+                    "needs spark.jars and the Delta extension here).")
+    sail_parallelism: int = Field(
+        default=0, ge=0,
+        description="Default parallelism of the embedded Sail server (0: Sail's own default, one per core).")
+    sail_memory_gb: float = Field(
+        default=0, ge=0,
+        description="Memory the embedded Sail server's sorts, aggregates and joins share before they spill to disk, in "
+                    "GB (0: unbounded, Sail's default). For ingest of a large backlog only: Sail 0.7's grouped UDFs "
+                    "reserve absurd sizes from a bounded pool, so lifecycle fails under one.")
+    udf_processes: int | None = Field(
+        default=None, ge=0,
+        description="Worker processes that run the jobs' Python UDF bodies (tracker, per-gap curation). null: one per "
+                    "core on sail, which runs UDFs in its own process under one GIL; 0 elsewhere, where Spark gives "
+                    "every task its own Python worker process. 0 = run them inline.")
 
 
 class LakehouseConfig(Section):
-    # Local root: one Delta folder per table. Ignored when `catalog` is set.
-    root: str = "./lakehouse"
-    # Unity Catalog addressing (catalog.schema.table) instead of folders.
-    catalog: str | None = None
+    root: str = Field(
+        default="./lakehouse",
+        description="Local root: one Delta folder per table (events/, quarantine/, completions/, ...). Ignored when "
+                    "`catalog` is set.")
+    catalog: str | None = Field(
+        default=None,
+        description="Unity Catalog addressing instead of folders: tables become catalog.schema_name.table.")
     schema_name: str | None = None
 
 
 class IngestConfig(Section):
-    # File name patterns taken from a landing folder.
-    file_patterns: list[str] = Field(default_factory=lambda: ["*.jsonl", "*.jsonl.gz"])
-    # JSON nesting deeper than this is quarantined (protects the parser and the table).
-    max_json_depth: int = Field(default=64, ge=2)
-    # Events stamped before this instant are quarantined as ts_out_of_range.
-    min_ts: str = "2000-01-01T00:00:00Z"
-    # Events stamped later than ingestion time plus this many hours are quarantined.
-    max_future_skew_hours: float = Field(default=24 * 7, ge=0)
+    file_patterns: list[str] = Field(
+        default_factory=lambda: ["*.jsonl", "*.jsonl.gz"],
+        description="File name patterns taken from a landing folder.")
+    max_json_depth: int = Field(
+        default=64, ge=2,
+        description="JSON nested deeper than this is quarantined as too_deep (protects the parser and the table).")
+    min_ts: str = Field(
+        default="2000-01-01T00:00:00Z",
+        description="Events stamped before this instant are quarantined as ts_out_of_range.")
+    max_future_skew_hours: float = Field(
+        default=24 * 7, ge=0,
+        description="Events stamped later than ingestion time plus this many hours are quarantined as ts_out_of_range.")
 
 
 class LifecycleConfig(Section):
-    # Characters of the static anchors (tail of the prefix P1, head of the suffix S1).
-    anchor_chars: int = Field(default=32, ge=1)
-    # An anchor that is not unique in the known text grows up to this many characters.
-    anchor_max_chars: int = Field(default=256, ge=1)
-    # The gap is committed once the cursor has stayed outside its region this long (Copilot captures at 30 s).
-    left_region_s: float = Field(default=30.0, gt=0)
-    # ... and at the latest this long after the request (the last Copilot/Cody check is at 10 min).
-    max_lifetime_s: float = Field(default=600.0, gt=0)
-    # Edit mode: an anchor edited and restored within this long (an undo, a character deleted and
-    # retyped) stays intact; one still altered after it broke when it was first edited.
-    anchor_repair_s: float = Field(default=30.0, ge=0)
-    # Server logs: back in a gap after this long with no request in the document since the logs
-    # last put the cursor there (request, accept, a window holding it), the developer was elsewhere:
-    # C_N is the gap last seen (`left_region`). Longer than left_region_s, since a developer typing
-    # with few requests can go that long unseen (simulator, development seeds 2001/2002: exact
-    # against observable truth 93.9% without the rule, 95.5% at 30 s, 96.6% at 37.5 s, 96.8% at 45 s).
-    window_silence_s: float = Field(default=45.0, gt=0)
-    # A request with no suffix anchor (at the very end of the document, or logged without a suffix)
-    # has its gap bounded, as Copilot's fallback does: at most this many characters past P1 (Copilot: 500),
-    no_suffix_max_gap_chars: int = Field(default=500, ge=0)
-    # ... and fewer line breaks than this many times the lines of the proposal (Copilot's: twice the
-    # block). The simulator's ground truth uses the same bound.
-    no_suffix_line_factor: int = Field(default=2, ge=1)
-    # Sessions are tracked in passes of about this many bronze events (sessions split by hash):
-    # the embedded engine holds a pass's groups in memory (3M events in one pass: 7.5 GB, and
-    # 4.4x the time of 1M).
-    events_per_pass: int = Field(default=1_000_000, ge=1)
+    anchor_chars: int = Field(
+        default=32, ge=1,
+        description="Characters of the static anchors: the tail of the prefix (P1) and the head of the suffix (S1).")
+    anchor_max_chars: int = Field(
+        default=256, ge=1,
+        description="An anchor that is not unique in the known text grows up to this many characters.")
+    left_region_s: float = Field(
+        default=30.0, gt=0,
+        description="The gap is committed once the cursor has stayed outside its region this many seconds (Copilot "
+                    "captures at 30 s).")
+    max_lifetime_s: float = Field(
+        default=600.0, gt=0,
+        description="... and at the latest this many seconds after the request (the last Copilot/Cody check is at 10 "
+                    "min).")
+    anchor_repair_s: float = Field(
+        default=30.0, ge=0,
+        description="Edit mode: an anchor edited and restored within this many seconds (an undo, a character deleted "
+                    "and retyped) stays intact; one still altered after it broke when it was first edited.")
+    window_silence_s: float = Field(
+        default=45.0, gt=0,
+        description="Server logs: back in a gap after this many seconds with no request in the document since the logs "
+                    "last put the cursor there (request, accept, a window holding it), the developer was elsewhere: "
+                    "C_N is the gap last seen (`left_region`). Longer than left_region_s, since a developer typing "
+                    "with few requests can go that long unseen (simulator, development seeds 2001/2002: exact against "
+                    "observable truth 93.9% without the rule, 95.5% at 30 s, 96.6% at 37.5 s, 96.8% at 45 s).")
+    no_suffix_max_gap_chars: int = Field(
+        default=500, ge=0,
+        description="A request with no suffix anchor (at the very end of the document, or logged without a suffix) has "
+                    "its gap bounded, as Copilot's fallback does: at most this many characters past P1 (Copilot: 500),")
+    no_suffix_line_factor: int = Field(
+        default=2, ge=1,
+        description="... and fewer line breaks than this many times the lines of the proposal (Copilot's: twice the "
+                    "block). The simulator's ground truth uses the same bound.")
+    events_per_pass: int = Field(
+        default=1_000_000, ge=1,
+        description="Sessions are tracked in passes of about this many bronze events (sessions split by hash): the "
+                    "embedded engine holds a pass's groups in memory (3M events in one pass: 7.5 GB, and 4.4x the time "
+                    "of 1M).")
 
 
 class SimulateConfig(Section):
@@ -97,405 +123,531 @@ class SimulateConfig(Section):
     the five `reaction_*` rates are each a distribution (summing to 1, checked by the job).
     """
 
-    # Seed of every random choice: same seed, byte-identical output.
-    seed: int = 7
-    # Events to simulate (the last session is cut short there); --events overrides.
-    events: int = Field(default=100_000, ge=1)
-    # edits: client edit telemetry; requests: server request logs only; both: sessions of each kind.
-    mode: Literal["edits", "requests", "both"] = "both"
-    # mode both: share of sessions whose client reports edits (the rest log requests only).
-    edits_session_share: float = Field(default=0.5, ge=0, le=1)
-    # Folder or glob of source files; null = this Python's standard library.
-    corpus: str | None = None
-    # Files kept from the corpus (those with the smallest path hash): bounds memory whatever its size.
-    corpus_max_files: int = Field(default=2000, ge=1)
-    # Files larger than this many bytes are not used.
-    max_file_bytes: int = Field(default=60_000, ge=100)
-    # Simulated developers; a share of them (and of the files, by path hash) form the held-out cohort.
-    users: int = Field(default=40, ge=1)
+    seed: int = Field(default=7, description="Seed of every random choice: same seed, byte-identical output.")
+    events: int = Field(
+        default=100_000, ge=1,
+        description="Events to simulate (the last session is cut short there); --events overrides.")
+    mode: Literal["edits", "requests", "both"] = Field(
+        default="both",
+        description="edits: client edit telemetry; requests: server request logs only; both: sessions of each kind.")
+    edits_session_share: float = Field(
+        default=0.5, ge=0, le=1,
+        description="mode both: share of sessions whose client reports edits (the rest log requests only).")
+    corpus: str | None = Field(
+        default=None,
+        description="Folder or glob of source files; null = this Python's standard library.")
+    corpus_max_files: int = Field(
+        default=2000, ge=1,
+        description="Files kept from the corpus (those with the smallest path hash): bounds memory whatever its size.")
+    max_file_bytes: int = Field(default=60_000, ge=100, description="Files larger than this many bytes are not used.")
+    users: int = Field(
+        default=40, ge=1,
+        description="Simulated developers; a share of them (and of the files, by path hash) form the held-out cohort.")
     heldout_share: float = Field(default=0.2, ge=0, le=1)
-    # Share of the developers in the held-out cohort when it differs from the files' share (null =
-    # heldout_share): more held-out developers give an evaluation more requests without moving a
-    # file across cohorts (the base model was pretrained knowing which files are held out).
-    heldout_user_share: float | None = Field(default=None, ge=0, le=1)
-    # The first session starts here (client clocks count from it).
-    start_time: str = "2026-03-02T09:00:00Z"
-    # Documents worked on per session, at most.
-    docs_per_session: int = Field(default=3, ge=1)
-    # Per document: share where the developer fills a region inside an existing file (the rest is
-    # written top to bottom from an empty file). No published telemetry gives this mix (see
-    # ../shared/docs/prior-art.md and simulate/README.md): 0.7 is a choice, most requests with a real
-    # suffix (FIM) while end-of-file gaps, which have none, stay common.
-    insert_share: float = Field(default=0.7, ge=0, le=1)
-    # Lines of the region filled in (insert) and of the file written (top to bottom).
-    region_min_lines: int = Field(default=3, ge=1)
+    heldout_user_share: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Share of the developers in the held-out cohort when it differs from the files' share (null = "
+                    "heldout_share): more held-out developers give an evaluation more requests without moving a file "
+                    "across cohorts (the base model was pretrained knowing which files are held out).")
+    start_time: str = Field(
+        default="2026-03-02T09:00:00Z",
+        description="The first session starts here (client clocks count from it).")
+    docs_per_session: int = Field(default=3, ge=1, description="Documents worked on per session, at most.")
+    insert_share: float = Field(
+        default=0.7, ge=0, le=1,
+        description="Per document: share where the developer fills a region inside an existing file (the rest is "
+                    "written top to bottom from an empty file). No published telemetry gives this mix (see "
+                    "../shared/docs/prior-art.md and simulate/README.md): 0.7 is a choice, most requests with a real "
+                    "suffix (FIM) while end-of-file gaps, which have none, stay common.")
+    region_min_lines: int = Field(
+        default=3, ge=1,
+        description="Lines of the region filled in (insert) and of the file written (top to bottom).")
     region_max_lines: int = Field(default=40, ge=1)
     write_max_lines: int = Field(default=120, ge=1)
-    # Per document: a line of non-ASCII text (accents, CJK, an emoji) is added to the code to type.
-    non_ascii_rate: float = Field(default=0.3, ge=0, le=1)
-    # Typing speed, characters per second.
-    typing_chars_per_s: float = Field(default=6.0, gt=0)
-    # Per trigger point (line start, after ( . = :, a typo): the developer pauses long enough for the
-    # plugin to send a request (otherwise typing goes on and the plugin's debounce drops it).
-    trigger_request_rate: float = Field(default=0.5, ge=0, le=1)
-    # Per request not at a typo (a typo's request is always void): the developer wants no completion
-    # there (void); they dismiss what is shown and go elsewhere past lifecycle.left_region_s, so C_N
-    # and intended_unit are empty. No published telemetry gives this share (see
-    # ../shared/docs/prior-art.md and simulate/README.md): 0 keeps voids to typo triggers, as before.
-    void_trigger_rate: float = Field(default=0.0, ge=0, le=1)
-    # Per typed token: a thinking pause (mean pause_mean_s seconds), after which a request is sent.
-    pause_rate: float = Field(default=0.02, ge=0, le=1)
+    non_ascii_rate: float = Field(
+        default=0.3, ge=0, le=1,
+        description="Per document: a line of non-ASCII text (accents, CJK, an emoji) is added to the code to type.")
+    typing_chars_per_s: float = Field(default=6.0, gt=0, description="Typing speed, characters per second.")
+    trigger_request_rate: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Per trigger point (line start, after ( . = :, a typo): the developer pauses long enough for the "
+                    "plugin to send a request (otherwise typing goes on and the plugin's debounce drops it).")
+    void_trigger_rate: float = Field(
+        default=0.0, ge=0, le=1,
+        description="Per request not at a typo (a typo's request is always void): the developer wants no completion "
+                    "there (void); they dismiss what is shown and go elsewhere past lifecycle.left_region_s, so C_N "
+                    "and intended_unit are empty. No published telemetry gives this share (see "
+                    "../shared/docs/prior-art.md and simulate/README.md): 0 keeps voids to typo triggers, as before.")
+    pause_rate: float = Field(
+        default=0.02, ge=0, le=1,
+        description="Per typed token: a thinking pause (mean pause_mean_s seconds), after which a request is sent.")
     pause_mean_s: float = Field(default=4.0, gt=0)
-    # Characters of the prefix and suffix windows sent with a request (the rest is cut off).
-    prefix_window_chars: int = Field(default=1024, ge=0)
+    prefix_window_chars: int = Field(
+        default=1024, ge=0,
+        description="Characters of the prefix and suffix windows sent with a request (the rest is cut off).")
     suffix_window_chars: int = Field(default=256, ge=0)
-    # Proposer (default: a noisy oracle that knows the code to come), per request:
-    # right = the atomic unit; partial = its start, then wrong; wrong = other code of the file;
-    # overrun = the unit, then past it (more lines, or a repeat of the suffix); empty = silence.
-    proposal_right: float = Field(default=0.35, ge=0, le=1)
+    proposal_right: float = Field(
+        default=0.35, ge=0, le=1,
+        description="Proposer (default: a noisy oracle that knows the code to come), per request: right = the atomic "
+                    "unit; partial = its start, then wrong; wrong = other code of the file; overrun = the unit, then "
+                    "past it (more lines, or a repeat of the suffix); empty = silence.")
     proposal_partial: float = Field(default=0.15, ge=0, le=1)
     proposal_wrong: float = Field(default=0.2, ge=0, le=1)
     proposal_overrun: float = Field(default=0.1, ge=0, le=1)
     proposal_empty: float = Field(default=0.2, ge=0, le=1)
-    # Policy, per non-empty proposal shown: accept whole; accept partially (next word or line);
-    # accept then edit (rename, cut the tail, change an argument); reject and type the real code
-    # (Esc); ignore (type over it).
-    reaction_accept: float = Field(default=0.22, ge=0, le=1)
+    reaction_accept: float = Field(
+        default=0.22, ge=0, le=1,
+        description="Policy, per non-empty proposal shown: accept whole; accept partially (the next word or line); "
+                    "accept then edit (rename, cut the tail, change an argument); reject (Esc) and type the real code; "
+                    "ignore (type over it).")
     reaction_accept_partial: float = Field(default=0.06, ge=0, le=1)
     reaction_accept_edit: float = Field(default=0.07, ge=0, le=1)
     reaction_reject: float = Field(default=0.25, ge=0, le=1)
     reaction_ignore: float = Field(default=0.4, ge=0, le=1)
-    # Per partial accept: by line (the rest: by word).
-    partial_by_line_share: float = Field(default=0.4, ge=0, le=1)
-    # Per typed word (an identifier or keyword of 3+ characters): mistyped, then corrected.
-    typo_rate: float = Field(default=0.03, ge=0, le=1)
-    # Per accept of any kind: undone right after (the developer then types the code).
-    undo_rate: float = Field(default=0.08, ge=0, le=1)
-    # Per typed line: the cursor jumps elsewhere in the file (mean jump_away_mean_s seconds there,
-    # leaving a small note there for jump_edit_share of the jumps) and comes back.
-    cursor_jump_rate: float = Field(default=0.03, ge=0, le=1)
+    partial_by_line_share: float = Field(
+        default=0.4, ge=0, le=1,
+        description="Per partial accept: by line (the rest: by word).")
+    typo_rate: float = Field(
+        default=0.03, ge=0, le=1,
+        description="Per typed word (an identifier or keyword of 3+ characters): mistyped, then corrected.")
+    undo_rate: float = Field(
+        default=0.08, ge=0, le=1,
+        description="Per accept of any kind: undone right after (the developer then types the code).")
+    cursor_jump_rate: float = Field(
+        default=0.03, ge=0, le=1,
+        description="Per typed line: the cursor jumps elsewhere in the file (mean jump_away_mean_s seconds there, "
+                    "leaving a small note there for jump_edit_share of the jumps) and comes back.")
     jump_away_mean_s: float = Field(default=30.0, gt=0)
     jump_edit_share: float = Field(default=0.5, ge=0, le=1)
-    # Per typed line: the document is saved.
-    save_rate: float = Field(default=0.05, ge=0, le=1)
-    # Per document: abandoned part way (closed unsaved); the others are saved and closed when done.
-    abandon_rate: float = Field(default=0.1, ge=0, le=1)
-    # Transport faults. Per event: delivered twice (same or next upload); held back to the
-    # client's upload after next (out of order across files).
-    duplicate_rate: float = Field(default=0.01, ge=0, le=1)
+    save_rate: float = Field(default=0.05, ge=0, le=1, description="Per typed line: the document is saved.")
+    abandon_rate: float = Field(
+        default=0.1, ge=0, le=1,
+        description="Per document: abandoned part way (closed unsaved); the others are saved and closed when done.")
+    duplicate_rate: float = Field(
+        default=0.01, ge=0, le=1,
+        description="Transport faults. Per event: delivered twice (same or next upload); held back to the client's "
+                    "upload after next (out of order across files).")
     delay_rate: float = Field(default=0.01, ge=0, le=1)
-    # Per session: the client clock is off by up to clock_skew_max_s seconds either way.
-    clock_skew_rate: float = Field(default=0.1, ge=0, le=1)
+    clock_skew_rate: float = Field(
+        default=0.1, ge=0, le=1,
+        description="Per session: the client clock is off by up to clock_skew_max_s seconds either way.")
     clock_skew_max_s: float = Field(default=3600.0, ge=0)
-    # Per landing file: the upload was cut inside its last line (the client sends that event again).
-    truncate_rate: float = Field(default=0.05, ge=0, le=1)
-    # Per session: the client stamps `ts` as epoch milliseconds (the rest: RFC 3339 with an offset).
-    epoch_ms_share: float = Field(default=0.5, ge=0, le=1)
-    # A client uploads a landing file every this many events, and at the end of each session.
-    upload_batch_events: int = Field(default=2000, ge=1)
+    truncate_rate: float = Field(
+        default=0.05, ge=0, le=1,
+        description="Per landing file: the upload was cut inside its last line (the client sends that event again).")
+    epoch_ms_share: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Per session: the client stamps `ts` as epoch milliseconds (the rest: RFC 3339 with an offset).")
+    upload_batch_events: int = Field(
+        default=2000, ge=1,
+        description="A client uploads a landing file every this many events, and at the end of each session.")
 
 
 class CurateConfig(Section):
-    seed: int = 7
-    # Teacher that truncates C_N to the atomic unit: syntax (tree-sitter / Python's parser) or llm.
-    teacher: Literal["syntax", "llm"] = "syntax"
-    # LLM teacher: base URL of an OpenAI-compatible API (".../v1"; vLLM, Databricks Model Serving, ...).
-    llm_base_url: str | None = None
+    seed: int = Field(default=7, description="Seed of sampling and splits.")
+    teacher: Literal["syntax", "llm"] = Field(
+        default="syntax",
+        description="Teacher that truncates C_N to the atomic unit: syntax (tree-sitter / Python's parser) or llm.")
+    llm_base_url: str | None = Field(
+        default=None,
+        description='LLM teacher: base URL of an OpenAI-compatible API (".../v1"; vLLM, Databricks Model Serving, '
+                    "...).")
     llm_model: str = ""
-    # Environment variable holding the endpoint's bearer token (never the token itself in config).
-    llm_api_key_env: str = "ECHO_LLM_API_KEY"
-    llm_timeout_s: float = Field(default=30.0, gt=0)
-    # Retries after a timeout, a connection error, 429 or 5xx; the wait doubles from llm_backoff_s.
-    llm_max_retries: int = Field(default=3, ge=0)
+    llm_api_key_env: str = Field(
+        default="ECHO_LLM_API_KEY",
+        description="Environment variable holding the endpoint's bearer token (never put the token itself in "
+                    "configuration).")
+    llm_timeout_s: float = Field(default=30.0, gt=0, description="Seconds per LLM request.")
+    llm_max_retries: int = Field(
+        default=3, ge=0,
+        description="Retries after a timeout, a connection error, 429 or 5xx; the wait doubles from llm_backoff_s "
+                    "seconds.")
     llm_backoff_s: float = Field(default=1.0, ge=0)
-    # Requests in flight at once, per process.
-    llm_concurrency: int = Field(default=4, ge=1)
+    llm_concurrency: int = Field(default=4, ge=1, description="Requests in flight at once, per process.")
     llm_max_tokens: int = Field(default=1024, ge=1)
-    # Characters of prefix (before the cursor) and suffix (after the gap) shown to the LLM.
-    llm_context_chars: int = Field(default=2000, ge=0)
-    # Responses cached by the hash of their request, so a rerun costs no request.
-    llm_cache_dir: str = "./cache/llm_teacher"
-    # Boundary: C_N repeating this many non-space characters of the suffix's start (or the prefix's end)
-    # is the fill-in-the-middle duplication.
-    boundary_min_chars: int = Field(default=8, ge=1)
-    # Server logs (silver's uncertainty columns; edit telemetry rows always pass): a gap still open at
-    # its last sighting is kept (keep), dropped (drop), or kept only when the teacher's unit was
-    # already the same at the sighting before (same_unit).
-    certainty_open_gap: Literal["keep", "same_unit", "drop"] = "same_unit"
-    # ... dropped when the longest silence between log events that could show the gap is longer
-    # (seconds; null: never).
-    certainty_max_silence_s: float | None = Field(default=None, gt=0)
-    # ... dropped when the prefix anchor's occurrence was chosen this way (e.g. first, last_before_cursor).
-    certainty_drop_anchor_choices: list[str] = Field(default_factory=list)
-    # Identifier consistency of C_N against its context: off | lenient | strict.
-    identifier_strictness: Literal["off", "lenient", "strict"] = "lenient"
-    # Lenient: share of the distinct names used in C_N that may be unknown to the context.
-    identifier_max_unknown_ratio: float = Field(default=0.25, ge=0, le=1)
-    # PII and secrets: findings scoring below this are ignored.
-    secrets_min_score: float = Field(default=0.5, ge=0, le=1)
-    # Generic `api_key = "..."` assignments count as secrets above this Shannon entropy (bits per character).
-    secrets_min_entropy: float = Field(default=3.0, ge=0)
-    # Near-duplicates: MinHash Jaccard threshold over token shingles of the gap's window.
-    dedup_threshold: float = Field(default=0.85, gt=0, le=1)
+    llm_context_chars: int = Field(
+        default=2000, ge=0,
+        description="Characters of prefix (before the cursor) and suffix (after the gap) shown to the LLM.")
+    llm_cache_dir: str = Field(
+        default="./cache/llm_teacher",
+        description="Responses cached by the hash of their request, so a rerun costs no request.")
+    boundary_min_chars: int = Field(
+        default=8, ge=1,
+        description="Boundary: C_N repeating this many non-space characters of the suffix's start (or the prefix's "
+                    "end) is the fill-in-the-middle duplication.")
+    certainty_open_gap: Literal["keep", "same_unit", "drop"] = Field(
+        default="same_unit",
+        description="Server logs (silver's uncertainty columns; edit telemetry rows always pass): a gap still open at "
+                    "its last sighting is kept (keep), dropped (drop), or kept only when the teacher's unit was "
+                    "already the same at the sighting before (same_unit).")
+    certainty_max_silence_s: float | None = Field(
+        default=None, gt=0,
+        description="... dropped when the longest silence between log events that could show the gap is longer "
+                    "(seconds; null: never).")
+    certainty_drop_anchor_choices: list[str] = Field(
+        default_factory=list,
+        description="... dropped when the prefix anchor's occurrence was chosen this way (e.g. first, "
+                    "last_before_cursor).")
+    identifier_strictness: Literal["off", "lenient", "strict"] = Field(
+        default="lenient",
+        description="Identifier consistency of C_N against its context: off | lenient | strict.")
+    identifier_max_unknown_ratio: float = Field(
+        default=0.25, ge=0, le=1,
+        description="Lenient: share of the distinct names used in C_N that may be unknown to the context.")
+    secrets_min_score: float = Field(
+        default=0.5, ge=0, le=1,
+        description="PII and secrets: findings scoring below this are ignored.")
+    secrets_min_entropy: float = Field(
+        default=3.0, ge=0,
+        description='Generic `api_key = "..."` assignments count as secrets above this Shannon entropy (bits per '
+                    "character).")
+    dedup_threshold: float = Field(
+        default=0.85, gt=0, le=1,
+        description="Near-duplicates: MinHash Jaccard threshold over token shingles of the gap's window.")
     dedup_num_perm: int = Field(default=128, ge=16)
     dedup_shingle_tokens: int = Field(default=5, ge=1)
-    # Characters of prefix before and suffix after the gap that make up its dedup window.
-    dedup_context_chars: int = Field(default=512, ge=0)
-    # Decontamination: a gap sharing one token n-gram of this length with a benchmark or held-out
-    # sample is dropped.
-    decontam_ngram: int = Field(default=13, ge=3)
-    # Proportioning: ascending upper bounds (characters) of the C_N length buckets; void is a bucket of its own.
-    length_bucket_edges: list[int] = Field(default_factory=lambda: [16, 64, 256, 1024], min_length=1)
-    # Target shares per length bucket (keys like "<=16", "<=64", ">1024") and per language; empty: as observed.
-    target_length_shares: dict[str, float] = Field(default_factory=dict)
+    dedup_context_chars: int = Field(
+        default=512, ge=0,
+        description="Characters of prefix before and suffix after the gap that make up its dedup window.")
+    decontam_ngram: int = Field(
+        default=13, ge=3,
+        description="Decontamination: a gap sharing one token n-gram of this length with a benchmark or held-out "
+                    "sample is dropped.")
+    length_bucket_edges: list[int] = Field(
+        default_factory=lambda: [16, 64, 256, 1024], min_length=1,
+        description="Proportioning: ascending upper bounds (characters) of the C_N length buckets; void is a bucket of "
+                    "its own.")
+    target_length_shares: dict[str, float] = Field(
+        default_factory=dict,
+        description='Target shares per length bucket (keys "<=16", "<=64", "<=256", "<=1024", ">1024" for the default '
+                    "edges) and per language; empty: as observed.")
     target_language_shares: dict[str, float] = Field(default_factory=dict)
-    # Target share of void samples (silence is the right answer); null: as observed.
-    target_void_share: float | None = Field(default=None, ge=0, le=1)
-    # Largest gold table; null: as large as the targets allow.
-    max_samples: int | None = Field(default=None, ge=1)
-    # Share of users (by hash of user_id) whose samples form the validation split.
-    validation_share: float = Field(default=0.1, ge=0, lt=1)
-    # Perplexity of C_N given C0: a local Hugging Face checkpoint; null = the tiny base model
-    # (train.base.dir) when it has been built, otherwise the stage is skipped and says so.
-    perplexity_model: str | None = None
+    target_void_share: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Target share of void samples (silence is the right answer); null: as observed.")
+    max_samples: int | None = Field(
+        default=None, ge=1,
+        description="Largest gold table; null: as large as the targets allow.")
+    validation_share: float = Field(
+        default=0.1, ge=0, lt=1,
+        description="Share of users (by hash of user_id) whose samples form the validation split.")
+    perplexity_model: str | None = Field(
+        default=None,
+        description="Perplexity of C_N given C0: a local Hugging Face checkpoint; null = the tiny base model "
+                    "(train.base.dir) when it has been built, otherwise the stage is skipped and says so.")
     perplexity_enabled: bool = True
-    # Samples below the low or above the high quantile of perplexity are dropped as outliers.
-    perplexity_low_quantile: float = Field(default=0.01, ge=0, le=1)
+    perplexity_low_quantile: float = Field(
+        default=0.01, ge=0, le=1,
+        description="Samples below the low or above the high quantile of perplexity are dropped as outliers.")
     perplexity_high_quantile: float = Field(default=0.99, ge=0, le=1)
     perplexity_batch_size: int = Field(default=16, ge=1)
-    # Tokens of context a sample is scored in (prefix and suffix cut from their far ends): the cost of
-    # the stage grows with it, and the middle's likelihood depends mostly on the nearest context.
-    perplexity_context_tokens: int = Field(default=256, ge=16)
-    # Log each run (counts per stage and reason, the report files) as an MLflow run in this
-    # experiment, on the tracking store of `train` (mlflow_tracking_uri / mlflow_dir); null: off.
-    mlflow_experiment: str | None = None
+    perplexity_context_tokens: int = Field(
+        default=256, ge=16,
+        description="Tokens of context a sample is scored in (prefix and suffix cut from their far ends): the cost of "
+                    "the stage grows with it, and the middle's likelihood depends mostly on the nearest context.")
+    mlflow_experiment: str | None = Field(
+        default=None,
+        description="Log each run (counts per stage and reason, the report files) as an MLflow run in this experiment, "
+                    "on the tracking store of `train` (mlflow_tracking_uri / mlflow_dir); null: off.")
 
 
 class ImportConfig(Section):
-    # Continue logs a completion not accepted within this many seconds as rejected.
-    continue_reject_after_s: float = Field(default=10.0, gt=0)
-    # A user's events further apart than this start a new session (the imported logs have none).
-    session_gap_minutes: float = Field(default=30.0, gt=0)
+    continue_reject_after_s: float = Field(
+        default=10.0, gt=0,
+        description="Continue logs a completion not accepted within this many seconds as rejected.")
+    session_gap_minutes: float = Field(
+        default=30.0, gt=0,
+        description="A user's events further apart than this many minutes start a new session (the imported logs have "
+                    "none).")
 
 
 class CollectorConfig(Section):
-    # Bind address; loopback by default (put a TLS proxy in front to take uploads from other hosts).
-    host: str = "127.0.0.1"
-    port: int = Field(default=8787, ge=0, le=65535)
-    # Shared bearer token; when empty, read from the environment variable named by token_env.
-    # A secret: printed as stars with the effective configuration, never logged.
-    token: SecretStr | None = None
-    token_env: str = "ECHO_COLLECTOR_TOKEN"
-    # Largest request body accepted, before and after gzip decoding (413 above it).
-    max_body_bytes: int = Field(default=8 << 20, ge=1024)
-    # A landing file is closed (renamed .jsonl.open -> .jsonl) once this big or this old.
-    rotate_bytes: int = Field(default=64 << 20, ge=1)
-    rotate_seconds: float = Field(default=300.0, gt=0)
+    host: str = Field(
+        default="127.0.0.1",
+        description="Bind address of `echo-spark collect`; loopback by default (put a TLS proxy in front to take "
+                    "uploads from other hosts).")
+    port: int = Field(
+        default=8787, ge=0, le=65535,
+        description="Port of `echo-spark collect` (0 = any free port, printed at start).")
+    token: SecretStr | None = Field(
+        default=None,
+        description="Shared bearer token (Authorization: Bearer TOKEN); when empty, read from the environment variable "
+                    "named by token_env, which is preferred: a token here is a secret printed as stars with the "
+                    "effective configuration, never logged, but it sits in the configuration file.")
+    token_env: str = Field(
+        default="ECHO_COLLECTOR_TOKEN",
+        description="Environment variable read for the token when `token` is empty.")
+    max_body_bytes: int = Field(
+        default=8 << 20, ge=1024,
+        description="Largest request body accepted, before and after gzip decoding (413 above it): 8 MiB.")
+    rotate_bytes: int = Field(
+        default=64 << 20, ge=1,
+        description="A landing file is closed (renamed .jsonl.open -> .jsonl) once this big (64 MiB) ...")
+    rotate_seconds: float = Field(default=300.0, gt=0, description="... or this many seconds old.")
 
 
 class PrivacyConfig(Section):
-    # A text file of user_id or session_id values (one per line, # comments) that opted out.
-    opt_out_list: str | None = None
-    # An event field that, when true on any event of a session, opts the whole session out.
-    opt_out_field: str = "opt_out"
+    opt_out_list: str | None = Field(
+        default=None,
+        description="Opted-out users or sessions never get past bronze: a text file of user_id or session_id values "
+                    "(one per line, # comments) that opted out, and/or the event field below.")
+    opt_out_field: str = Field(
+        default="opt_out",
+        description="An event field that, when true on any event of a session, opts the whole session out.")
 
 
 class AnnealConfig(Section):
-    # A second pretraining phase after `steps`, on documents the first phase did not reach, with a
-    # fresh warm-up and a lower peak: most FIM middles are the atomic unit at the cursor
-    # (echo_spark/units.py) instead of a random run of lines, so the base learns where a completion
-    # ends (a base that runs past the unit is never accepted). 0 steps = no second phase.
-    steps: int = Field(default=2200, ge=0)
+    steps: int = Field(
+        default=2200, ge=0,
+        description="Steps of the second phase, with its peak learning rate and warm-up steps (0 steps = no second "
+                    "phase).")
     learning_rate: float = Field(default=1e-3, gt=0)
     warmup_steps: int = Field(default=50, ge=1)
-    # Share of FIM examples whose middle is the unit at the cursor (the rest as in the first phase).
-    unit_rate: float = Field(default=0.7, ge=0, le=1)
+    unit_rate: float = Field(
+        default=0.7, ge=0, le=1,
+        description="Share of FIM examples whose middle is the unit at the cursor (the rest as in the first phase).")
 
 
 class BaseModelConfig(Section):
-    # Where `echo-spark build-base-model` writes the base model (and `train`, curate's scorer and the
-    # demo's production model read it). The shipped one is in the repository; the tests build a tiny one.
-    dir: str = "./models/echo-base"
-    # Checkpoints of a build in progress (a rerun of the same command resumes from the newest);
-    # null = beside dir, "<dir>.building". Kept out of git: only the finished model is committed.
-    work_dir: str | None = None
-    # Where pretraining text comes from, in this order: "stdlib" (this Python's standard library,
-    # minus every file the simulator can hold out and any near-copy of one) and "third-party" (the
-    # installed packages' Python sources). A folder in `corpus` replaces both.
-    sources: list[Literal["stdlib", "third-party"]] = Field(default_factory=lambda: ["stdlib", "third-party"], min_length=1)
+    dir: str = Field(
+        default="./models/echo-base",
+        description="Where `echo-spark build-base-model` writes the base model (and `train`, curate's scorer and the "
+                    "demo's production model read it). The shipped one is in the repository; the tests build a tiny "
+                    "one.")
+    work_dir: str | None = Field(
+        default=None,
+        description="Checkpoints of a build in progress (a rerun of the same command resumes from the newest); null = "
+                    'beside dir, "<dir>.building". Kept out of git: only the finished model is committed.')
+    sources: list[Literal["stdlib", "third-party"]] = Field(
+        default_factory=lambda: ["stdlib", "third-party"], min_length=1,
+        description="Where pretraining text comes from, in this order: stdlib (this Python's standard library, minus "
+                    "every file the simulator can hold out and any near-copy of one) and third-party (the installed "
+                    "packages' Python sources). A folder in `corpus` replaces both.")
     corpus: str | None = None
-    # Characters of source text taken (files in path-hash order until this is reached).
-    corpus_chars: int = Field(default=80_000_000, ge=10_000)
-    # Files larger than this are skipped (data tables, generated code), as are vendored copies.
-    max_file_bytes: int = Field(default=200_000, ge=1_000)
-    # A file sharing at least this Jaccard similarity (pairs of lines) with a held-out file is skipped.
-    near_duplicate_threshold: float = Field(default=0.5, gt=0, le=1)
-    # Byte-level BPE vocabulary, FIM special tokens included.
-    vocab_size: int = Field(default=4096, ge=300)
-    # Llama-style decoder: layers, width, attention heads, longest example in tokens.
-    layers: int = Field(default=4, ge=1)
+    corpus_chars: int = Field(
+        default=80_000_000, ge=10_000,
+        description="Characters of source text taken (files in path-hash order until this is reached).")
+    max_file_bytes: int = Field(
+        default=200_000, ge=1_000,
+        description="Files larger than this are skipped (data tables, generated code), as are vendored copies.")
+    near_duplicate_threshold: float = Field(
+        default=0.5, gt=0, le=1,
+        description="A file sharing at least this Jaccard similarity (pairs of lines) with a held-out file is skipped.")
+    vocab_size: int = Field(default=4096, ge=300, description="Byte-level BPE vocabulary, FIM special tokens included.")
+    layers: int = Field(
+        default=4, ge=1,
+        description="Llama-style decoder: layers, width, attention heads, longest example in tokens.")
     hidden: int = Field(default=192, ge=16)
     heads: int = Field(default=4, ge=1)
     context_length: int = Field(default=512, ge=32)
-    # Pretraining: optimizer steps, examples per step, peak learning rate, warm-up steps.
-    steps: int = Field(default=2400, ge=1)
+    steps: int = Field(
+        default=2400, ge=1,
+        description="Pretraining: optimizer steps, examples per step, peak learning rate, warm-up steps.")
     batch_size: int = Field(default=8, ge=1)
     learning_rate: float = Field(default=2e-3, gt=0)
     warmup_steps: int = Field(default=200, ge=1)
-    # Validation (bits per character on held-out files) and checkpoint every this many steps.
-    eval_every_steps: int = Field(default=250, ge=1)
-    # Held-out files read for validation, per source (the simulator's held-out standard library files,
-    # and third-party files kept out of training).
-    validation_files: int = Field(default=40, ge=1)
-    # Torch CPU threads of the build (one process); null = torch's default (every core). On a
-    # machine whose cores other work shares, one thread is faster: OpenMP threads wait on each other.
-    threads: int | None = Field(default=1, ge=1)
-    # Share of pretraining examples turned into FIM (the rest stay left-to-right), and of those in SPM order.
-    fim_rate: float = Field(default=0.9, ge=0, le=1)
+    eval_every_steps: int = Field(
+        default=250, ge=1,
+        description="Validation (bits per character on held-out files) and checkpoint every this many steps.")
+    validation_files: int = Field(
+        default=40, ge=1,
+        description="Held-out files read for validation, per source (the simulator's held-out standard library files, "
+                    "and third-party files kept out of training).")
+    threads: int | None = Field(
+        default=1, ge=1,
+        description="Torch CPU threads of the build (one process); null = torch's default (every core). On a machine "
+                    "whose cores other work shares, one thread is faster: OpenMP threads wait on each other.")
+    fim_rate: float = Field(
+        default=0.9, ge=0, le=1,
+        description="Share of pretraining examples turned into FIM (the rest stay left-to-right), and of those in SPM "
+                    "order.")
     spm_rate: float = Field(default=0.5, ge=0, le=1)
-    # Share of FIM examples with an empty middle (teaches silence).
-    void_rate: float = Field(default=0.1, ge=0, le=1)
+    void_rate: float = Field(
+        default=0.1, ge=0, le=1,
+        description="Share of FIM examples with an empty middle (teaches silence).")
     seed: int = 7
-    anneal: AnnealConfig = Field(default_factory=AnnealConfig)
+    anneal: AnnealConfig = Field(
+        default_factory=AnnealConfig,
+        description="A second pretraining phase after `steps`, on documents the first phase did not reach, with a "
+                    "fresh warm-up and a lower peak: most FIM middles are the atomic unit at the cursor "
+                    "(echo_spark/units.py) instead of a random run of lines, so the base learns where a completion "
+                    "ends (a base that runs past the unit is never accepted). `--pretrained DIR` takes the first phase "
+                    "from a finished build.")
 
 
 class TrainConfig(Section):
-    # Gold table: a table of the lakehouse by name (its folder under lakehouse.root, or
-    # catalog.schema.name when lakehouse.catalog is set: read by Spark at the pinned version),
-    # or the path/URI of a Delta table.
-    gold_table: str = "sft_samples"
-    # Delta version to train on; null = the latest when the run starts (the version used is logged).
-    gold_version: int | None = Field(default=None, ge=0)
-    # Local Hugging Face checkpoint folder to fine-tune; null = the base model in base.dir.
-    base_model: str | None = None
-    # The base model (shipped; rebuilt by `echo-spark build-base-model`).
-    base: BaseModelConfig = Field(default_factory=BaseModelConfig)
-    # FIM special tokens: auto (recognised in the tokenizer) | echo | starcoder | qwen2.5-coder | deepseek-coder.
-    fim_family: Literal["auto", "echo", "starcoder", "qwen2.5-coder", "deepseek-coder"] = "auto"
-    # psm (prefix, suffix, middle) | spm (suffix, prefix, middle).
-    fim_order: Literal["psm", "spm"] = "psm"
-    # Longest training example in tokens; prefix and suffix are cut from their far ends to fit.
-    # At most the base model's context (max_position_embeddings).
-    context_length: int = Field(default=128, ge=16)
-    # full (every weight) | lora (peft adapters on lora_target_modules, merged into the logged model).
-    finetune: Literal["full", "lora"] = "full"
+    gold_table: str = Field(
+        default="sft_samples",
+        description="Gold table: a table of the lakehouse by name (its folder under lakehouse.root, or "
+                    "catalog.schema.name when lakehouse.catalog is set: read by Spark at the pinned version), or the "
+                    "path/URI of a Delta table.")
+    gold_version: int | None = Field(
+        default=None, ge=0,
+        description="Delta version to train on; null = the latest when the run starts (the version used is logged).")
+    base_model: str | None = Field(
+        default=None,
+        description="Local Hugging Face checkpoint folder to fine-tune (full or LoRA); null = the base model in "
+                    "base.dir.")
+    base: BaseModelConfig = Field(
+        default_factory=BaseModelConfig,
+        description="The base model, built locally with no download by `echo-spark build-base-model` (shipped in "
+                    "models/).")
+    fim_family: Literal["auto", "echo", "starcoder", "qwen2.5-coder", "deepseek-coder"] = Field(
+        default="auto",
+        description="FIM special tokens: auto (recognised in the tokenizer) | echo | starcoder | qwen2.5-coder | "
+                    "deepseek-coder.")
+    fim_order: Literal["psm", "spm"] = Field(
+        default="psm",
+        description="psm (prefix, suffix, middle) | spm (suffix, prefix, middle).")
+    context_length: int = Field(
+        default=128, ge=16,
+        description="Longest training example in tokens; prefix and suffix are cut from their far ends to fit. At most "
+                    "the base model's context (max_position_embeddings).")
+    finetune: Literal["full", "lora"] = Field(
+        default="full",
+        description="full (every weight) | lora (peft adapters on lora_target_modules, merged into the logged model).")
     lora_r: int = Field(default=16, ge=1)
     lora_alpha: int = Field(default=32, ge=1)
     lora_dropout: float = Field(default=0.05, ge=0, lt=1)
     lora_target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
-    # Passes over the training split; max_steps > 0 stops earlier.
-    epochs: int = Field(default=2, ge=1)
+    epochs: int = Field(default=2, ge=1, description="Passes over the training split; max_steps > 0 stops earlier.")
     max_steps: int = Field(default=0, ge=0)
-    # Samples per worker per optimizer step.
-    batch_size: int = Field(default=8, ge=1)
+    batch_size: int = Field(default=8, ge=1, description="Samples per worker per optimizer step.")
     learning_rate: float = Field(default=5e-4, gt=0)
     weight_decay: float = Field(default=0.0, ge=0)
     warmup_steps: int = Field(default=10, ge=0)
-    # Gradient norm clip (0 = off).
-    grad_clip: float = Field(default=1.0, ge=0)
-    # Seed of initialisation, data order and dropout: same seed, same run (resumed or not).
-    seed: int = 7
-    # Length bucketing: samples are sorted by length within windows of this many global batches.
-    bucket_batches: int = Field(default=16, ge=1)
-    # Validation samples evaluated (the first by sample_id hash; 0 = all).
-    eval_max_samples: int = Field(default=512, ge=0)
-    # Ray: null = start a local Ray with ray_num_cpus (null = every core); "auto" = the running cluster
-    # (Ray on Spark on Databricks, `ray start`).
-    ray_address: str | None = None
+    grad_clip: float = Field(default=1.0, ge=0, description="Gradient norm clip (0 = off).")
+    seed: int = Field(
+        default=7,
+        description="Seed of initialisation, data order and dropout: same seed, same run (resumed or not).")
+    bucket_batches: int = Field(
+        default=16, ge=1,
+        description="Length bucketing: samples are sorted by length within windows of this many global batches.")
+    eval_max_samples: int = Field(
+        default=512, ge=0,
+        description="Validation samples evaluated (the first by sample_id hash; 0 = all).")
+    ray_address: str | None = Field(
+        default=None,
+        description='Ray: null = start a local Ray with ray_num_cpus (null = every core); "auto" = the running cluster '
+                    "(Ray on Spark on Databricks, `ray start`).")
     ray_num_cpus: int | None = Field(default=None, ge=1)
-    # Training workers: count, GPU each (NCCL, bf16) or CPU (gloo), CPUs reserved per worker.
-    num_workers: int = Field(default=2, ge=1)
+    num_workers: int = Field(
+        default=2, ge=1,
+        description="Training workers: count, GPU each (NCCL, bf16) or CPU (gloo), CPUs reserved per worker.")
     use_gpu: bool = False
     cpus_per_worker: float = Field(default=1.0, gt=0)
-    # ddp | fsdp (shards parameters, gradients and optimizer state across GPU workers).
-    strategy: Literal["ddp", "fsdp"] = "ddp"
-    # auto = bf16 autocast on GPU, fp32 on CPU.
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
-    # Worker failures recovered from the last checkpoint within one run.
-    max_failures: int = Field(default=1, ge=0)
-    # Drill: workers crash once at this step (exercises checkpoint and resume); null = never.
-    fail_at_step: int | None = Field(default=None, ge=1)
-    # Every this many steps: a checkpoint (the newest keep_checkpoints are kept), a validation
-    # loss, a progress line.
-    checkpoint_every_steps: int = Field(default=40, ge=1)
+    strategy: Literal["ddp", "fsdp"] = Field(
+        default="ddp",
+        description="ddp | fsdp (shards parameters, gradients and optimizer state across GPU workers).")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="auto = bf16 autocast on GPU, fp32 on CPU.")
+    max_failures: int = Field(
+        default=1, ge=0,
+        description="Worker failures recovered from the last checkpoint within one run.")
+    fail_at_step: int | None = Field(
+        default=None, ge=1,
+        description="Drill: workers crash once at this step (exercises checkpoint and resume); null = never.")
+    checkpoint_every_steps: int = Field(
+        default=40, ge=1,
+        description="Every this many steps: a checkpoint (the newest keep_checkpoints are kept), a validation loss, a "
+                    "progress line.")
     keep_checkpoints: int = Field(default=2, ge=1)
     eval_every_steps: int = Field(default=40, ge=1)
     log_every_steps: int = Field(default=5, ge=1)
-    # Ray Train storage: checkpoints and the final model under runs_dir/<run name>.
-    runs_dir: str = "./runs"
-    # Run name; rerunning with the same name resumes from its last checkpoint.
-    # null = derived from the gold table version and this section (the same command resumes).
-    run_name: str | None = None
-    # MLflow: tracking URI (null = sqlite:///<mlflow_dir>/mlflow.db, artifacts in <mlflow_dir>/artifacts).
-    mlflow_tracking_uri: str | None = None
+    runs_dir: str = Field(
+        default="./runs",
+        description="Ray Train storage: checkpoints and the final model under runs_dir/<run name>.")
+    run_name: str | None = Field(
+        default=None,
+        description="Run name; rerunning with the same name resumes from its last checkpoint. null = derived from the "
+                    "gold table version and this section (the same command resumes).")
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow: tracking URI (null = sqlite:///<mlflow_dir>/mlflow.db, artifacts in "
+                    "<mlflow_dir>/artifacts). Compare runs: mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db")
     mlflow_dir: str = "./mlruns"
     mlflow_experiment: str = "echo-fim-sft"
-    # The final model is registered under this name (a new version per run).
-    registered_model: str = "echo-fim"
-    # CPU, memory (and GPU) usage of the driver logged as system/* metrics.
-    system_metrics: bool = True
+    registered_model: str = Field(
+        default="echo-fim",
+        description="The final model is registered under this name (a new version per run).")
+    system_metrics: bool = Field(
+        default=True,
+        description="CPU, memory (and GPU) usage of the driver logged as system/* metrics.")
 
 
 class EvaluateConfig(Section):
     """`echo-spark evaluate`: held-out replay through the simulated user, and the FIM benchmarks."""
 
-    # The evaluation holdout, pipeline policy (echo_spark/holdout.py): a user is held out when a hash
-    # of (holdout_seed, user_id) falls under holdout_share, or when listed in the holdout_users file
-    # (one id per line, # comments; `echo-spark simulate` writes its held-out cohort to
-    # OUT/heldout_users.txt). Curate keeps held-out users out of every training table (gold and the
-    # accepted-only table); evaluate replays their requests. Change none of these between curate and
-    # evaluate, or the evaluation meets users a model trained on.
-    holdout_share: float = Field(default=0.1, ge=0, lt=1)
+    holdout_share: float = Field(
+        default=0.1, ge=0, lt=1,
+        description="The evaluation holdout, pipeline policy (echo_spark/holdout.py): a user is held out when a hash "
+                    "of (holdout_seed, user_id) falls under holdout_share, or when listed in the holdout_users file "
+                    "(one id per line, # comments; `echo-spark simulate` writes its held-out cohort to "
+                    "OUT/heldout_users.txt). Curate keeps held-out users out of every training table (gold and the "
+                    "accepted-only table); evaluate replays their requests. Change none of these between curate and "
+                    "evaluate, or the evaluation meets users a model trained on.")
     holdout_seed: int = 7
     holdout_users: str | None = None
-    # Where the held-out requests come from: null = silver `completions` of the held-out users (C_N
-    # cut to its unit is both the target and what the replayed developer meant); a folder = a
-    # simulation's ground truth (its held-out cohort, which the policy must hold out); --sim sets it.
-    simulation_dir: str | None = None
-    # Held-out requests replayed per arm: a seeded sample, the same for every arm (0 = all).
-    max_requests: int = Field(default=600, ge=0)
+    simulation_dir: str | None = Field(
+        default=None,
+        description="Where the held-out requests come from: null = silver `completions` of the held-out users (C_N cut "
+                    "to its unit is both the target and what the replayed developer meant); a folder = a simulation's "
+                    "ground truth (its held-out cohort, which the policy must hold out); --sim sets it.")
+    max_requests: int = Field(
+        default=600, ge=0,
+        description="Held-out requests replayed per arm: a seeded sample, the same for every arm (0 = all).")
     seed: int = 7
-    # Longest proposal, in tokens, for a held-out request.
-    max_new_tokens: int = Field(default=32, ge=1)
-    # Requests generated together (left-padded): on a CPU, generation time is mostly per step, not
-    # per request, so large batches are several times faster.
-    batch_size: int = Field(default=64, ge=1)
-    # The replayed developer accepts a proposal (and fixes it) when it is at least this similar to the
-    # unit they meant to write (normalized Indel similarity, 0..1); below, they take only a right
-    # first line or word of it, or reject it.
-    accept_edit_similarity: float = Field(default=0.8, gt=0, le=1)
-    # Bootstrap resamples of the requests for the confidence intervals, and the interval's level.
-    bootstrap_resamples: int = Field(default=1000, ge=100)
+    max_new_tokens: int = Field(default=32, ge=1, description="Longest proposal, in tokens, for a held-out request.")
+    batch_size: int = Field(
+        default=64, ge=1,
+        description="Requests generated together (left-padded): on a CPU, generation time is mostly per step, not per "
+                    "request, so large batches are several times faster.")
+    accept_edit_similarity: float = Field(
+        default=0.8, gt=0, le=1,
+        description="The replayed developer accepts a proposal (and fixes it) when it is at least this similar to the "
+                    "unit they meant to write (normalized Indel similarity, 0..1); below, they take only a right first "
+                    "line or word of it, or reject it.")
+    bootstrap_resamples: int = Field(
+        default=1000, ge=100,
+        description="Bootstrap resamples of the requests for the confidence intervals, and the interval's level.")
     confidence: float = Field(default=0.95, gt=0, lt=1)
-    # Threads of torch while generating: a small model on a shared CPU is fastest on one (more threads
-    # spin waiting for cores that other processes hold).
-    torch_threads: int = Field(default=1, ge=1)
-    # FIM benchmarks (the `benchmarks` section's files): whether they are scored, and tasks per file
-    # (a seeded sample, the same for every arm; 0 = all).
-    benchmarks_enabled: bool = True
+    torch_threads: int = Field(
+        default=1, ge=1,
+        description="Threads of torch while generating: a small model on a shared CPU is fastest on one (more threads "
+                    "spin waiting for cores that other processes hold).")
+    benchmarks_enabled: bool = Field(
+        default=True,
+        description="FIM benchmarks (the `benchmarks` section's files): whether they are scored, and tasks per file (a "
+                    "seeded sample, the same for every arm; 0 = all).")
     benchmark_tasks: int = Field(default=40, ge=0)
-    # Longest benchmark middle, in tokens.
-    benchmark_max_new_tokens: int = Field(default=128, ge=1)
-    # Real Copilot suggestions that real developers accepted (telemetry v1, prefix-only prompts): each
-    # arm proposes for the same prompts, compared with the accepted text. Null path = the CUPS study's
-    # file in ../shared/data/real next to the repository (skipped, and said, when it is not there).
-    real_copilot_enabled: bool = True
+    benchmark_max_new_tokens: int = Field(default=128, ge=1, description="Longest benchmark middle, in tokens.")
+    real_copilot_enabled: bool = Field(
+        default=True,
+        description="Real Copilot suggestions that real developers accepted (telemetry v1, prefix-only prompts): each "
+                    "arm proposes for the same prompts, compared with the accepted text. Null path = the CUPS study's "
+                    "file, ../shared/data/real/cups-copilot-telemetry.jsonl.gz next to the repository (skipped, and "
+                    "said, when it is not there).")
     real_copilot_path: str | None = None
-    # pass@1: each completed program runs its tests in a subprocess, killed after this many seconds.
-    pass_at_1: bool = True
+    pass_at_1: bool = Field(
+        default=True,
+        description="pass@1: each completed program runs its tests in a subprocess, killed after this many seconds.")
     test_timeout_s: float = Field(default=5.0, gt=0)
-    # MLflow experiment of the evaluation runs (one run per arm; tracking URI as train.*).
-    mlflow_experiment: str = "echo-evaluate"
-    # Comparison report (markdown, JSON, PNG); null = LAKEHOUSE/reports/evaluate.
-    report_dir: str | None = None
+    mlflow_experiment: str = Field(
+        default="echo-evaluate",
+        description="MLflow experiment of the evaluation runs (one run per arm; tracking URI as train.*).")
+    report_dir: str | None = Field(
+        default=None,
+        description="Comparison report (markdown, JSON, PNG); null = LAKEHOUSE/reports/evaluate.")
 
 
 class BenchmarksConfig(Section):
-    # The FIM benchmarks (JSON Lines: task_id, prompt, suffix, canonical_solution, test, entry_point),
-    # one setting for both readers: curate's decontamination drops a gap sharing an n-gram with them,
-    # evaluate scores the arms on them. null = ../shared/data/benchmarks next to a source checkout; an
-    # installed wheel (a cluster) has none, so set it there (the bundle points it at its Volume).
-    dir: str | None = None
+    dir: str | None = Field(
+        default=None,
+        description="The FIM benchmarks (JSON Lines: task_id, prompt, suffix, canonical_solution, test, entry_point), "
+                    "one setting for both readers: curate's decontamination drops a gap sharing an n-gram with them, "
+                    "evaluate scores the arms on them. null = ../shared/data/benchmarks next to a source checkout; an "
+                    "installed wheel (a cluster) has none, so set it there (the bundle points it at its Volume).")
     glob: str = "he_*.jsonl.gz"
 
 

@@ -4,14 +4,26 @@ import pytest
 import yaml
 
 from echo_spark.config import ConfigError, EchoConfig, load_config
+from echo_spark.config_yaml import render
 
 from .conftest import REPO
 
 
-def test_conf_file_equals_the_typed_defaults():
-    """conf/echo.yaml documents every knob; it must not drift from the code's defaults."""
-    data = yaml.safe_load((REPO / "conf" / "echo.yaml").read_text())
-    assert data == EchoConfig().model_dump(mode="json")
+def test_conf_file_is_generated_from_the_models():
+    """conf/echo.yaml is `python -m echo_spark.config_yaml`'s output: a default or a description
+    changed in config.py without regenerating it (or the file edited by hand) fails here."""
+    text = (REPO / "conf" / "echo.yaml").read_text()
+    assert text == render(), "regenerate: python -m echo_spark.config_yaml > conf/echo.yaml"
+    assert yaml.safe_load(text) == EchoConfig().model_dump(mode="json")
+
+
+def test_every_explanation_is_a_comment_of_the_generated_file():
+    text = render()
+    assert "# `echo-spark simulate`: developers writing real code" in text  # a section's docstring
+    assert "# Events stamped before this instant are quarantined as ts_out_of_range." in text
+    lines = text.splitlines()
+    anneal = lines.index("    anneal:")  # a nested section under its field's description
+    assert lines[anneal - 1].startswith("    # ") and lines[anneal + 1].startswith("      # Steps of the second phase")
 
 
 def test_overrides_are_typed_like_yaml(tmp_path):
