@@ -14,11 +14,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+DEFAULT_SEED = 7
+# Marks a stage's seed field: EchoConfig fills it from its top-level `seed` unless the stage's own
+# was set, and conf/echo.yaml lists only the top-level one.
+DERIVED_SEED: dict[str, Any] = {"derived_from": "seed"}
+
+
+def stage_seed(description: str) -> Any:
+    """A stage's seed field: the top-level `seed` unless set for this stage (`--set curate.seed=N`)."""
+    return Field(default=DEFAULT_SEED, description=description, json_schema_extra=DERIVED_SEED)
 
 
 class EngineConfig(Section):
@@ -123,7 +134,7 @@ class SimulateConfig(Section):
     the five `reaction_*` rates are each a distribution (summing to 1, checked by the job).
     """
 
-    seed: int = Field(default=7, description="Seed of every random choice: same seed, byte-identical output.")
+    seed: int = stage_seed("Seed of every random choice of the simulator: same seed, byte-identical output.")
     events: int = Field(
         default=100_000, ge=1,
         description="Events to simulate (the last session is cut short there); --events overrides.")
@@ -244,7 +255,7 @@ class SimulateConfig(Section):
 
 
 class CurateConfig(Section):
-    seed: int = Field(default=7, description="Seed of sampling and splits.")
+    seed: int = stage_seed("Seed of sampling, splits and dedup's MinHash permutations.")
     teacher: Literal["syntax", "llm"] = Field(
         default="syntax",
         description="Teacher that truncates C_N to the atomic unit: syntax (tree-sitter / Python's parser) or llm.")
@@ -465,7 +476,7 @@ class BaseModelConfig(Section):
     void_rate: float = Field(
         default=0.1, ge=0, le=1,
         description="Share of FIM examples with an empty middle (teaches silence).")
-    seed: int = 7
+    seed: int = stage_seed("Seed of the base model's initialisation, document order and FIM transformations.")
     anneal: AnnealConfig = Field(
         default_factory=AnnealConfig,
         description="A second pretraining phase after `steps`, on documents the first phase did not reach, with a "
@@ -517,9 +528,7 @@ class TrainConfig(Section):
     weight_decay: float = Field(default=0.0, ge=0)
     warmup_steps: int = Field(default=10, ge=0)
     grad_clip: float = Field(default=1.0, ge=0, description="Gradient norm clip (0 = off).")
-    seed: int = Field(
-        default=7,
-        description="Seed of initialisation, data order and dropout: same seed, same run (resumed or not).")
+    seed: int = stage_seed("Seed of initialisation, data order and dropout: same seed, same run (resumed or not).")
     bucket_batches: int = Field(
         default=16, ge=1,
         description="Length bucketing: samples are sorted by length within windows of this many global batches.")
@@ -582,12 +591,12 @@ class EvaluateConfig(Section):
     holdout_share: float = Field(
         default=0.1, ge=0, lt=1,
         description="The evaluation holdout, pipeline policy (echo_spark/holdout.py): a user is held out when a hash "
-                    "of (holdout_seed, user_id) falls under holdout_share, or when listed in the holdout_users file "
+                    "of (the seed, user_id) falls under holdout_share, or when listed in the holdout_users file "
                     "(one id per line, # comments; `echo-spark simulate` writes its held-out cohort to "
                     "OUT/heldout_users.txt). Curate keeps held-out users out of every training table (gold and the "
                     "accepted-only table); evaluate replays their requests. Change none of these between curate and "
                     "evaluate, or the evaluation meets users a model trained on.")
-    holdout_seed: int = 7
+    holdout_seed: int = stage_seed("Seed of the holdout's hash of user ids.")
     holdout_users: str | None = None
     simulation_dir: str | None = Field(
         default=None,
@@ -597,7 +606,7 @@ class EvaluateConfig(Section):
     max_requests: int = Field(
         default=600, ge=0,
         description="Held-out requests replayed per arm: a seeded sample, the same for every arm (0 = all).")
-    seed: int = 7
+    seed: int = stage_seed("Seed of the samples of held-out requests and benchmark tasks, and of the bootstrap.")
     max_new_tokens: int = Field(default=32, ge=1, description="Longest proposal, in tokens, for a held-out request.")
     batch_size: int = Field(
         default=64, ge=1,
@@ -652,6 +661,15 @@ class BenchmarksConfig(Section):
 
 
 class EchoConfig(Section):
+    seed: int = Field(
+        default=DEFAULT_SEED,
+        description="The one seed of a run: every stage takes it as its own (simulate.seed, curate.seed, "
+                    "train.base.seed, train.seed, evaluate.seed, evaluate.holdout_seed), so one number reproduces the "
+                    "whole loop. Taken as is, not offset per stage: the stages draw different things (a simulated "
+                    "session, the holdout's hash of user ids, the validation split, training's data order), the hashes "
+                    "salted with their purpose, and every figure measured when each stage had a seed of its own (all "
+                    "7) stays reproducible. A stage's seed set on its own (`--set curate.seed=N`, `simulate --seed N`) "
+                    "overrides this one for that stage alone.")
     engine: EngineConfig = Field(default_factory=EngineConfig)
     lakehouse: LakehouseConfig = Field(default_factory=LakehouseConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
@@ -664,6 +682,29 @@ class EchoConfig(Section):
     collector: CollectorConfig = Field(default_factory=CollectorConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+
+    @model_validator(mode="after")
+    def _derive_stage_seeds(self) -> EchoConfig:
+        for name in type(self).model_fields:
+            section = getattr(self, name)
+            if isinstance(section, Section):
+                # Straight into __dict__: an assignment would validate the whole model again.
+                self.__dict__[name] = _with_seed(section, self.seed)
+        return self
+
+
+def _with_seed(section: Section, seed: int) -> Section:
+    """The section with `seed` in every stage seed of it (nested sections too) not set on its own;
+    a copy, since the section may be the caller's object."""
+    updates: dict[str, Any] = {}
+    for name, field in type(section).model_fields.items():
+        value = getattr(section, name)
+        if isinstance(value, Section):
+            if (derived := _with_seed(value, seed)) is not value:
+                updates[name] = derived
+        elif field.json_schema_extra == DERIVED_SEED and name not in section.model_fields_set and value != seed:
+            updates[name] = seed
+    return section.model_copy(update=updates) if updates else section
 
 
 DEFAULT_CONF_FILE = Path("conf") / "echo.yaml"

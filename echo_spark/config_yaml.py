@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from .config import EchoConfig
+from .config import DERIVED_SEED, EchoConfig
 
 WIDTH = 100
 HEADER = """\
@@ -45,6 +45,8 @@ def _section_model(annotation: Any) -> type[BaseModel] | None:
 def _lines(model: type[BaseModel], values: dict[str, Any], indent: str) -> list[str]:
     out: list[str] = []
     for name, field in model.model_fields.items():
+        if field.json_schema_extra == DERIVED_SEED:
+            continue  # set by the top-level seed; a stage's own seed is an override, not a default
         if field.description:
             out += _comment(field.description, indent)
         nested = _section_model(field.annotation)
