@@ -127,11 +127,43 @@ class LifecycleConfig(Section):
                     "of 1M).")
 
 
+def _probability(default: float, description: str) -> Any:
+    return Field(default=default, ge=0, le=1, description=description)
+
+
+class Distribution(Section):
+    """One field per outcome, the outcomes excluding each other (the simulator checks that they add
+    up to 1). `dict(distribution)` is the outcome -> probability mapping a draw takes, in field
+    order; the field names are the outcomes' names in the ground truth."""
+
+
+class ProposalKinds(Distribution):
+    """What the proposer (default: a noisy oracle that knows the code to come) proposes, per request:
+    one of these, with these probabilities (adding up to 1)."""
+
+    right: float = _probability(0.35, "The atomic unit.")
+    partial: float = _probability(0.15, "Its start, then wrong code.")
+    wrong: float = _probability(0.2, "Other code of the file.")
+    overrun: float = _probability(0.1, "The unit, then past it (more lines, or a repeat of the suffix).")
+    empty: float = _probability(0.2, "Silence.")
+
+
+class Reactions(Distribution):
+    """The policy: what the developer does with a non-empty proposal shown, one of these, with these
+    probabilities (adding up to 1)."""
+
+    accept: float = _probability(0.22, "Accept it whole.")
+    accept_partial: float = _probability(0.06, "Accept its next word or line (partial_by_line_share).")
+    accept_edit: float = _probability(0.07, "Accept it, then edit it (rename, cut the tail, change an argument).")
+    reject: float = _probability(0.25, "Reject it (Esc) and type the real code.")
+    ignore: float = _probability(0.4, "Ignore it (type over it).")
+
+
 class SimulateConfig(Section):
     """`echo-spark simulate`: developers writing real code with a completion service in the loop.
 
-    Each `*_rate` is a probability per the unit its comment names; the five `proposal_*` rates and
-    the five `reaction_*` rates are each a distribution (summing to 1, checked by the job).
+    Each `*_rate` is a probability per the unit its comment names; `proposal` and `reaction` are
+    distributions (each adds up to 1, checked by the job).
     """
 
     seed: int = stage_seed("Seed of every random choice of the simulator: same seed, byte-identical output.")
@@ -197,24 +229,8 @@ class SimulateConfig(Section):
         default=1024, ge=0,
         description="Characters of the prefix and suffix windows sent with a request (the rest is cut off).")
     suffix_window_chars: int = Field(default=256, ge=0)
-    proposal_right: float = Field(
-        default=0.35, ge=0, le=1,
-        description="Proposer (default: a noisy oracle that knows the code to come), per request: right = the atomic "
-                    "unit; partial = its start, then wrong; wrong = other code of the file; overrun = the unit, then "
-                    "past it (more lines, or a repeat of the suffix); empty = silence.")
-    proposal_partial: float = Field(default=0.15, ge=0, le=1)
-    proposal_wrong: float = Field(default=0.2, ge=0, le=1)
-    proposal_overrun: float = Field(default=0.1, ge=0, le=1)
-    proposal_empty: float = Field(default=0.2, ge=0, le=1)
-    reaction_accept: float = Field(
-        default=0.22, ge=0, le=1,
-        description="Policy, per non-empty proposal shown: accept whole; accept partially (the next word or line); "
-                    "accept then edit (rename, cut the tail, change an argument); reject (Esc) and type the real code; "
-                    "ignore (type over it).")
-    reaction_accept_partial: float = Field(default=0.06, ge=0, le=1)
-    reaction_accept_edit: float = Field(default=0.07, ge=0, le=1)
-    reaction_reject: float = Field(default=0.25, ge=0, le=1)
-    reaction_ignore: float = Field(default=0.4, ge=0, le=1)
+    proposal: ProposalKinds = Field(default_factory=ProposalKinds)
+    reaction: Reactions = Field(default_factory=Reactions)
     partial_by_line_share: float = Field(
         default=0.4, ge=0, le=1,
         description="Per partial accept: by line (the rest: by word).")

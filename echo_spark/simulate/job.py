@@ -30,8 +30,7 @@ from .corpus import scan
 from .events import run_namespace
 from .faults import Faults
 from .ground_truth import DOCUMENTS_FILE, REQUESTS_FILE, TruthWriter
-from .policy import reaction_rates
-from .proposer import NoisyOracle, Proposer, kind_rates
+from .proposer import NoisyOracle, Proposer
 from .session import Budget, Session, SimContext
 from .writer import LANDING_DIR, ClientUploader, LandingWriter
 
@@ -72,9 +71,10 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def check_rates(sim: SimulateConfig) -> None:
-    for what, rates in (("proposal_*", kind_rates(sim)), ("reaction_*", reaction_rates(sim))):
-        if not math.isclose(sum(rates.values()), 1.0, abs_tol=1e-6):
-            raise UsageError(f"simulate.{what} rates must add up to 1 (they add up to {sum(rates.values()):g})")
+    for what, distribution in (("proposal", sim.proposal), ("reaction", sim.reaction)):
+        total = sum(dict(distribution).values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise UsageError(f"simulate.{what}: the probabilities must add up to 1 (they add up to {total:g})")
     if sim.region_min_lines > sim.region_max_lines:
         raise UsageError("simulate.region_min_lines is above simulate.region_max_lines")
     try:

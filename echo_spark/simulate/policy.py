@@ -35,16 +35,6 @@ _NEIGHBOUR_KEYS = {
 }
 
 
-def reaction_rates(config: SimulateConfig) -> dict[str, float]:
-    return {
-        ACCEPT: config.reaction_accept,
-        ACCEPT_PARTIAL: config.reaction_accept_partial,
-        ACCEPT_EDIT: config.reaction_accept_edit,
-        REJECT: config.reaction_reject,
-        IGNORE: config.reaction_ignore,
-    }
-
-
 def first_word(text: str) -> str:
     """What "accept next word" takes: leading spaces and one word or run of punctuation."""
     match = _NEXT_WORD.match(text)
@@ -61,7 +51,7 @@ class Policy:
     def __init__(self, config: SimulateConfig, rng: random.Random) -> None:
         self.config = config
         self.rng = rng
-        rates = reaction_rates(config)
+        rates = dict(config.reaction)
         self._reactions, self._weights = list(rates), list(rates.values())
 
     def chance(self, rate: float) -> bool:

@@ -38,23 +38,13 @@ class Foresight:
     lines: list[str]
 
 
-def kind_rates(config: SimulateConfig) -> dict[str, float]:
-    return {
-        RIGHT: config.proposal_right,
-        PARTIAL: config.proposal_partial,
-        WRONG: config.proposal_wrong,
-        OVERRUN: config.proposal_overrun,
-        EMPTY: config.proposal_empty,
-    }
-
-
 class NoisyOracle:
     """Deterministic given its random source; `last_kind` says what the last proposal was."""
 
     name = "noisy-oracle"
 
     def __init__(self, config: SimulateConfig, rng: random.Random) -> None:
-        rates = kind_rates(config)
+        rates = dict(config.proposal)
         self._kinds = list(rates)
         self._weights = list(rates.values())
         self._rng = rng

@@ -49,7 +49,7 @@ def test_folder_and_glob_corpora(corpus, tmp_path):
 
 
 @pytest.mark.parametrize("overrides,options,match", [
-    (["proposal_right=0.9"], {}, "add up to 1"),
+    (["proposal.right=0.9"], {}, "proposal: the probabilities must add up to 1"),
     (["region_min_lines=50"], {}, "region_min_lines"),
     (["start_time=yesterday"], {}, "start_time"),
     ([], {"corpus": "/no/such/folder"}, "not a folder"),

@@ -10,9 +10,9 @@ from collections import Counter
 
 import pytest
 
-from echo_spark.config import SimulateConfig
-from echo_spark.simulate.policy import REACTIONS, reaction_rates
-from echo_spark.simulate.proposer import KINDS, kind_rates
+from echo_spark.config import ProposalKinds, Reactions, SimulateConfig, apply_overrides
+from echo_spark.simulate.policy import REACTIONS
+from echo_spark.simulate.proposer import KINDS
 
 from .helpers import simulate, truth
 
@@ -27,9 +27,9 @@ RATES = {
     "trigger_request_rate": 0.7,
 }
 DISTRIBUTIONS = [
-    "proposal_right=0.3", "proposal_partial=0.1", "proposal_wrong=0.3", "proposal_overrun=0.2", "proposal_empty=0.1",
-    "reaction_accept=0.3", "reaction_accept_partial=0.15", "reaction_accept_edit=0.15", "reaction_reject=0.1",
-    "reaction_ignore=0.3",
+    "proposal.right=0.3", "proposal.partial=0.1", "proposal.wrong=0.3", "proposal.overrun=0.2", "proposal.empty=0.1",
+    "reaction.accept=0.3", "reaction.accept_partial=0.15", "reaction.accept_edit=0.15", "reaction.reject=0.1",
+    "reaction.ignore=0.3",
 ]
 
 
@@ -39,8 +39,12 @@ def run(tmp_path_factory):
     overrides = [f"{k}={v}" for k, v in RATES.items()] + DISTRIBUTIONS + ["region_max_lines=8", "write_max_lines=10"]
     metrics = simulate(out, 20_000, seed=3, overrides=overrides)
     requests, documents = truth(out)
-    config = SimulateConfig.model_validate({o.split("=")[0]: o.split("=")[1] for o in overrides})
+    config = SimulateConfig.model_validate(apply_overrides({}, overrides))
     return metrics, requests, documents, config
+
+
+def test_the_distributions_are_over_the_outcomes_the_ground_truth_names():
+    assert tuple(ProposalKinds.model_fields) == KINDS and tuple(Reactions.model_fields) == REACTIONS
 
 
 @pytest.mark.parametrize("rate", sorted(RATES))
@@ -58,7 +62,7 @@ def test_proposal_kinds_follow_the_oracle_rates(run):
     _, requests, _, config = run
     counts = Counter(r["proposal_kind"] for r in requests)
     for kind in KINDS:
-        assert counts[kind] / len(requests) == pytest.approx(kind_rates(config)[kind], abs=TOLERANCE), kind
+        assert counts[kind] / len(requests) == pytest.approx(dict(config.proposal)[kind], abs=TOLERANCE), kind
 
 
 def test_reactions_follow_the_policy_rates(run):
@@ -67,7 +71,7 @@ def test_reactions_follow_the_policy_rates(run):
     shown = [r for r in requests if r["proposal"] and r["trigger_point"] != "typo"]
     counts = Counter(r["reaction"] for r in shown)
     for reaction in REACTIONS:
-        assert counts[reaction] / len(shown) == pytest.approx(reaction_rates(config)[reaction], abs=TOLERANCE), reaction
+        assert counts[reaction] / len(shown) == pytest.approx(dict(config.reaction)[reaction], abs=TOLERANCE), reaction
     accepted = [r for r in shown if r["accepted_text"] is not None]
     assert sum(r["undone"] for r in accepted) / len(accepted) == pytest.approx(RATES["undo_rate"], abs=TOLERANCE)
 
