@@ -105,6 +105,13 @@ class LifecycleConfig(Section):
         default=30.0, ge=0,
         description="Edit mode: an anchor edited and restored within this many seconds (an undo, a character deleted "
                     "and retyped) stays intact; one still altered after it broke when it was first edited.")
+    burst_pause_s: float | None = Field(
+        default=2.0, gt=0,
+        description="Edit mode: where a burst of typing in the gap ends (lifecycle/burst.py). Enter after the typed "
+                    "line lands at the end of the gap, so without a rule every later line flows into it; a gap that "
+                    "holds typed text and ends with a line break, then stays unchanged this many seconds (a new line "
+                    "started after a pause), ends its burst: C_N is that text without the line break. null: no rule "
+                    "(the gap runs on).")
     window_silence_s: float = Field(
         default=45.0, gt=0,
         description="Server logs: back in a gap after this many seconds with no request in the document since the logs "

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from echo_spark.config import LifecycleConfig
 from echo_spark.lifecycle.anchors import Anchors, GapBound, anchors_at, gap_bound
+from echo_spark.lifecycle.burst import ends_line
 from echo_spark.lifecycle.events import TextChange, TrackerEvent
 from echo_spark.lifecycle.gap_lifecycle import RequestSlot
 from echo_spark.lifecycle.outcome import RETENTION_AGES_S
@@ -74,12 +75,15 @@ class Region:
             return self.start <= index <= self.end
         return self.start <= index <= self._inner[0] + len(self.gap(text))
 
-    def after(self, edit: Edit) -> Region | None:
-        """The region once `edit` is applied; None when the edit leaves it alone."""
+    def precedes(self, edit: Edit) -> bool:
+        """The edit lies before the region: it only shifts it."""
         # An insertion at an outer end belongs to the gap only when that anchor is empty (the
         # request was at the very start or end of the document): there, typing meets the gap.
-        before_start = edit.end < self.start or (edit.end == self.start and (edit.start < edit.end or self.anchors.before))
-        if before_start:
+        return edit.end < self.start or (edit.end == self.start and (edit.start < edit.end or bool(self.anchors.before)))
+
+    def after(self, edit: Edit) -> Region | None:
+        """The region once `edit` is applied; None when the edit leaves it alone."""
+        if self.precedes(edit):
             return Region(self.start + edit.delta, self.end + edit.delta, self.anchors, self.bound)
         if self.bound is not None:
             if edit.start >= self._inner[0] + self.bound.max_chars:
@@ -95,6 +99,8 @@ class Region:
 class _Follower:
     slot: RequestSlot
     region: Region
+    # The gap as last read while C_N could still change (the burst rule times its changes).
+    last_gap: str = ""
 
 
 class EditTracker:
@@ -201,12 +207,16 @@ class EditTracker:
         # the event is read from them only if an anchor turns out damaged (slicing every gap on
         # every keystroke was most of the tracker's time).
         regions_before: dict[int, Region] = {}
+        # Followers whose region an edit reached (not only shifted): their gap may have changed.
+        reached: set[int] = set()
         cursor: int | None = None
         for edit in edits:
             for follower in self._followers:
                 region = follower.region.after(edit)
                 if region is not None:
                     regions_before.setdefault(id(follower), follower.region)
+                    if not follower.region.precedes(edit):
+                        reached.add(id(follower))
                     follower.region = region
             self._text = edit.apply(self._doc)
             cursor = edit.start + len(edit.new_text)
@@ -217,8 +227,14 @@ class EditTracker:
             lifecycle = follower.slot.lifecycle
             if follower.region.intact(self._doc):
                 lifecycle.repair()
+                if id(follower) in reached and not lifecycle.frozen and lifecycle.burst_pause_us is not None:
+                    gap = follower.region.gap(self._doc)
+                    if gap != follower.last_gap:
+                        follower.last_gap = gap
+                        lifecycle.gap_changed(self._clock, ends_line(gap))
             else:
                 lifecycle.damage(self._clock, before.gap(text_before))
+                lifecycle.gap_changed(self._clock, False)
             lifecycle.contribute(event.event_id)
         self._observe(cursor)
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from echo_spark.lifecycle.burst import BURST_END, burst_text
 from echo_spark.lifecycle.events import TrackerEvent
 from echo_spark.lifecycle.outcome import RETENTION_AGES_S, Verdict, repeated_head, surviving_share
 
 _US_PER_S = 1_000_000
 
 # Finalizations that do not end the following: the anchors are still intact afterwards.
-SOFT_REASONS = frozenset({"left_region", "max_lifetime"})
+SOFT_REASONS = frozenset({"left_region", "max_lifetime", BURST_END})
 # Finalizations that, before any sighting of the gap, leave nothing to report but that fact.
 _NEVER_SEEN_REASONS = frozenset({"left_region", "max_lifetime", "doc_closed", "session_end", "end_of_data"})
 
@@ -30,6 +31,9 @@ class GapLifecycle:
     max_lifetime_us: int
     # How long a damaged anchor may take to be restored before it counts as broken.
     repair_us: int
+    # Edit telemetry: how long a gap that ends with a typed line break must stay unchanged for its
+    # burst to end (`burst.py`); None: no burst rule (server logs cannot time keystrokes).
+    burst_pause_us: int | None = None
     committed: str | None = None
     # Whether the gap was ever seen with both anchors intact after the request.
     observed: bool = False
@@ -48,6 +52,8 @@ class GapLifecycle:
     # since when, and the gap as it stood at that last intact moment.
     damaged_since: int | None = None
     intact_gap: str | None = None
+    # Since when the gap has held its current content, while that content ends a line (burst.py).
+    line_end_since: int | None = None
     accepted_text: str | None = None
     accept_ts: int | None = None
     retention: dict[int, float | None] = field(default_factory=dict)
@@ -109,6 +115,12 @@ class GapLifecycle:
             self.outside_since = ts
             self.gap_when_left = None if gap is None else gap()
 
+    def gap_changed(self, at: int, ends_line: bool) -> None:
+        """Edit telemetry: the gap's content changed at `at`; `ends_line`: it now ends a typed line
+        (a damaged anchor passes False: no burst ends while the gap is unknown)."""
+        if not self.frozen:
+            self.line_end_since = at if ends_line and self.burst_pause_us is not None else None
+
     def seen_intact(self) -> None:
         """The gap was looked at after the request, with both anchors as at request time (if not damaged)."""
         if self.damaged_since is None:
@@ -138,10 +150,14 @@ class GapLifecycle:
             due.append((self.outside_since + self.left_region_us, "left_region"))
         if self.damaged_since is not None:
             due.append((self.damaged_since + self.repair_us, "anchor_broken"))
+        if self.line_end_since is not None and self.burst_pause_us is not None:
+            due.append((self.line_end_since + self.burst_pause_us, BURST_END))
         deadline, reason = min(due)
         if deadline > now:
             return None
-        return reason, self.outside_since if reason == "left_region" else deadline
+        # Left the region, or the burst ended: committed as the gap stood then, not when the wait ran out.
+        since = {"left_region": self.outside_since, BURST_END: self.line_end_since}.get(reason)
+        return reason, deadline if since is None else since
 
     def due_ages(self, now: int) -> list[int]:
         """Retention ages not yet measured whose time has come by `now`."""
@@ -177,6 +193,8 @@ class GapLifecycle:
             reason, at, gap = "anchor_broken", self.damaged_since, self.intact_gap
         elif reason == "left_region" and self.gap_when_left is not None:
             gap = self.gap_when_left
+        elif reason == BURST_END and gap is not None:
+            gap = burst_text(gap)
         known = self.observed or self.assumed
         if not known and reason in _NEVER_SEEN_REASONS:
             reason = "never_observed"

@@ -69,6 +69,8 @@ def _slots(
             left_region_us=round(config.left_region_s * _US_PER_S),
             max_lifetime_us=round(config.max_lifetime_s * _US_PER_S),
             repair_us=round(config.anchor_repair_s * _US_PER_S),
+            # Only edit telemetry times every keystroke (burst.py).
+            burst_pause_us=None if not edit_mode or config.burst_pause_s is None else round(config.burst_pause_s * _US_PER_S),
         )
         mode = "edits" if edit_mode else ("requests" if request.suffix is not None else "prefix_only")
         verdict = verdict_of(shown[rid], verdicts[rid], session.position_encoding)

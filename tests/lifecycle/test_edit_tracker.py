@@ -334,3 +334,63 @@ def test_left_region_commits_the_gap_as_it_stood_when_the_cursor_left() -> None:
     s.add("doc_save", 60)
     rec = by_request(s.track())["r1"]
     assert (rec.committed, rec.finalize_reason, rec.finalize_ts) == ("width", "left_region", T0_US + 5_000_000)
+
+
+# --- the burst rule (lifecycle.burst_pause_s, lifecycle/burst.py) ---
+
+_FUNC = "def f(x):\n    y = \n    return y\n"
+_AT = _FUNC.index("y = ") + 4
+
+
+def _typed_line_then_next(stream: Stream, pause: float, snapshot: bool = False) -> None:
+    """`x + 1` typed in the gap, Enter (at the end of the gap), a pause, then the next line there."""
+    _rejected_request(stream, 1, "r1", _AT, proposal="x + 1")
+    stream.type_at(2, _AT, "x + 1")
+    enter_at = _AT + len("x + 1")
+    if snapshot:  # a snapshot diff places Enter + indentation at the start of S1, which reads the same
+        typed = _FUNC[:_AT] + "x + 1" + _FUNC[_AT:]
+        text = typed[:enter_at] + "\n    " + typed[enter_at:]
+        stream.add("doc_change", 3, text=text)
+        stream.add("cursor", 3, offset=enter_at + 5)
+    else:
+        stream.type_at(3, enter_at, "\n    ")
+    stream.type_at(3 + pause, enter_at + 5, "z = y * 2")
+    stream.add("doc_close", 200)
+
+
+@pytest.mark.parametrize("snapshot", [False, True])
+def test_a_new_line_started_after_a_pause_ends_the_burst(snapshot: bool) -> None:
+    s = _opened(_FUNC)
+    _typed_line_then_next(s, pause=5, snapshot=snapshot)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason) == ("x + 1", "burst_end")
+    assert rec.finalize_ts == T0_US + 3_000_000  # as the gap stood at the Enter
+    # Without the rule the next line flows into the gap until the document closes.
+    rec = by_request(s.track(burst_pause_s=None))["r1"]
+    assert (rec.committed, rec.finalize_reason) == ("x + 1\n    z = y * 2", "doc_closed")
+
+
+def test_typing_on_at_once_and_pauses_inside_a_line_keep_the_burst() -> None:
+    s = _opened(_FUNC)
+    _typed_line_then_next(s, pause=0.5)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason) == ("x + 1\n    z = y * 2", "doc_closed")
+    s = _opened(_FUNC)
+    _rejected_request(s, 1, "r1", _AT, proposal="x + 1")
+    s.type_at(2, _AT, "x +")
+    s.type_at(30, _AT + 3, " 1")  # a long pause in the middle of the line
+    s.add("doc_close", 40)
+    assert by_request(s.track())["r1"].committed == "x + 1"
+
+
+def test_enter_alone_after_a_request_at_a_line_end_is_no_burst() -> None:
+    """A request at the end of an opener's line: Enter, then thinking before the body: the gap
+    holds no typed text yet, so nothing ends; the body typed after the pause is the answer."""
+    doc = "def f(x):\n\nprint(f(1))\n"
+    at = doc.index(":") + 1
+    s = _opened(doc)
+    _rejected_request(s, 1, "r1", at, proposal="\n    return x")
+    s.type_at(2, at, "\n    ")
+    s.type_at(10, at + 5, "return x")
+    s.add("doc_close", 20)
+    assert by_request(s.track())["r1"].committed == "\n    return x"

@@ -48,7 +48,14 @@ def test_tasktracker_committed_is_what_the_participant_typed(tasktracker) -> Non
         assert len(c.committed) < 600 and c.committed.count("\n") < 15
         assert c.suffix is not None and c.suffix[:32] not in c.committed
     # Checked by hand against the keystrokes.
-    assert records["tt-r0001"].committed.startswith("nt a, b, n;\n    cin >> a >> b >> n;\n")
+    # The burst rule (lifecycle.burst_pause_s): "nt a, b, n;", Enter, 1.0 s, the next line typed,
+    # Enter, then 10.9 s before "    int r,": the burst ends there, without that last line break.
+    assert records["tt-r0001"].committed == "nt a, b, n;\n    cin >> a >> b >> n;"
+    assert records["tt-r0001"].finalize_reason == "burst_end"
+    # The body wiped, "    int a, b, c;" typed at the line start, Enter, then 4.5 s later the
+    # developer goes to the top to add an include: without the rule the gap ran on and was read
+    # after the body had been rewritten ("    char c;" as its first line).
+    assert (records["tt-r0315"].committed, records["tt-r0315"].finalize_reason) == ("    int a, b, c;", "burst_end")
     assert records["tt-r0084"].committed == ' << r << " " << k << endl;'
     assert records["tt-r0203"].committed == "ng ans;"
     assert records["tt-r0407"].committed == "n"
