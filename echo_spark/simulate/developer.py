@@ -78,6 +78,8 @@ class DocumentWork:
             no_suffix_max_gap_chars=life.no_suffix_max_gap_chars,
             no_suffix_line_factor=life.no_suffix_line_factor,
             server_logs=not session.edits,
+            # The burst rule needs every keystroke's time: edit telemetry only (as the tracker).
+            burst_pause_s=life.burst_pause_s if session.edits else None,
         )
         initial = self.target[: self.start] + self.target[self.end :] if self.scenario == INSERT else ""
         self.doc = Document(initial, self.gaps)

@@ -6,7 +6,11 @@ cursor at request time. An edit before the region shifts it, one after it leaves
 inside the gap (an insertion at either inner end included) grows or shrinks the gap, and one that
 touches an anchor breaks it: C_N is then the gap just before that edit. A gap also commits when
 the cursor has been outside the region for `left_region_s` (its content when the cursor left),
-at `max_lifetime_s` after the request, and when the document closes or the session ends.
+at `max_lifetime_s` after the request, and when the document closes or the session ends. With
+edit telemetry, also where the burst of typing ends (`lifecycle/burst.py`): the gap holds typed
+text and ends with a line break, and its content stays so for `burst_pause_s` (a new line started
+after a pause); C_N is then that text without the line break, as the tracker reads it. Server logs
+cannot time keystrokes, so their sessions' gaps run on as before.
 A request at the very end of the document (writing a file top to bottom) has an empty S1, so
 nothing marks where its answer ends: as in the lifecycle tracker (and Copilot's fallback), its gap
 is then cut by a `GapBound` (at most `no_suffix_max_gap_chars` characters, fewer line breaks than
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..lifecycle.anchors import GapBound, gap_bound
+from ..lifecycle.burst import BURST_END, burst_text, ends_line
 from .editor import utf16_len
 from .ground_truth import RequestTruth
 
@@ -57,6 +62,8 @@ class _Gap:
     bound: GapBound | None  # an empty S1: the gap is cut by this bound
     left_with: str | None = None  # the gap's content when the cursor left (a left_region commit)
     shown: str | None = None  # server logs: the gap as the last event that showed it held it
+    last: str = ""  # edit telemetry: the gap's content after the last edit that reached it
+    line_end_since: float | None = None  # since when that content, ending a typed line, is unchanged
 
     def reach(self, text: str) -> int:
         """Where the region ends for the cursor, in `text`: S1's end, or the end of the cut gap."""
@@ -65,8 +72,9 @@ class _Gap:
         return self.start + len(self.bound.cut(text[self.start : self.end]))
 
     def content(self, text: str) -> str:
-        gap = text[self.start : self.end]
-        return gap if self.bound is None else self.bound.cut(gap)
+        if self.bound is None:
+            return text[self.start : self.end]
+        return self.bound.cut(text[self.start : min(self.end, self.start + self.bound.max_chars)])
 
 
 class GapBook:
@@ -82,6 +90,7 @@ class GapBook:
         no_suffix_max_gap_chars: int,
         no_suffix_line_factor: int,
         server_logs: bool = False,
+        burst_pause_s: float | None = None,
     ) -> None:
         self._last_seq = last_seq
         # Server logs only: what a log event can show of a gap is less than C_N (observable truth).
@@ -91,6 +100,8 @@ class GapBook:
         self.no_suffix_line_factor = no_suffix_line_factor
         self.left_region_s = left_region_s
         self.max_lifetime_s = max_lifetime_s
+        # Edit telemetry: a burst of typing ends at a new line started after this pause (None: never).
+        self.burst_pause_s = burst_pause_s
         self._open: list[_Gap] = []
         # Server logs: gaps committed because the cursor left, still in the document as left; a later
         # window holding one shows its C_N (the tracker reads windows until its own wait runs out).
@@ -150,6 +161,8 @@ class GapBook:
             elif gap_start <= start and end <= gap_end:
                 gap_end += delta
                 gap.end = gap_end
+                if self.burst_pause_s is not None:
+                    self._changed(gap, after, now)
             else:
                 self._commit(gap, ANCHOR_BROKEN, now, text)  # the gap just before the edit
                 broken = True
@@ -165,6 +178,16 @@ class GapBook:
             self._open = [g for g in self._open if g.row.finalize_reason is None]
         if self._settled:
             self._settled = [g for g in self._settled if _still_settled(g, start, end, delta, now)]
+
+    def _changed(self, gap: _Gap, text: str, now: float) -> None:
+        """An edit reached the gap: if its content changed, the burst clock starts again."""
+        content = gap.content(text)
+        if content == gap.last:
+            return
+        gap.last = content
+        gap.line_end_since = now if ends_line(content) else None
+        if gap.line_end_since is not None:
+            self._next_deadline = min(self._next_deadline, now + (self.burst_pause_s or 0.0))
 
     def cursor(self, index: int, now: float, text: str) -> None:
         """The caret is at `index` in `text`: starts or stops each gap's left-region clock."""
@@ -182,13 +205,18 @@ class GapBook:
         deadline = _NEVER
         for gap in self._open:
             left_at = _NEVER if gap.away_since is None else gap.away_since + self.left_region_s
-            if left_at <= now and left_at <= gap.expires:
+            burst_at = _NEVER if gap.line_end_since is None else gap.line_end_since + (self.burst_pause_s or 0.0)
+            due, reason = min((left_at, LEFT_REGION), (burst_at, BURST_END), (gap.expires, MAX_LIFETIME))
+            if due > now:
+                deadline = min(deadline, due)
+            elif reason == LEFT_REGION:
                 # Committed as it stood when the cursor left it.
                 self._commit(gap, LEFT_REGION, gap.away_since, text)
-            elif gap.expires <= now:
-                self._commit(gap, MAX_LIFETIME, gap.expires, text)
+            elif reason == BURST_END:
+                # Committed as it stood at the line break that ended the burst (unchanged since).
+                self._commit(gap, BURST_END, gap.line_end_since, text)
             else:
-                deadline = min(deadline, left_at, gap.expires)
+                self._commit(gap, MAX_LIFETIME, gap.expires, text)
         self._open = [g for g in self._open if g.row.finalize_reason is None]
         self._next_deadline = deadline
 
@@ -207,6 +235,8 @@ class GapBook:
         # Left the region: committed as it stood when the cursor left (a rename of accepted text
         # elsewhere may reach into the gap while the cursor is away).
         row.true_committed = gap.left_with if reason == LEFT_REGION and gap.left_with is not None else gap.content(text)
+        if reason == BURST_END:
+            row.true_committed = burst_text(row.true_committed)
         row.finalize_reason = reason
         row.finalize_ts_ms = round(at * 1000)
         row.committed_offset = utf16_len(text[: gap.start])
