@@ -1,7 +1,8 @@
 """Load benchmark of the upload collector on loopback: events/s and request latency (p50/p99).
 
-Starts `python -m echo_spark.collector.server` on a free loopback port with a temporary landing
-folder (a subprocess, so that clients and server do not share one interpreter lock), posts
+Starts `echo-spark collect` (as `python -m echo_spark.cli collect`) on a free loopback port with a
+temporary landing folder (a subprocess, so that clients and server do not share one interpreter
+lock), posts
 fixed-size batches from a few keep-alive client threads, and stops on its own after `--requests`
 requests or `--seconds` seconds, whichever comes first. Every 200 is an fsynced body, so the
 figure includes one fdatasync per request: it is the disk's sync latency that bounds it.
@@ -31,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def start_collector(landing: Path, token: str) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "echo_spark.collector.server", "--landing", str(landing), "--port", "0"],
+        [sys.executable, "-m", "echo_spark.cli", "collect", "--quiet", "--landing", str(landing), "--port", "0"],
         cwd=REPO,
         env={**os.environ, "ECHO_COLLECTOR_TOKEN": token},
         stdout=subprocess.PIPE,

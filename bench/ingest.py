@@ -98,10 +98,10 @@ def _measure(engine: str, phase: str, landing: Path, work: Path) -> dict:
     start = time.perf_counter()
     if phase == "parse":
         from echo_spark.ingest.job import bronze_rows, read_landing
-        from echo_spark.ingest.parse_files import IngestLimits
+        from echo_spark.telemetry.parse import ParseLimits
 
         now = datetime.now(timezone.utc)
-        limits = IngestLimits.for_run(64, config.ingest.min_ts, 168, now)
+        limits = ParseLimits.for_run(64, config.ingest.min_ts, 168, now)
         staged = read_landing(spark, str(landing), config.ingest.file_patterns, limits)
         bronze_rows(staged, now).write.mode("overwrite").parquet(str(work / f"parsed-{engine}"))
         rows = spark.read.parquet(str(work / f"parsed-{engine}")).count()

@@ -18,7 +18,6 @@ from typing import Any
 
 from ..config import EchoConfig
 from ..errors import UsageError
-from ..ingest.parse_files import IngestLimits
 from ..telemetry.parse import ParseLimits
 from .rotation import RotatingLanding, RotationPolicy
 from .server import CollectorServer, CollectorSettings
@@ -38,7 +37,7 @@ def settings_from_config(config: EchoConfig, port: int | None = None) -> Collect
         raise UsageError(f"--port {port}: expected 0..65535")
 
     def limits(now: datetime) -> ParseLimits:
-        return IngestLimits.for_run(ingest.max_json_depth, ingest.min_ts, ingest.max_future_skew_hours, now).parse_limits()
+        return ParseLimits.for_run(ingest.max_json_depth, ingest.min_ts, ingest.max_future_skew_hours, now)
 
     return CollectorSettings(collector.host, collector.port if port is None else port, token, collector.max_body_bytes, limits)
 

@@ -16,8 +16,8 @@ Protocol (what an editor plugin or a completion server has to do):
 - `GET /healthz` answers 200 `ok` without a token (for readiness probes).
 The token is never logged: the log holds the peer, path, status and reason of failed requests only.
 
-Run alone as `python -m echo_spark.collector.server --landing DIR [--port N] [--conf F] [--set k=v]`
-(the same options as `echo-spark collect`); it prints `listening on http://HOST:PORT` when ready.
+Started by `echo-spark collect --landing DIR [--port N]` (collector/job.py), which prints
+`listening on http://HOST:PORT` when ready.
 """
 
 from __future__ import annotations
@@ -192,28 +192,3 @@ class CollectorHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
         sys.stderr.write(f"[collect] {self.address_string()} {format % args}\n")
 
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m echo_spark.collector.server`: `echo-spark collect` without going through the CLI."""
-    import argparse
-
-    from ..config import ConfigError, load_config
-    from ..errors import UsageError
-    from . import job
-
-    parser = argparse.ArgumentParser(prog="python -m echo_spark.collector.server")
-    parser.add_argument("--conf", metavar="FILE")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    job.add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        metrics = job.run(load_config(args.conf, args.overrides), args)
-    except (ConfigError, UsageError) as err:
-        print(f"collect: error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps(metrics, sort_keys=True), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

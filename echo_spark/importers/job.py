@@ -15,7 +15,6 @@ from typing import Any
 
 from ..config import EchoConfig
 from ..errors import UsageError
-from ..ingest.parse_files import IngestLimits
 from ..telemetry.landing import UnreadableFile, iter_lines
 from ..telemetry.parse import UNREADABLE_FILE, ParseLimits, Quarantined, parse_line
 from . import continue_dev, tabby
@@ -64,9 +63,9 @@ def import_logs(fmt: str, src: Path, out: Path, config: EchoConfig, now: datetim
     if src.is_dir() and out.resolve().is_relative_to(src.resolve()):
         raise UsageError(f"--out {out} is inside SRC {src}: a later import would read its own output")
     ingest = config.ingest
-    limits = IngestLimits.for_run(
+    limits = ParseLimits.for_run(
         ingest.max_json_depth, ingest.min_ts, ingest.max_future_skew_hours, now or datetime.now(timezone.utc)
-    ).parse_limits()
+    )
     patterns = JSONL_PATTERNS if fmt == "jsonl" else IMPORTERS[fmt].FILE_PATTERNS
     paths = find_sources(src, patterns)
     out.mkdir(parents=True, exist_ok=True)

@@ -30,8 +30,9 @@ from ..errors import UsageError
 from ..lakehouse import Lakehouse
 from ..progress import StageClock
 from ..tables import EVENTS, INGEST_STAGING, LANDING_FILES, QUARANTINE, TOMBSTONES
+from ..telemetry.parse import ParseLimits
 from .landing_files import normalize_source, reprocess_matches, select_landing
-from .parse_files import FILE_ROW, IngestLimits
+from .parse_files import FILE_ROW
 from .rewrite import PreparedRewrite, commit_after, rewrite_without_lines
 
 ROWS_PER_BATCH = 2048
@@ -90,7 +91,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     return {**metrics, "imported": imported} if imported else metrics
 
 
-def _parse_partition(limits: IngestLimits):
+def _parse_partition(limits: ParseLimits):
     """The mapInArrow body: closes over plain values only, so it pickles to any worker.
 
     Its input is one row per landing file: (path, size, mtime_us), and `content` when the engine
@@ -180,7 +181,7 @@ def _read_parallelism(spark: SparkSession) -> int:
     return os.cpu_count() or 1
 
 
-def read_files(spark: SparkSession, files: list[ListedFile], remote: bool, limits: IngestLimits) -> DataFrame:
+def read_files(spark: SparkSession, files: list[ListedFile], remote: bool, limits: ParseLimits) -> DataFrame:
     """Staged rows of these files: every line, then one summary row per file (source_line -1).
 
     Each file is parsed whole by exactly one task. The engine is never asked to scan a local
@@ -203,7 +204,7 @@ def read_files(spark: SparkSession, files: list[ListedFile], remote: bool, limit
     return inputs.mapInArrow(_parse_partition(limits), INGEST_STAGING.schema)
 
 
-def read_landing(spark: SparkSession, landing: str, patterns: list[str], limits: IngestLimits) -> DataFrame:
+def read_landing(spark: SparkSession, landing: str, patterns: list[str], limits: ParseLimits) -> DataFrame:
     """Every line of every landing file the argument names, parsed (no file summary rows)."""
     listing = list_landing(spark, landing, patterns)
     return read_files(spark, listing.files, listing.remote, limits).filter(F.col("source_line") != FILE_ROW)
@@ -257,7 +258,7 @@ def ingest(
     clock = StageClock("ingest")
     started = datetime.now(timezone.utc)
     run_id = uuid.uuid4().hex
-    limits = IngestLimits.for_run(
+    limits = ParseLimits.for_run(
         config.ingest.max_json_depth, config.ingest.min_ts, config.ingest.max_future_skew_hours, started
     )
     for table in (EVENTS, QUARANTINE, LANDING_FILES, TOMBSTONES):

@@ -6,32 +6,10 @@ Pure Python (no Spark): the Spark wiring feeds it (path, content) pairs inside `
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from ..telemetry.landing import UnreadableFile, iter_lines
 from ..telemetry.parse import UNREADABLE_FILE, ParseLimits, Quarantined, parse_line
-
-
-@dataclass(frozen=True)
-class IngestLimits:
-    """The parser's limits, fixed once per run so every worker judges the same way."""
-
-    max_json_depth: int
-    min_ts_ms: int
-    max_ts_ms: int
-
-    @classmethod
-    def for_run(cls, max_json_depth: int, min_ts: str, max_future_skew_hours: float, now: datetime) -> "IngestLimits":
-        floor = datetime.fromisoformat(min_ts)
-        if floor.tzinfo is None:
-            floor = floor.replace(tzinfo=timezone.utc)
-        ceiling = now + timedelta(hours=max_future_skew_hours)
-        return cls(max_json_depth, int(floor.timestamp() * 1000), int(ceiling.timestamp() * 1000))
-
-    def parse_limits(self) -> ParseLimits:
-        return ParseLimits(self.max_json_depth, self.min_ts_ms, self.max_ts_ms)
 
 
 def _quarantine_row(source: str, line: int, verdict: Quarantined, raw: str) -> dict[str, Any]:
@@ -58,7 +36,7 @@ def read_bytes(path: str) -> bytes | OSError:
 
 
 def parse_landing_file(
-    source: str, content: bytes | OSError, size: int | None, mtime_us: int | None, limits: IngestLimits
+    source: str, content: bytes | OSError, size: int | None, mtime_us: int | None, limits: ParseLimits
 ) -> Iterator[dict[str, Any]]:
     """`parse_file`'s line rows, then one summary row of the file (source_line FILE_ROW): the
     SHA-256 of its bytes as stored, its size and modification time as listed, and its line and
@@ -86,12 +64,11 @@ def parse_landing_file(
     }
 
 
-def parse_file(source: str, content: bytes, limits: IngestLimits) -> Iterator[dict[str, Any]]:
+def parse_file(source: str, content: bytes, limits: ParseLimits) -> Iterator[dict[str, Any]]:
     """One staged row per line of the file (one row for a file that cannot be read at all)."""
-    parse_limits = limits.parse_limits()
     try:
         for line in iter_lines(content):
-            parsed = parse_line(line.data, line.complete, parse_limits)
+            parsed = parse_line(line.data, line.complete, limits)
             if isinstance(parsed, Quarantined):
                 raw = line.data.decode("utf-8", errors="backslashreplace")
                 yield _quarantine_row(source, line.number, parsed, raw)

@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
 import msgspec
@@ -51,9 +51,20 @@ UNREADABLE_FILE = "unreadable_file"
 
 @dataclass(frozen=True)
 class ParseLimits:
+    """The parser's limits, fixed once per run so every worker (and the collector, and the
+    importers) judges the same way."""
+
     max_json_depth: int
     min_ts_ms: int
     max_ts_ms: int
+
+    @classmethod
+    def for_run(cls, max_json_depth: int, min_ts: str, max_future_skew_hours: float, now: datetime) -> "ParseLimits":
+        floor = datetime.fromisoformat(min_ts)
+        if floor.tzinfo is None:
+            floor = floor.replace(tzinfo=timezone.utc)
+        ceiling = now + timedelta(hours=max_future_skew_hours)
+        return cls(max_json_depth, int(floor.timestamp() * 1000), int(ceiling.timestamp() * 1000))
 
 
 @dataclass(frozen=True)

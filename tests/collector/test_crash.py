@@ -29,9 +29,10 @@ THREADS, BATCHES, PER_BATCH = 4, 40, 25
 TORN = b'{"event_id": "torn-by-the-kill", "type": "sess'
 
 
-def start(landing: Path, log: Path) -> tuple[subprocess.Popen, int, list[str]]:
+def start(landing: Path, log: Path, metrics: Path) -> tuple[subprocess.Popen, int, list[str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "echo_spark.collector.server", "--landing", str(landing), "--port", "0"],
+        [sys.executable, "-m", "echo_spark.cli", "collect", "--quiet", "--landing", str(landing), "--port", "0",
+         "--metrics-json", str(metrics)],
         cwd=REPO,
         env={**os.environ, "ECHO_COLLECTOR_TOKEN": TOKEN},
         stdout=subprocess.PIPE,
@@ -100,7 +101,8 @@ class Client(threading.Thread):
 
 def test_sigkill_loses_no_acknowledged_event(tmp_path):
     landing, log = tmp_path / "landing", tmp_path / "collector.log"
-    first, port, _ = start(landing, log)
+    metrics = tmp_path / "metrics.json"
+    first, port, _ = start(landing, log, metrics)
     target = {"port": port}
     clients = [Client(n, target) for n in range(THREADS)]
     for client in clients:
@@ -117,14 +119,14 @@ def test_sigkill_loses_no_acknowledged_event(tmp_path):
     with left_open.open("ab") as fh:
         fh.write(TORN)
 
-    second, target["port"], said = start(landing, log)
+    second, target["port"], said = start(landing, log, metrics)
     assert any(line.startswith("recovered ") and f"cut {len(TORN)} byte(s)" in line for line in said)
     for client in clients:
         client.join(timeout=120)
         assert not client.is_alive()
     second.send_signal(signal.SIGTERM)
-    summary = json.loads(second.communicate(timeout=60)[0].decode().strip().splitlines()[-1])
-    assert second.returncode == 0 and summary["files_recovered"] == 1
+    second.communicate(timeout=60)
+    assert second.returncode == 0 and json.loads(metrics.read_text())["files_recovered"] == 1
 
     assert not list(landing.glob("*.jsonl.open"))
     landed: list[str] = []

@@ -8,12 +8,12 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from echo_spark.ingest.job import bronze_rows, quarantine_rows, read_landing
-from echo_spark.ingest.parse_files import IngestLimits
+from echo_spark.telemetry.parse import ParseLimits
 
 from ..telemetry.badlines import VALID, mixed_file
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
-LIMITS = IngestLimits.for_run(64, "2000-01-01T00:00:00Z", 24, NOW)
+LIMITS = ParseLimits.for_run(64, "2000-01-01T00:00:00Z", 24, NOW)
 
 
 def test_landing_is_parsed_line_by_line_on_every_backend(any_spark, landing):
