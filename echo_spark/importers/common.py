@@ -56,11 +56,6 @@ WRONG_TYPE = "wrong_type"
 UNKNOWN_EVENT_KIND = "unknown_event_kind"
 
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of `offset` in a utf-16 session (as in LSP)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def epoch_ms(value: Any) -> int | None:
     """RFC 3339 string or epoch milliseconds -> epoch milliseconds; None when neither."""
     if isinstance(value, bool):

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..config import ImportConfig
+from ..telemetry.positions import utf16_len
 from .common import (
     Conversion,
     Converted,
@@ -47,7 +48,6 @@ from .common import (
     epoch_ms,
     read_json_lines,
     require,
-    utf16_len,
 )
 
 FORMAT = "continue"

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..config import ImportConfig
+from ..telemetry.positions import utf16_len
 from .common import (
     MISSING_FIELD,
     UNKNOWN_EVENT_KIND,
@@ -47,7 +48,6 @@ from .common import (
     Verdict,
     read_json_lines,
     require,
-    utf16_len,
 )
 
 FORMAT = "tabby"

@@ -27,7 +27,8 @@ from echo_spark.lifecycle.burst import ends_line
 from echo_spark.lifecycle.events import TextChange, TrackerEvent
 from echo_spark.lifecycle.gap_lifecycle import RequestSlot
 from echo_spark.lifecycle.outcome import RETENTION_AGES_S
-from echo_spark.lifecycle.positions import Edit, PositionError, edit_from_change, edit_from_snapshots, to_index
+from echo_spark.lifecycle.positions import Edit, edit_from_change, edit_from_snapshots
+from echo_spark.telemetry.positions import PositionError, to_index
 
 
 class DocumentSkipped(Exception):

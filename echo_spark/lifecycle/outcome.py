@@ -15,7 +15,7 @@ from rapidfuzz.distance import LCSseq, Levenshtein
 from rapidfuzz.fuzz import partial_ratio_alignment
 
 from echo_spark.lifecycle.events import TrackerEvent
-from echo_spark.lifecycle.positions import PositionError, to_index, unit_length
+from echo_spark.telemetry.positions import PositionError, to_index, unit_length
 
 # Ages (seconds after the accept) at which retention is measured, as Copilot and Cody do.
 # Fixed, because each one is a column of the completions table.

@@ -17,9 +17,9 @@ from echo_spark.lifecycle.edit_tracker import DocumentSkipped, EditTracker
 from echo_spark.lifecycle.events import SessionFacts, TrackerEvent, ordered_events
 from echo_spark.lifecycle.gap_lifecycle import GapLifecycle, RequestSlot
 from echo_spark.lifecycle.outcome import edit_distance, surviving_share, verdict_of
-from echo_spark.lifecycle.positions import ENCODINGS
 from echo_spark.lifecycle.records import CompletionRecord, DocumentResult, OrphanRecord
 from echo_spark.lifecycle.window_tracker import WindowTracker
+from echo_spark.telemetry.spec import POSITION_ENCODINGS
 
 _VERDICT_TYPES = frozenset({"completion_shown", "completion_accept", "completion_reject"})
 _EDIT_TYPES = frozenset({"doc_open", "doc_change"})
@@ -141,7 +141,7 @@ def track_document(
     followed through its edits when it has edit telemetry (doc_open/doc_change), else through
     the windows of its later requests.
     """
-    if session.position_encoding not in ENCODINGS:
+    if session.position_encoding not in POSITION_ENCODINGS:
         raise ValueError(f"unknown position encoding {session.position_encoding!r}")
     ordered = [e for e in ordered_events(events) if e.type not in {"session_start", "session_end"}]
     edit_mode = any(e.type in _EDIT_TYPES for e in ordered)

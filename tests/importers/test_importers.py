@@ -12,9 +12,10 @@ import pytest
 from echo_spark.config import EchoConfig, load_config
 from echo_spark.errors import UsageError
 from echo_spark.importers import job
-from echo_spark.importers.common import epoch_ms, utf16_len
+from echo_spark.importers.common import epoch_ms
 from echo_spark.telemetry.landing import iter_lines
 from echo_spark.telemetry.parse import ParseLimits, Quarantined, parse_line
+from echo_spark.telemetry.positions import utf16_len
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "importers"
 CONTINUE = FIXTURES / "continue" / "dev_data"
@@ -256,10 +257,9 @@ def test_usage_errors(tmp_path):
         job.import_logs("jsonl", JSONL, JSONL / "out", EchoConfig())
 
 
-def test_timestamps_and_utf16():
+def test_timestamps():
     assert epoch_ms("2024-05-14T09:12:03.512Z") == epoch_ms(1715677923512) == 1715677923512
     assert epoch_ms(True) is None and epoch_ms("later") is None
-    assert utf16_len("a😀é") == 4
 
 
 REPLACEMENTS = [None, 0, -1, True, "", "x", [1], {"a": 1}, 1e300, float("inf"), float("nan")]

@@ -1,4 +1,4 @@
-"""Offsets in UTF-16/UTF-8/UTF-32 <-> Python indexes, and LSP changes applied through them."""
+"""LSP changes and snapshot diffs as edits in Python indexes."""
 
 from __future__ import annotations
 
@@ -7,39 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from echo_spark.lifecycle.events import TextChange
-from echo_spark.lifecycle.positions import (
-    PositionError,
-    edit_from_change,
-    edit_from_snapshots,
-    to_index,
-    to_offset,
-    unit_length,
-)
-
-EMOJI_LINE = "s = 'é😀' + x"  # é: 1 unit in UTF-16, 2 in UTF-8; 😀: 2 (a surrogate pair) and 4
-
-
-def test_utf16_counts_surrogate_pairs_as_two_units() -> None:
-    assert unit_length(EMOJI_LINE, "utf-16") == len(EMOJI_LINE) + 1
-    plus = EMOJI_LINE.index("+")
-    assert to_offset(EMOJI_LINE, plus, "utf-16") == plus + 1
-    assert to_index(EMOJI_LINE, plus + 1, "utf-16") == plus
-
-
-def test_utf8_and_utf32_units() -> None:
-    plus = EMOJI_LINE.index("+")
-    assert to_index(EMOJI_LINE, plus + 4, "utf-8") == plus  # é +1 byte, 😀 +3 bytes
-    assert to_index(EMOJI_LINE, plus, "utf-32") == plus
-
-
-@pytest.mark.parametrize(
-    ("offset", "reason"),
-    [(-1, "negative_offset"), (100, "offset_out_of_range"), (EMOJI_LINE.index("😀") + 1, "offset_splits_character")],
-)
-def test_offsets_that_do_not_fit_are_errors(offset: int, reason: str) -> None:
-    with pytest.raises(PositionError) as err:
-        to_index(EMOJI_LINE, offset, "utf-16")
-    assert err.value.reason == reason
+from echo_spark.lifecycle.positions import edit_from_change, edit_from_snapshots
+from echo_spark.telemetry.positions import PositionError
 
 
 def test_change_beyond_the_end_does_not_fit() -> None:
@@ -49,13 +18,6 @@ def test_change_beyond_the_end_does_not_fit() -> None:
 
 
 texts = st.text(alphabet=st.sampled_from("ab \né😀\u4e2d"), max_size=30)
-
-
-@given(texts, st.data())
-def test_utf16_offsets_round_trip(text: str, data: st.DataObject) -> None:
-    index = data.draw(st.integers(0, len(text)))
-    for encoding in ("utf-16", "utf-8", "utf-32"):
-        assert to_index(text, to_offset(text, index, encoding), encoding) == index
 
 
 @given(texts, texts)
