@@ -34,8 +34,8 @@ JOBS: dict[str, tuple[str, str]] = {
     "forget": ("echo_spark.forget", "erase one user's data from every table (audited)"),
     "curate": ("echo_spark.curate.job", "silver completions -> gold sft_samples + curation_drops"),
     "sql": ("echo_spark.sql", "run SQL over the lakehouse tables (registered by name)"),
-    "build-base-model": ("training.base_job", "build the tiny FIM base model locally (tokenizer + pretraining, no download)"),
-    "train": ("training.job", "gold sft_samples -> FIM fine-tuning with Ray Train, tracked in MLflow"),
+    "build-base-model": ("echo_spark.train.base_job", "build the tiny FIM base model locally (tokenizer + pretraining, no download)"),
+    "train": ("echo_spark.train.job", "gold sft_samples -> FIM fine-tuning with Ray Train, tracked in MLflow"),
     "evaluate": ("echo_spark.evaluate.job", "arms on the held-out cohort (simulated developers) and the FIM benchmarks -> MLflow, report"),
 }
 

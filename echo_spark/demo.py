@@ -110,9 +110,9 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     from rich.console import Console
     from rich.table import Table
 
+    from .curate.accepted_only import build_accepted_only
     from .curate.job import curate, print_summary as curate_summary
     from .engine import get_spark
-    from .evaluate.arms import build_accepted_only
     from .evaluate.heldout import heldout_users
     from .evaluate.job import evaluate, print_summary as evaluate_summary, torch_threads
     from .evaluate.models import is_model_folder
@@ -194,7 +194,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
 def _build_base(config: EchoConfig) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from training.base_job import build
+    from .train.base_job import build
 
     return asdict(build(config, command="echo-spark demo"))
 

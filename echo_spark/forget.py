@@ -21,6 +21,8 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
+from training.mlflow_store import existing_tracking_uri
+
 from .config import EchoConfig
 from .engine import get_spark
 from .erasure_tags import ERASED_TAG, tag_runs
@@ -47,19 +49,11 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     spark = get_spark(config.engine)
     metrics = forget(Lakehouse(spark, config.lakehouse), args.user, args.reason, vacuum=args.vacuum)
     print(f"erased user (sha256 {metrics['subject_sha256'][:12]}...): {metrics['rows_deleted']}")
-    uri = _mlflow_uri(config)
+    uri = existing_tracking_uri(config.train.mlflow_tracking_uri, config.train.mlflow_dir)
     if metrics["gold_versions_with_user"] and uri is not None:
         metrics["mlflow_runs_tagged"] = tag_runs(uri, metrics["gold_versions_with_user"], metrics["erasure_id"])
         print(f"MLflow runs trained on the erased data, tagged {ERASED_TAG}: {len(metrics['mlflow_runs_tagged'])}")
     return metrics
-
-
-def _mlflow_uri(config: EchoConfig) -> str | None:
-    """Where training runs are tracked; None when nothing was ever tracked locally."""
-    if config.train.mlflow_tracking_uri:
-        return config.train.mlflow_tracking_uri
-    db = Path(config.train.mlflow_dir) / "mlflow.db"
-    return f"sqlite:///{db.resolve()}" if db.is_file() else None
 
 
 def _erasable(lakehouse: Lakehouse) -> list[TableDef]:

@@ -13,7 +13,7 @@ import pytest
 from echo_spark.config import EchoConfig, load_config
 from echo_spark.curate.job import HOLDOUT_REASON, HOLDOUT_STAGE, curate
 from echo_spark.errors import UsageError
-from echo_spark.evaluate.arms import build_accepted_only
+from echo_spark.curate.accepted_only import build_accepted_only
 from echo_spark.holdout import Holdout, read_user_list, user_fraction
 from echo_spark.tables import COMPLETIONS, CURATION_DROPS, SFT_ACCEPTED_ONLY, SFT_SAMPLES
 

@@ -13,7 +13,7 @@ One experiment (`train.mlflow_experiment`); one MLflow run per training run, fou
   summary  `summary.json`: what the run returned (losses, sample counts, model folder and URI),
            returned again when the same run is asked for after it finished
 
-Local default: `sqlite:///<mlflow_dir>/mlflow.db`, artifacts under `<mlflow_dir>/artifacts`.
+The store (tracking URI, artifact root) is `mlflow_store.py`'s, shared with the other stages.
 Compare runs with `mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db`.
 """
 
@@ -37,14 +37,6 @@ PARAMS_MARKER = "total_steps"
 # What `run_training` returned, kept with the run so that rerunning a finished run returns it again.
 SUMMARY_FILE = "summary.json"
 TRAINING_PACKAGE = Path(__file__).resolve().parent
-
-
-def tracking_uri(configured: str | None, mlflow_dir: str) -> str:
-    if configured:
-        return configured
-    folder = Path(mlflow_dir).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'mlflow.db'}"
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def run_training(train_config, gold_source: GoldSource) -> dict[str, Any]:
     import mlflow
     import ray
 
-    from . import mlflow_tracking
+    from . import mlflow_store, mlflow_tracking
 
     started = time.perf_counter()
     cfg = train_config
@@ -135,8 +135,8 @@ def run_training(train_config, gold_source: GoldSource) -> dict[str, Any]:
     run_name = cfg.run_name or derived_run_name(cfg, uri, version, model_path)
     storage = Path(cfg.runs_dir).resolve()
     model_dir = storage / run_name / "model"
-    uri_mlflow = mlflow_tracking.tracking_uri(cfg.mlflow_tracking_uri, cfg.mlflow_dir)
-    artifact_root = None if cfg.mlflow_tracking_uri else Path(cfg.mlflow_dir) / "artifacts"
+    uri_mlflow = mlflow_store.tracking_uri(cfg.mlflow_tracking_uri, cfg.mlflow_dir)
+    artifact_root = mlflow_store.artifact_root(cfg.mlflow_tracking_uri, cfg.mlflow_dir)
     handle = mlflow_tracking.open_run(uri_mlflow, cfg.mlflow_experiment, artifact_root, run_name)
     if handle.state == "finished":
         return _finished(handle.run_id, model_dir)

@@ -18,7 +18,7 @@ from ..tables import COMPLETIONS, SFT_SAMPLES
 def log_curation_run(config: EchoConfig, lakehouse: Lakehouse, metrics: dict[str, Any], report_dir: Path | None) -> str:
     import mlflow
 
-    from training.mlflow_tracking import tracking_uri
+    from training.mlflow_store import tracking_uri
 
     mlflow.set_tracking_uri(tracking_uri(config.train.mlflow_tracking_uri, config.train.mlflow_dir))
     mlflow.set_experiment(config.curate.mlflow_experiment)

@@ -4,5 +4,6 @@ Pure cores (no Spark): the held-out cohort read from the simulator's ground trut
 model as the simulator's proposer (`proposer`), the developer replaying each held-out request
 against a candidate's proposal (`replay`), metrics with bootstrap intervals (`metrics`,
 `bootstrap`), the FIM benchmarks in a sandbox (`benchmarks`, `sandbox`) and the comparison of
-arms (`report`). `arms` builds the accepted-only training table with Spark; `job` wires it all.
+arms (`report`). `job` wires it all; evaluate only reads tables (the accepted-only arm's is curate's,
+`curate/accepted_only.py`).
 """

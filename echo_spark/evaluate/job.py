@@ -86,11 +86,12 @@ def report_dir(config: EchoConfig) -> Path:
     return Path(config.evaluate.report_dir or Path(config.lakehouse.root) / "reports" / "evaluate")
 
 
-def tracking(config: EchoConfig) -> tuple[str, Path]:
+def tracking(config: EchoConfig) -> tuple[str, Path | None]:
     """The training runs' MLflow tracking URI, and where new experiments keep their artifacts."""
-    from training.mlflow_tracking import tracking_uri
+    from training.mlflow_store import artifact_root, tracking_uri
 
-    return tracking_uri(config.train.mlflow_tracking_uri, config.train.mlflow_dir), Path(config.train.mlflow_dir) / "artifacts"
+    train = config.train
+    return tracking_uri(train.mlflow_tracking_uri, train.mlflow_dir), artifact_root(train.mlflow_tracking_uri, train.mlflow_dir)
 
 
 @contextmanager

@@ -27,7 +27,7 @@ TINY_BASE = BaseModelConfig(
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training.base_job import build
+    from echo_spark.train.base_job import build
 
     config = load_config(None)
     config.train.base = TINY_BASE

@@ -27,7 +27,7 @@ def test_base_model_is_a_loadable_folder_that_learnt_something(tiny_base):
 def test_second_phase_on_a_finished_build_takes_its_first_phase_once_its_settings_match(tiny_base, tmp_path):
     from echo_spark.config import AnnealConfig, load_config
     from echo_spark.errors import UsageError
-    from training.base_job import build
+    from echo_spark.train.base_job import build
 
     from .conftest import TINY_BASE
 

@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 
 from echo_spark.config import EchoConfig, TrainConfig
 from echo_spark.errors import UsageError
-from training import job
+from echo_spark.train import job
 from training.data import READ_COLUMNS, FimFormat, gold_data, tokenize_rows
 from training.inference import load_model
 from training.model_io import ModelSpec, load_tokenizer

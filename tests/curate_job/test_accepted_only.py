@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 
 from echo_spark.curate.proportion import split_of
-from echo_spark.evaluate.arms import build_accepted_only
+from echo_spark.curate.accepted_only import build_accepted_only
 from echo_spark.tables import COMPLETIONS, SFT_ACCEPTED_ONLY, SFT_SAMPLES
 
 

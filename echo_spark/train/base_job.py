@@ -18,10 +18,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from echo_spark.config import EchoConfig
-from echo_spark.errors import UsageError
+from training.summary import print_summary
 
-from .summary import print_summary
+from ..config import EchoConfig
+from ..errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def heldout_files(config: EchoConfig):
     """The simulator's held-out files, which the base model must never see."""
-    from echo_spark.simulate.corpus import heldout_files as simulator_heldout, read_source
+    from training.pretrain import HeldOutFile
 
-    from .pretrain import HeldOutFile
+    from ..simulate.corpus import heldout_files as simulator_heldout, read_source
 
     sim = config.simulate
     files = []
@@ -49,13 +49,13 @@ def heldout_files(config: EchoConfig):
 def unit_end(text: str, cursor: int) -> int:
     """Where the unit a completion at `cursor` should propose ends: the simulator's and curate's
     definition, so the base learns to stop where developers' units do."""
-    from echo_spark.units import unit_span
+    from ..units import unit_span
 
     return unit_span(text, cursor, len(text), "python").end
 
 
 def build(config: EchoConfig, out: Path | None = None, command: str | None = None, pretrained: Path | None = None):
-    from .pretrain import build_base_model
+    from training.pretrain import build_base_model
 
     settings = config.train.base
     if settings.hidden % settings.heads:

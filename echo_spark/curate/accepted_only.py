@@ -1,4 +1,4 @@
-"""The training tables of the arms. Echo trains on gold `sft_samples` (curated C_N); the
+"""The baseline's training table. Echo trains on gold `sft_samples` (curated C_N); the evaluation's
 accepted-only arm on `sft_accepted_only`, built here from silver: every proposal the user accepted
 whole, C1 as the target, nothing curated. That is what a team without lifecycle tracking can do
 with its logs, and the baseline Echo has to beat on the same telemetry.
@@ -10,28 +10,20 @@ becomes a sample here either.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ..config import EchoConfig
-from ..curate.proportion import VOID, split_of
 from ..holdout import Holdout
 from ..holdout_spark import without_heldout
 from ..lakehouse import Lakehouse
 from ..tables import COMPLETIONS, SFT_ACCEPTED_ONLY
+from .job import length_bucket_column
+from .proportion import split_of
 
 ACCEPTED = "accepted"
-
-
-def length_bucket_column(length: Column, edges: Sequence[int]) -> Column:
-    """curate.proportion.length_bucket as a Spark expression."""
-    bucket = F.when(length == 0, F.lit(VOID))
-    for edge in edges:
-        bucket = bucket.when(length <= edge, F.lit(f"<={edge}"))
-    return bucket.otherwise(F.lit(f">{edges[-1]}"))
 
 
 def accepted_only(silver: DataFrame, spark: SparkSession, config: EchoConfig) -> DataFrame:
@@ -50,7 +42,7 @@ def accepted_only(silver: DataFrame, spark: SparkSession, config: EchoConfig) ->
         F.col("proposal").alias("middle"),
         F.lit(False).alias("is_void"),
         "split",
-        length_bucket_column(F.length("proposal"), cfg.length_bucket_edges).alias("length_bucket"),
+        length_bucket_column("proposal", cfg.length_bucket_edges).alias("length_bucket"),
         F.length("committed").cast("long").alias("committed_chars"),
         "proposal", "outcome", "request_event_id", "event_ids",
     )

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from echo_spark.config import EchoConfig
-from echo_spark.errors import UsageError
+from training.summary import print_summary
 
-from .summary import print_summary
+from ..config import EchoConfig
+from ..errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,11 +51,11 @@ def effective(config: EchoConfig, args: argparse.Namespace) -> EchoConfig:
 
 
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
-    from .data import GoldTableError
-    from .sft import TrainingInputError, run_training
+    from training.data import GoldTableError
+    from training.sft import TrainingInputError, run_training
 
-    from echo_spark.gold_source import gold_source
-    from echo_spark.lakehouse import Lakehouse
+    from ..gold_source import gold_source
+    from ..lakehouse import Lakehouse
 
     config = effective(config, args)
     # The engine starts only if the table is on a catalog (read by Spark); a folder is read by Ray Data.
