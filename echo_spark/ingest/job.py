@@ -420,63 +420,78 @@ def record_landing_files(
     lakehouse.merge(LANDING_FILES, rows, update_matched=True)
 
 
+def batch_counts(staged: DataFrame, bronze: DataFrame) -> DataFrame:
+    """The staged lines counted in one aggregation, per (source_file, quarantine_reason): `lines`,
+    and of the valid ones `first` (first deliveries, what bronze_rows keeps), `present` (first
+    deliveries whose event_id bronze already holds), `conflicting_present` (those with another
+    event_hash in bronze) and `conflicting_in_batch` (event_ids delivered with two hashes or more
+    in this batch, counted once, at their first delivery)."""
+    valid = F.col("quarantine_reason").isNull()
+    event = Window.partitionBy("event_id", valid)
+    first = F.row_number().over(event.orderBy("source_file", "source_line")) == 1
+    in_bronze = bronze.select("event_id", F.col("event_hash").alias("_bronze_hash"), F.lit(True).alias("_present"))
+    lines = (
+        staged.withColumn("_first", valid & first)
+        .withColumn("_hashes_differ", F.min("event_hash").over(event) != F.max("event_hash").over(event))
+        .join(in_bronze, "event_id", "left")
+    )
+    present = F.col("_first") & F.col("_present").isNotNull()
+
+    def count(condition: Column) -> Column:
+        return F.sum(F.when(condition, F.lit(1)).otherwise(F.lit(0))).cast("long")
+
+    return lines.groupBy("source_file", "quarantine_reason").agg(
+        F.count(F.lit(1)).alias("lines"),
+        count(F.col("_first")).alias("first"),
+        count(present).alias("present"),
+        count(present & (F.col("event_hash") != F.col("_bronze_hash"))).alias("conflicting_present"),
+        count(F.col("_first") & F.col("_hashes_differ")).alias("conflicting_in_batch"),
+    )
+
+
 def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clock: StageClock) -> dict[str, Any]:
-    with clock.stage("count lines and verdicts"):
-        totals = staged.agg(F.count(F.lit(1)).alias("lines")).collect()[0]
-        by_reason = {
-            row["quarantine_reason"]: row["n"]
-            for row in staged.filter(F.col("quarantine_reason").isNotNull())
-            .groupBy("quarantine_reason")
-            .agg(F.count(F.lit(1)).alias("n"))
-            .collect()
-        }
+    """MERGE the staged lines into quarantine and bronze; every count comes from `batch_counts`,
+    taken before the MERGEs (what bronze held before this batch), and decides which MERGE is
+    needed at all."""
+    with clock.stage("count lines, verdicts and duplicates"):
+        rows = batch_counts(staged, lakehouse.read(EVENTS)).collect()
+    by_reason: dict[str, int] = {}
+    batch_by_file: dict[str, int] = {}
+    present_by_file: dict[str, int] = {}
+    for r in rows:
+        if r["quarantine_reason"] is not None:
+            by_reason[r["quarantine_reason"]] = by_reason.get(r["quarantine_reason"], 0) + r["lines"]
+        elif r["first"]:
+            batch_by_file[r["source_file"]] = batch_by_file.get(r["source_file"], 0) + r["first"]
+            if r["present"]:
+                present_by_file[r["source_file"]] = present_by_file.get(r["source_file"], 0) + r["present"]
+    lines = sum(r["lines"] for r in rows)
     quarantined = sum(by_reason.values())
-    valid_count = totals["lines"] - quarantined
+    valid_count = lines - quarantined
+    batch_distinct = sum(batch_by_file.values())
+    already_present = sum(present_by_file.values())
+    conflicting = sum(r["conflicting_present"] + r["conflicting_in_batch"] for r in rows)
 
     with clock.stage("merge quarantine"):
         if quarantined:
             lakehouse.merge(QUARANTINE, quarantine_rows(staged, started))
-
     with clock.stage("deduplicate and merge events"):
-        batch = bronze_rows(staged, started)
-        # Grouped by file (one row each), so landing_files can say what each file brought.
-        batch_by_file = {
-            r["source_file"]: r["n"]
-            for r in batch.groupBy("source_file").agg(F.count(F.lit(1)).alias("n")).collect()
-        }
-        batch_distinct = sum(batch_by_file.values())
-        conflicts_in_batch = (
-            staged.filter(F.col("quarantine_reason").isNull())
-            .groupBy("event_id")
-            .agg(F.countDistinct("event_hash").alias("hashes"))
-            .filter(F.col("hashes") > 1)
-            .count()
-        )
-        existing = lakehouse.read(EVENTS).select("event_id", F.col("event_hash").alias("_bronze_hash"))
-        matched = batch.join(existing, "event_id", "inner")
-        present = matched.groupBy("source_file").agg(
-            F.count(F.lit(1)).alias("n"),
-            F.sum((F.col("event_hash") != F.col("_bronze_hash")).cast("long")).alias("conflicts"),
-        ).collect()
-        present_by_file = {r["source_file"]: r["n"] for r in present}
-        already_present = sum(present_by_file.values())
-        conflicts_existing = sum(r["conflicts"] or 0 for r in present)
         if batch_distinct > already_present:
-            lakehouse.merge(EVENTS, batch)
+            lakehouse.merge(EVENTS, bronze_rows(staged, started))
 
-    metrics: dict[str, Any] = {
-        "lines_read": totals["lines"],
+    return {
+        "lines_read": lines,
         "inserted": batch_distinct - already_present,
         "duplicates": (valid_count - batch_distinct) + already_present,
         "duplicates_in_batch": valid_count - batch_distinct,
         "duplicates_already_in_bronze": already_present,
-        "duplicates_conflicting": conflicts_in_batch + conflicts_existing,
+        "duplicates_conflicting": conflicting,
         "quarantined": quarantined,
         "quarantined_by_reason": dict(sorted(by_reason.items())),
         "bronze_version": lakehouse.version(EVENTS),
+        # Per file, so that landing_files can say what each file brought.
         "_inserted_by_file": {f: n - present_by_file.get(f, 0) for f, n in batch_by_file.items()},
     }
-    return metrics
 
 
 def print_summary(metrics: dict[str, Any]) -> None:

@@ -116,19 +116,26 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
         else:
             changed = events.filter(F.col("ingested_at") > F.lit(previous)).select("session_id").distinct()
             scope = events.join(changed, "session_id", "left_semi")
-        opted_out = opted_out_sessions(scope, config.privacy)
-        sessions_opted_out = opted_out.count()
-        scope = scope.join(opted_out, "session_id", "left_anti")
-        # An erased user's events that reached bronze after the erasure (an ingest racing it) are
-        # never tracked: their sessions are left out like opted-out ones.
+        # Opted-out and erased sessions are marked, counted and left out in one aggregation. An
+        # erased user's events that reached bronze after the erasure (an ingest racing it) are never
+        # tracked, like opted-out ones; tombstones are looked at only once somebody was erased.
+        marked = scope.join(opted_out_sessions(scope, config.privacy).withColumn("_opted_out", F.lit(True)),
+                            "session_id", "left")
         tombstones = lakehouse.read(TOMBSTONES)
-        sessions_erased = 0
-        if tombstones.limit(1).collect():  # no scan of the scope while nobody was ever erased
-            erased = erased_sessions(scope, tombstones)
-            sessions_erased = erased.count()
-            scope = scope.join(erased, "session_id", "left_anti")
-        size = scope.agg(F.countDistinct("session_id").alias("sessions"), F.count(F.lit(1)).alias("events")).collect()[0]
-        sessions = size["sessions"]
+        if tombstones.limit(1).collect():
+            marked = marked.join(erased_sessions(scope, tombstones).withColumn("_erased", F.lit(True)), "session_id", "left")
+        else:
+            marked = marked.withColumn("_erased", F.lit(None).cast("boolean"))
+        opted, erased = F.col("_opted_out").isNotNull(), F.col("_erased").isNotNull()
+        kept = ~opted & ~erased
+        size = marked.agg(
+            F.countDistinct(F.when(opted, F.col("session_id"))).alias("opted_out"),
+            F.countDistinct(F.when(~opted & erased, F.col("session_id"))).alias("erased"),
+            F.countDistinct(F.when(kept, F.col("session_id"))).alias("sessions"),
+            F.count(F.when(kept, F.lit(1))).alias("events"),
+        ).collect()[0]
+        scope = marked.filter(kept).drop("_opted_out", "_erased")
+        sessions, sessions_opted_out, sessions_erased = size["sessions"], size["opted_out"], size["erased"]
         passes = max(1, round(size["events"] / config.lifecycle.events_per_pass))
 
     metrics: dict[str, Any] = {
@@ -160,7 +167,7 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
             lakehouse.merge(COMPLETIONS, completions, update_matched=True)
             lakehouse.merge(ORPHANS, orphans, update_matched=True)
         with clock.stage("summarize"):
-            metrics.update(_summary(scope, completions, orphans))
+            metrics.update(summary(summary_counts(scope, staged).collect()))
     finally:
         lakehouse.drop_local(LIFECYCLE_STAGING)
     metrics["stage_seconds"] = clock.timings
@@ -172,26 +179,51 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
     return metrics
 
 
-def _counts(df: DataFrame, column: str) -> dict[str, int]:
-    return {str(r[column]): r["n"] for r in df.groupBy(column).agg(F.count(F.lit(1)).alias("n")).collect()}
+# The breakdowns of the summary, one row per combination: a handful of rows reach the driver.
+SUMMARY_DIMENSIONS = ("kind", "outcome", "finalize_reason", "tracking_mode", "void", "unknown", "requested", "reason")
 
 
-def _summary(scope: DataFrame, completions: DataFrame, orphans: DataFrame) -> dict[str, Any]:
-    requests = scope.filter(F.col("type") == "completion_request").select("session_id", "request_id").distinct().count()
-    total = completions.count()
+def summary_counts(scope: DataFrame, staged: DataFrame) -> DataFrame:
+    """The run's requests and staged rows counted in one aggregation over SUMMARY_DIMENSIONS.
+
+    The scope's requests are rows of kind `request`; a staged completion is `requested` when
+    its request is one of them (a completion for no request of the scope is unaccounted)."""
+    requests = (scope.filter(F.col("type") == "completion_request").select("session_id", "request_id").distinct()
+                .withColumn("_requested", F.lit(True)))
+    staged_rows = staged.join(requests, ["session_id", "request_id"], "left").select(
+        F.col("record_kind").alias("kind"), "outcome", "finalize_reason", "tracking_mode",
+        F.coalesce(F.col("is_void"), F.lit(False)).alias("void"), F.col("committed").isNull().alias("unknown"),
+        F.col("_requested").isNotNull().alias("requested"), F.col("orphan_reason").alias("reason"),
+    )
+    types = dict(staged_rows.dtypes)
+    request_rows = requests.select(F.lit("request").alias("kind"),
+                                   *[F.lit(None).cast(types[c]).alias(c) for c in SUMMARY_DIMENSIONS[1:]])
+    return staged_rows.unionByName(request_rows).groupBy(*SUMMARY_DIMENSIONS).agg(F.count(F.lit(1)).alias("n"))
+
+
+def summary(rows: list[Any]) -> dict[str, Any]:
+    """The summary measures from `summary_counts`' rows."""
+    def total(kind: str, flag: str | None = None) -> int:
+        return sum(r["n"] for r in rows if r["kind"] == kind and (flag is None or r[flag]))
+
+    def by(kind: str, column: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in rows:
+            if r["kind"] == kind:
+                counts[str(r[column])] = counts.get(str(r[column]), 0) + r["n"]
+        return dict(sorted(counts.items()))
+
     return {
-        "requests": requests,
-        "completions": total,
-        "requests_unaccounted": requests - completions.join(
-            scope.filter(F.col("type") == "completion_request").select("session_id", "request_id").distinct(),
-            ["session_id", "request_id"], "inner").count(),
-        "void": completions.filter(F.col("is_void")).count(),
-        "committed_unknown": completions.filter(F.col("committed").isNull()).count(),
-        "by_outcome": _counts(completions, "outcome"),
-        "by_finalize_reason": _counts(completions, "finalize_reason"),
-        "by_tracking_mode": _counts(completions, "tracking_mode"),
-        "orphans": orphans.count(),
-        "orphans_by_reason": _counts(orphans, "reason"),
+        "requests": total("request"),
+        "completions": total("completion"),
+        "requests_unaccounted": total("request") - total("completion", "requested"),
+        "void": total("completion", "void"),
+        "committed_unknown": total("completion", "unknown"),
+        "by_outcome": by("completion", "outcome"),
+        "by_finalize_reason": by("completion", "finalize_reason"),
+        "by_tracking_mode": by("completion", "tracking_mode"),
+        "orphans": total("orphan"),
+        "orphans_by_reason": by("orphan", "reason"),
     }
 
 
