@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ..config import BenchmarksConfig, CurateConfig, EchoConfig, LifecycleConfig
@@ -400,27 +400,55 @@ def perplexity_cutoffs(scores: DataFrame, low: float, high: float) -> tuple[floa
 
 
 def _metrics(lakehouse: Lakehouse, model_path: str | None) -> dict[str, Any]:
-    silver = lakehouse.read(COMPLETIONS).count()
+    """The run's measures from one aggregation over silver, gold and the drops (a row per
+    combination of kind, split, language, void, redacted, stage and reason reaches the driver)."""
+    def rows(df: DataFrame, kind: str, **columns: Column) -> DataFrame:
+        return df.select(F.lit(kind).alias("kind"), *[
+            (columns[c] if c in columns else F.lit(None)).cast(t).alias(c) for c, t in _METRIC_DIMENSIONS])
+
     gold = lakehouse.read(SFT_SAMPLES)
-    drops = lakehouse.read(CURATION_DROPS)
+    counted = (
+        rows(lakehouse.read(COMPLETIONS), "silver")
+        .unionByName(rows(gold, "gold", split=F.col("split"), language=F.col("language"), void=F.col("is_void"),
+                          redacted=F.size("redactions") > 0))
+        .unionByName(rows(lakehouse.read(CURATION_DROPS), "drop", stage=F.col("stage"), reason=F.col("reason")))
+        .groupBy("kind", *[c for c, _ in _METRIC_DIMENSIONS]).agg(F.count(F.lit(1)).alias("n"))
+        .collect()
+    )
+
+    def total(kind: str, flag: str | None = None) -> int:
+        return sum(r["n"] for r in counted if r["kind"] == kind and (flag is None or r[flag]))
+
+    def by(column: str) -> dict[Any, int]:
+        counts: dict[Any, int] = {}
+        for r in counted:
+            if r["kind"] == "gold":
+                counts[r[column]] = counts.get(r[column], 0) + r["n"]
+        return counts
+
     by_stage: dict[str, dict[str, int]] = {}
-    for row in drops.groupBy("stage", "reason").agg(F.count(F.lit(1)).alias("n")).collect():
-        by_stage.setdefault(row["stage"], {})[row["reason"]] = row["n"]
+    for r in counted:
+        if r["kind"] == "drop":
+            by_stage.setdefault(r["stage"], {})[r["reason"]] = r["n"]
     order = {s: i for i, s in enumerate(ROW_STAGES + GLOBAL_STAGES)}
-    gold_count = gold.count()
     return {
-        "silver": silver,
-        "gold": gold_count,
-        "dropped": drops.count(),
+        "silver": total("silver"),
+        "gold": total("gold"),
+        "dropped": total("drop"),
         "dropped_by_stage": {s: dict(sorted(r.items())) for s, r in sorted(by_stage.items(), key=lambda kv: order.get(kv[0], 99))},
-        "gold_void": gold.filter(F.col("is_void")).count(),
-        "gold_by_split": {r["split"]: r["n"] for r in gold.groupBy("split").agg(F.count(F.lit(1)).alias("n")).collect()},
-        "gold_by_language": {str(r["language"]): r["n"] for r in gold.groupBy("language").agg(F.count(F.lit(1)).alias("n")).collect()},
-        "gold_redacted": gold.filter(F.size("redactions") > 0).count(),
+        "gold_void": total("gold", "void"),
+        "gold_by_split": by("split"),
+        "gold_by_language": {str(k): n for k, n in by("language").items()},
+        "gold_redacted": total("gold", "redacted"),
         "perplexity": "scored with " + model_path if model_path else "skipped: no scoring model built (echo-spark build-base-model) or configured",
         "gold_version": lakehouse.version(SFT_SAMPLES),
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+# What `_metrics` counts by, with the types its union needs (null where a kind has no such column).
+_METRIC_DIMENSIONS = (("split", "string"), ("language", "string"), ("void", "boolean"), ("redacted", "boolean"),
+                      ("stage", "string"), ("reason", "string"))
 
 
 def length_bucket_column(column: str, edges: list[int]) -> Any:
