@@ -27,7 +27,7 @@ from .config import EchoConfig
 from .engine import get_spark
 from .erasure_tags import ERASED_TAG, tag_runs
 from .errors import UsageError
-from .lakehouse import Lakehouse
+from .lakehouse import Lakehouse, sql_literal
 from .ingest.landing_files import is_uri
 from .ingest.rewrite import PreparedRewrite, commit_after, line_subject, prepare_rewrite, read_text
 from .tables import ALL_TABLES, ERASURES, EVENTS, LANDING_FILES, QUARANTINE, TOMBSTONES, TableDef
@@ -37,10 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", required=True, metavar="ID", help="user_id whose data is erased")
     parser.add_argument("--reason", default="", help="recorded in the audit table (ticket number, ...)")
     parser.add_argument("--vacuum", action="store_true", help="also remove older table versions now (a local lakehouse only; the audit records what was vacuumed)")
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
@@ -156,8 +152,8 @@ def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool
     landing_removed, all_sessions = erase_landing(lakehouse, user_id, known_sessions, erasure_id, now)
     record_tombstones(lakehouse, "session", sorted(all_sessions), erasure_id, now)
     sessions = sorted(all_sessions)
-    user = _sql_literal(user_id)
-    session_list = ", ".join(_sql_literal(s) for s in sessions)
+    user = sql_literal(user_id)
+    session_list = ", ".join(sql_literal(s) for s in sessions)
     deleted: dict[str, Any] = {}
     # Gold tables that held the user's rows, and their version just before the erasure.
     trained_on: dict[str, int] = {}
@@ -172,11 +168,11 @@ def forget(lakehouse: Lakehouse, user_id: str, reason: str = "", *, vacuum: bool
                 continue
             condition = f"session_id IN ({session_list})"
         elif table is QUARANTINE:
-            condition = f"instr(raw, {_sql_literal(json.dumps(user_id))}) > 0"
+            condition = f"instr(raw, {sql_literal(json.dumps(user_id))}) > 0"
             if sessions:
                 # (no coalesce: Sail 0.7 fails on it in a DELETE condition)
                 condition += (f" OR get_json_object(raw, '$.session_id') IN ({session_list})"
-                              f" OR regexp_extract(raw, {_sql_literal(_RAW_SESSION)}, 1) IN ({session_list})")
+                              f" OR regexp_extract(raw, {sql_literal(_RAW_SESSION)}, 1) IN ({session_list})")
         else:
             continue
         before = lakehouse.read(table).count()

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def _sql_string(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal (Spark's escapes: a backslash and a quote each escaped)."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -140,7 +141,7 @@ class Lakehouse:
 
     def _create_sql(self, table: TableDef) -> str:
         columns = ", ".join(
-            f"`{field.name}` {field.dataType.simpleString()} COMMENT {_sql_string(col.meaning)}"
+            f"`{field.name}` {field.dataType.simpleString()} COMMENT {sql_literal(col.meaning)}"
             for field, col in zip(table.schema.fields, table.columns)
         )
         if self.uses_catalog:
@@ -154,9 +155,9 @@ class Lakehouse:
         ddl = f"CREATE TABLE IF NOT EXISTS {target} ({columns}) USING delta"
         if table.partition_by:
             ddl += " PARTITIONED BY (" + ", ".join(f"`{c}`" for c in table.partition_by) + ")"
-        ddl += f" COMMENT {_sql_string(table.meaning)}"
+        ddl += f" COMMENT {sql_literal(table.meaning)}"
         if not self.uses_catalog:
-            ddl += f" LOCATION {_sql_string(self.path(table))}"
+            ddl += f" LOCATION {sql_literal(self.path(table))}"
         return ddl
 
     def add_missing_columns(self, table: TableDef) -> None:
@@ -169,7 +170,7 @@ class Lakehouse:
         if not missing:
             return
         if self.uses_catalog:
-            columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()} COMMENT {_sql_string(c.meaning)}" for f, c in missing)
+            columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()} COMMENT {sql_literal(c.meaning)}" for f, c in missing)
             self.spark.sql(f"ALTER TABLE {self.name(table)} ADD COLUMNS ({columns})").collect()
             return
         import pyarrow as pa
