@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from echo_spark.checksums import table_checksums
+from .checksums import table_checksums
 from echo_spark.config import EchoConfig, LakehouseConfig
 from echo_spark.curate.job import curate
 from echo_spark.ingest.job import ingest

@@ -9,7 +9,7 @@ import io
 
 from pyspark.sql import functions as F
 
-from echo_spark.checksums import table_checksums
+from ..checksums import table_checksums
 from echo_spark.config import CurateConfig, EchoConfig, LakehouseConfig
 from echo_spark.curate.job import curate, find_duplicates_partitioned, length_bucket_column, perplexity_cutoffs
 from echo_spark.curate.proportion import length_bucket

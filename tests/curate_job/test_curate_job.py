@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from pyspark.sql import functions as F
 
-from echo_spark.checksums import table_checksums
+from ..checksums import table_checksums
 from echo_spark.config import CurateConfig
 from echo_spark.curate.job import curate, verify_gaps
 from echo_spark.ingest.job import ingest

@@ -8,7 +8,7 @@ import os
 import pytest
 from pyspark.sql import functions as F
 
-from echo_spark.checksums import table_checksums
+from ..checksums import table_checksums
 from echo_spark.config import EchoConfig, LakehouseConfig
 from echo_spark.ingest import job as ingest_job
 from echo_spark.ingest.job import ingest

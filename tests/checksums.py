@@ -10,8 +10,8 @@ import hashlib
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from .lakehouse import Lakehouse
-from .tables import TableDef
+from echo_spark.lakehouse import Lakehouse
+from echo_spark.tables import TableDef
 
 RUN_TIME_COLUMNS = frozenset({"ingested_at"})
 
