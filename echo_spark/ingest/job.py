@@ -187,9 +187,9 @@ def read_files(spark: SparkSession, files: list[ListedFile], remote: bool, limit
     Each file is parsed whole by exactly one task. The engine is never asked to scan a local
     file itself: Sail 0.7 splits a binaryFile scan into byte ranges across files (DataFusion's
     file-scan repartitioning, which Sail does not turn off for this whole-file source) and emits
-    the whole content once per range, so a file crossing a range boundary was parsed twice (a
-    2.5 MB file alone: lines_read doubled). Local files go to the tasks by path, largest first,
-    round robin; a URI's bytes come from the engine, one row per path kept."""
+    the whole content once per range, so a file crossing a range boundary would be parsed twice
+    (README, Ingest). Local files go to the tasks by path, largest first, round robin; a URI's
+    bytes come from the engine, one row per path kept."""
     schema = "path string, size long, mtime_us long"
     if not remote:
         ordered = sorted(files, key=lambda f: (-f.size, f.path))
