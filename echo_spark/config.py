@@ -107,7 +107,7 @@ class LifecycleConfig(Section):
                     "and retyped) stays intact; one still altered after it broke when it was first edited.")
     burst_pause_s: float | None = Field(
         default=2.0, gt=0,
-        description="Edit mode: where a burst of typing in the gap ends (lifecycle/burst.py). Enter after the typed "
+        description="Edit mode: where a burst of typing in the gap ends (telemetry/gap_ends.py). Enter after the typed "
                     "line lands at the end of the gap, so without a rule every later line flows into it; a gap that "
                     "holds typed text and ends with a line break, then stays unchanged this many seconds (a new line "
                     "started after a pause), ends its burst: C_N is that text without the line break. null: no rule "

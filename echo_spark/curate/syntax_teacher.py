@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import LifecycleConfig
-from ..lifecycle.anchors import gap_bound
+from ..telemetry.gap_ends import gap_bound
 from ..units import unit_span
 from .records import Gap
 

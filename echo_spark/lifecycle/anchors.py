@@ -18,42 +18,6 @@ class Anchors:
     after: str | None
 
 
-@dataclass(frozen=True)
-class GapBound:
-    """How far past P1 the gap of a request without a suffix anchor reaches.
-
-    A request at the very end of the document (an empty suffix, like writing a file top to
-    bottom) or logged without a suffix has no S1: nothing marks where the text that answers it
-    ends. As Copilot's fallback does when the text after the cursor is unknown, the gap is then
-    bounded: at most `max_chars` characters, and fewer than `max_lines` line breaks (a multiple
-    of the proposal's lines; None: no line bound). The simulator's ground truth uses the same
-    bound, so truth and tracker share one definition.
-    """
-
-    max_chars: int
-    max_lines: int | None = None
-
-    def holds(self, gap: str) -> bool:
-        return len(gap) <= self.max_chars and (self.max_lines is None or gap.count("\n") < self.max_lines)
-
-    def cut(self, text: str) -> str:
-        """The longest start of `text` the bound holds: the gap when `text` follows P1."""
-        text = text[: self.max_chars]
-        if self.max_lines is not None:
-            at = -1
-            for _ in range(self.max_lines):
-                at = text.find("\n", at + 1)
-                if at < 0:
-                    return text
-            return text[:at]
-        return text
-
-
-def gap_bound(max_chars: int, line_factor: int, proposal: str | None) -> GapBound:
-    """The bound of a suffix-less gap: `line_factor` times the proposal's lines (none when unknown)."""
-    return GapBound(max_chars, None if proposal is None else line_factor * (proposal.count("\n") + 1))
-
-
 def occurs_once(haystack: str, needle: str) -> bool:
     first = haystack.find(needle)
     return first >= 0 and haystack.find(needle, first + 1) == -1

@@ -22,12 +22,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from echo_spark.config import LifecycleConfig
-from echo_spark.lifecycle.anchors import Anchors, GapBound, anchors_at, gap_bound
-from echo_spark.lifecycle.burst import ends_line
+from echo_spark.lifecycle.anchors import Anchors, anchors_at
 from echo_spark.lifecycle.events import TextChange, TrackerEvent
 from echo_spark.lifecycle.gap_lifecycle import RequestSlot
 from echo_spark.lifecycle.outcome import RETENTION_AGES_S
 from echo_spark.lifecycle.positions import Edit, edit_from_change, edit_from_snapshots
+from echo_spark.telemetry.gap_ends import GapBound, ends_line, gap_bound
 from echo_spark.telemetry.positions import PositionError, to_index
 
 

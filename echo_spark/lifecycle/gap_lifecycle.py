@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from echo_spark.lifecycle.burst import BURST_END, burst_text
 from echo_spark.lifecycle.events import TrackerEvent
 from echo_spark.lifecycle.outcome import RETENTION_AGES_S, Verdict, repeated_head, surviving_share
+from echo_spark.telemetry.gap_ends import BURST_END, burst_text
 
 _US_PER_S = 1_000_000
 

@@ -16,9 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from echo_spark.config import LifecycleConfig
-from echo_spark.lifecycle.anchors import Anchors, GapBound, anchors_at, find_all, gap_bound
+from echo_spark.lifecycle.anchors import Anchors, anchors_at, find_all
 from echo_spark.lifecycle.events import TrackerEvent
 from echo_spark.lifecycle.gap_lifecycle import RequestSlot
+from echo_spark.telemetry.gap_ends import GapBound, gap_bound
 
 
 @dataclass(frozen=True)

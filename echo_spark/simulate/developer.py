@@ -10,21 +10,21 @@ and the ground truth follows each request's gap in the true document.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..errors import UsageError
-from .corpus import CorpusFile
-from .editor import Document, Span, utf16_len
+from ..telemetry.positions import utf16_len
+from .corpus import CorpusFile, read_source
+from .editor import Document, Span
 from .gaps import DOC_CLOSED, SESSION_END, GapBook
 from .ground_truth import DocumentTruth, RequestTruth
 from .policy import ACCEPT_EDIT, ACCEPT_PARTIAL, ACCEPTS, CHANGE_ARGUMENT, IGNORE, NO_REACTION, REJECT, RENAME
 from .proposer import Foresight, NoisyOracle
+from .session import Session
 from .units import WORD, atomic_unit, line_comment, next_token
 
-if TYPE_CHECKING:
-    from .session import Session
-
 WRITE, INSERT = "write", "insert"
+CLIENTS = (("echo-sim-vscode", "1.96.2"), ("echo-sim-vscode", "1.97.0"), ("echo-sim-jetbrains", "2025.1"))
+# Tries at picking a readable file before a document is skipped.
+_PICK_TRIES = 8
 TRIGGER_CHARS = {"(": "paren", ".": "dot", "=": "equals", ":": "colon"}
 # Non-ASCII text typed into some documents: accents and CJK (one UTF-16 unit each), emoji (two).
 NON_ASCII_LINES = (
@@ -447,3 +447,36 @@ class DocumentWork:
         self.change([Span(start + keep, start + len(piece), "")])
         self.cursor = start + keep
         self.pos += keep
+
+
+def work_session(session: Session) -> float:
+    """The developer's whole session: opened, documents worked on in turn, closed and uploaded;
+    returns its end (true time, seconds)."""
+    tally = session.ctx.tally
+    tally.sessions += 1
+    tally.edit_sessions += session.edits
+    name, version = session.rng.choice(CLIENTS)
+    session.emitter.emit("session_start", session.t, client={"name": name, "version": version}, position_encoding="utf-16")
+    documents = session.rng.randint(1, session.config.docs_per_session)
+    for number in range(documents):
+        if session.ctx.budget.exhausted:
+            break
+        picked = _pick_file(session)
+        if picked is None:
+            continue
+        if number:
+            session.t += session.rng.uniform(5.0, 60.0)
+        DocumentWork(session, number, *picked).run(last=number == documents - 1)
+    session.emitter.emit("session_end", session.t)
+    session.upload()
+    return session.t
+
+
+def _pick_file(session: Session) -> tuple[CorpusFile, str] | None:
+    files = session.ctx.files[session.user.cohort]
+    for _ in range(_PICK_TRIES):
+        file = session.rng.choice(files)
+        text = read_source(file)
+        if text is not None:
+            return file, text
+    return None

@@ -11,14 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..telemetry.positions import to_offset, utf16_len
+
 if TYPE_CHECKING:
     from .gaps import GapBook
-
-
-def utf16_len(text: str) -> int:
-    if text.isascii():
-        return len(text)
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _has_astral(text: str) -> bool:
@@ -46,7 +42,7 @@ class Document:
     def utf16(self, index: int) -> int:
         if not self._astral:
             return index
-        return len(self.text[:index].encode("utf-16-le")) // 2
+        return to_offset(self.text, index, "utf-16")
 
     def edit(self, spans: list[Span], now: float) -> list[dict[str, int | str]]:
         """Apply `spans` in order (each in the document the previous left) as one new version."""

@@ -7,7 +7,7 @@ inside the gap (an insertion at either inner end included) grows or shrinks the 
 touches an anchor breaks it: C_N is then the gap just before that edit. A gap also commits when
 the cursor has been outside the region for `left_region_s` (its content when the cursor left),
 at `max_lifetime_s` after the request, and when the document closes or the session ends. With
-edit telemetry, also where the burst of typing ends (`lifecycle/burst.py`): the gap holds typed
+edit telemetry, also where the burst of typing ends (`telemetry/gap_ends.py`): the gap holds typed
 text and ends with a line break, and its content stays so for `burst_pause_s` (a new line started
 after a pause); C_N is then that text without the line break, as the tracker reads it. Server logs
 cannot time keystrokes, so their sessions' gaps run on as before.
@@ -37,9 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..lifecycle.anchors import GapBound, gap_bound
-from ..lifecycle.burst import BURST_END, burst_text, ends_line
-from .editor import utf16_len
+from ..telemetry.gap_ends import BURST_END, GapBound, burst_text, ends_line, gap_bound
+from ..telemetry.positions import utf16_len
 from .ground_truth import RequestTruth
 
 ANCHOR_BROKEN = "anchor_broken"

@@ -27,6 +27,7 @@ from ..errors import UsageError
 from ..holdout import write_user_list
 from .cohorts import HELDOUT, HELDOUT_USERS_FILE, User, make_users
 from .corpus import scan
+from .developer import work_session
 from .events import run_namespace
 from .faults import Faults
 from .ground_truth import DOCUMENTS_FILE, REQUESTS_FILE, TruthWriter
@@ -144,7 +145,7 @@ def simulate(
         user = users[index % len(users)]
         uploader = uploaders[user.user_id]
         session = Session(ctx, index, user, clocks[user.user_id], uploader, uploader.faults)
-        clocks[user.user_id] = session.run() + random.Random(f"{sim.seed}/gap/{index}").uniform(*_SESSION_GAP_H) * 3600
+        clocks[user.user_id] = work_session(session) + random.Random(f"{sim.seed}/gap/{index}").uniform(*_SESSION_GAP_H) * 3600
         index += 1
     for user_id in sorted(uploaders):
         uploaders[user_id].finish()

@@ -1,4 +1,5 @@
-"""One editor session of one developer: its ids, its client, and the documents worked on in turn.
+"""One editor session of one developer: its ids, its client, its random source and what it shares
+with the others (the work done in it is `developer.work_session`'s).
 
 Every choice the developer makes comes from one random source seeded by (seed, session index),
 so what happens in a session does not depend on the sessions before it (only its start time
@@ -16,8 +17,7 @@ from typing import Callable
 
 from ..config import LifecycleConfig, SimulateConfig
 from .cohorts import User
-from .developer import DocumentWork
-from .corpus import CorpusFile, read_source
+from .corpus import CorpusFile
 from .events import ClientClock, Emitter
 from .faults import Faults
 from .ground_truth import TruthWriter
@@ -28,9 +28,6 @@ from .writer import ClientUploader
 EDITS, REQUESTS = "edits", "requests"
 # UTC offsets of the fleet's clients, in minutes.
 UTC_OFFSETS = (0, 0, 60, 120, -300, -420, 330, 540, -180)
-CLIENTS = (("echo-sim-vscode", "1.96.2"), ("echo-sim-vscode", "1.97.0"), ("echo-sim-jetbrains", "2025.1"))
-# Tries at picking a readable file before a document is skipped.
-_PICK_TRIES = 8
 
 
 @dataclass
@@ -114,32 +111,6 @@ class Session:
         self.ctx.budget.events += 1
         self._uploader.add(line, true_s)
 
-    def run(self) -> float:
-        """Simulate the whole session; returns its end (true time, seconds)."""
-        tally = self.ctx.tally
-        tally.sessions += 1
-        tally.edit_sessions += self.edits
-        name, version = self.rng.choice(CLIENTS)
-        self.emitter.emit("session_start", self.t, client={"name": name, "version": version}, position_encoding="utf-16")
-        documents = self.rng.randint(1, self.config.docs_per_session)
-        for number in range(documents):
-            if self.ctx.budget.exhausted:
-                break
-            picked = self._pick_file()
-            if picked is None:
-                continue
-            if number:
-                self.t += self.rng.uniform(5.0, 60.0)
-            DocumentWork(self, number, *picked).run(last=number == documents - 1)
-        self.emitter.emit("session_end", self.t)
+    def upload(self) -> None:
+        """Hand the client's last batch to landing: the session is over."""
         self._uploader.upload()
-        return self.t
-
-    def _pick_file(self) -> tuple[CorpusFile, str] | None:
-        files = self.ctx.files[self.user.cohort]
-        for _ in range(_PICK_TRIES):
-            file = self.rng.choice(files)
-            text = read_source(file)
-            if text is not None:
-                return file, text
-        return None

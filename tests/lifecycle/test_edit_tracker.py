@@ -336,7 +336,7 @@ def test_left_region_commits_the_gap_as_it_stood_when_the_cursor_left() -> None:
     assert (rec.committed, rec.finalize_reason, rec.finalize_ts) == ("width", "left_region", T0_US + 5_000_000)
 
 
-# --- the burst rule (lifecycle.burst_pause_s, lifecycle/burst.py) ---
+# --- the burst rule (lifecycle.burst_pause_s, telemetry/gap_ends.py) ---
 
 _FUNC = "def f(x):\n    y = \n    return y\n"
 _AT = _FUNC.index("y = ") + 4

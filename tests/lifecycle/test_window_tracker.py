@@ -128,7 +128,8 @@ def test_an_accept_at_the_end_of_the_document_is_cut_by_the_bound() -> None:
 
 
 def test_where_p1_repeats_the_offsets_pick_the_region() -> None:
-    from echo_spark.lifecycle.anchors import Anchors, GapBound
+    from echo_spark.lifecycle.anchors import Anchors
+    from echo_spark.telemetry.gap_ends import GapBound
     from echo_spark.lifecycle.window_tracker import sight
 
     anchors, bound = Anchors(before="P1XX", after="S1YY"), GapBound(500)

@@ -34,7 +34,7 @@ def test_the_mode_changes_what_is_reported_not_what_the_developer_does(tmp_path)
     same = [r for r in rows["edits"] if r[0] in finished]
     other = rows["requests"][: len(same)]
     assert len(same) > 50 and [r[:3] for r in same] == [r[:3] for r in other]
-    # C_N too, except where edit telemetry ends a burst (lifecycle/burst.py: only it times every
+    # C_N too, except where edit telemetry ends a burst (telemetry/gap_ends.py: only it times every
     # keystroke, so server-log gaps run on to their other finalizations).
     assert [r[3:] for r in same if r[4] != "burst_end"] == [o[3:] for r, o in zip(same, other) if r[4] != "burst_end"]
     assert any(r[4] == "burst_end" for r in same)
