@@ -34,7 +34,7 @@ FLOORS: list[tuple[str, frozenset[str]]] = [
     })),
     ("storage", frozenset({"echo_spark.lakehouse", "echo_spark.holdout_spark"})),
     ("table tools", frozenset({
-        "echo_spark.erasure_tags", "echo_spark.gold_source", "echo_spark.sql", "echo_spark.checksums",
+        "echo_spark.erasure_tags", "echo_spark.gold_source", "echo_spark.sql",
     })),
     # What writes telemetry v1: the simulator (with its ground truth), the importers, the collector.
     ("telemetry sources", frozenset({"echo_spark.simulate", "echo_spark.importers", "echo_spark.collector"})),
