@@ -107,18 +107,16 @@ def profiled(config: EchoConfig, profile: Profile, explicit: list[str]) -> EchoC
 
 
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
-    from rich.console import Console
-    from rich.table import Table
-
     from .curate.accepted_only import build_accepted_only
-    from .curate.job import curate, print_summary as curate_summary
+    from .curate.job import curate, summary as curate_summary
     from .engine import get_spark
     from .evaluate.heldout import heldout_users
-    from .evaluate.job import evaluate, print_summary as evaluate_summary, torch_threads
+    from .evaluate.job import evaluate, summary as evaluate_summary, torch_threads
     from .evaluate.models import is_model_folder
-    from .ingest.job import ingest, print_summary as ingest_summary
+    from .ingest.job import ingest, summary as ingest_summary
     from .lakehouse import Lakehouse
-    from .lifecycle.job import lifecycle, print_summary as lifecycle_summary
+    from .lifecycle.job import lifecycle, summary as lifecycle_summary
+    from .progress import Summary, print_summary
     from .simulate.cohorts import TRAIN
     from .simulate.job import simulate
     from .tables import COMPLETIONS, CURATION_DROPS, EVENTS, SFT_ACCEPTED_ONLY, SFT_SAMPLES
@@ -156,10 +154,10 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     config = _holding_out(config, out, list(getattr(args, "overrides", [])))
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
-    ingest_summary(stage("ingest", ingest, spark, lakehouse, config, str(out / "landing")))
-    lifecycle_summary(stage("lifecycle", lifecycle, spark, lakehouse, config))
+    print_summary(ingest_summary(stage("ingest", ingest, spark, lakehouse, config, str(out / "landing"))))
+    print_summary(lifecycle_summary(stage("lifecycle", lifecycle, spark, lakehouse, config)))
     report_dir = Path(config.lakehouse.root) / "reports" / "curate"
-    curate_summary(stage("curate", curate, spark, lakehouse, config, report_dir=report_dir))
+    print_summary(curate_summary(stage("curate", curate, spark, lakehouse, config, report_dir=report_dir)))
     accepted = stage("accepted-only table", build_accepted_only, spark, lakehouse, config)
     print(f"{accepted['samples']:,} accepted proposals in {SFT_ACCEPTED_ONLY.name} {accepted['by_split']}")
     _check_no_heldout(lakehouse, heldout_users(out), (SFT_SAMPLES, SFT_ACCEPTED_ONLY))
@@ -171,14 +169,9 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     evaluation = stage("evaluate", evaluate, evaluation_config, arms)
 
     print()
-    evaluate_summary(evaluation)
-    table = Table(title=f"demo ({args.profile} profile): time per stage")
-    table.add_column("stage")
-    table.add_column("seconds", justify="right")
-    for name, seconds in timings.items():
-        table.add_row(name, f"{seconds:.1f}")
-    table.add_row("total", f"{sum(timings.values()):.1f}")
-    Console().print(table)
+    print_summary(evaluate_summary(evaluation))
+    print_summary(Summary(f"demo ({args.profile} profile): seconds per stage",
+                          [(name, f"{seconds:.1f}") for name, seconds in {**timings, "total": sum(timings.values())}.items()]))
     root = Path(config.lakehouse.root).resolve()
     print("tables: " + ", ".join(lakehouse.address(t) for t in (EVENTS, COMPLETIONS, SFT_SAMPLES, SFT_ACCEPTED_ONLY, CURATION_DROPS)))
     print(f"curation report: {report_dir.resolve() / 'report.md'}")
@@ -240,10 +233,10 @@ def _check_no_heldout(lakehouse, cohort: list[str], tables) -> None:
 
 def _train(config: EchoConfig, lakehouse, table: str) -> dict[str, Any]:
     from training.sft import run_training
-    from training.summary import print_summary
 
     from .gold_source import gold_source
+    from .progress import Summary, print_summary
 
     metrics = run_training(config.train.model_copy(update={"gold_table": table}), gold_source(lakehouse, table))
-    print_summary(f"train summary ({table})", metrics)
+    print_summary(Summary(f"train summary ({table})", list(metrics.items())))
     return metrics

@@ -1,11 +1,13 @@
-"""Progress lines for long jobs: each stage says when it starts and how long it took."""
+"""What a job says on the console: each stage when it starts and how long it took (stderr), and
+the summary at its end (stdout)."""
 
 from __future__ import annotations
 
 import sys
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Iterator
 
 
 class StageClock:
@@ -66,3 +68,28 @@ def row_progress(token: str, label: str, total: int, every_s: float = 10.0) -> R
     if tracker is None:
         tracker = _row_progress.setdefault(token, RowProgress(label, total, every_s))
     return tracker
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A job's end-of-run summary: a (measure, value) table, then lines of free text."""
+
+    title: str
+    rows: list[tuple[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def print_summary(summary: Summary) -> None:
+    """The one way every job prints its summary (stdout: a command's output)."""
+    if summary.rows:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=summary.title, show_header=True)
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for name, value in summary.rows:
+            table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+        Console().print(table)
+    for line in summary.notes:
+        print(line, flush=True)

@@ -29,7 +29,7 @@ from ..engine import get_spark
 from ..holdout import Holdout
 from ..holdout_spark import heldout_users
 from ..lakehouse import Lakehouse
-from ..progress import StageClock
+from ..progress import StageClock, Summary, print_summary
 from ..tables import (
     COMPLETIONS,
     CURATE_DEDUP,
@@ -76,7 +76,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     lakehouse = Lakehouse(spark, config.lakehouse)
     report_dir = Path(args.report_dir) if args.report_dir else Path(config.lakehouse.root) / "reports" / "curate"
     metrics = curate(spark, lakehouse, config, report_dir=report_dir, recompute=getattr(args, "recompute", False))
-    print_summary(metrics)
+    print_summary(summary(metrics))
     return metrics
 
 
@@ -471,21 +471,13 @@ def _length_histograms(lakehouse: Lakehouse, cfg: CurateConfig) -> dict[str, dic
     return {"before": buckets(lakehouse.read(COMPLETIONS), "committed"), "after": buckets(lakehouse.read(SFT_SAMPLES), "middle")}
 
 
-def print_summary(metrics: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="curate summary")
-    table.add_column("measure")
-    table.add_column("count", justify="right")
-    for key in ("silver", "gold", "dropped", "gold_void", "gold_redacted"):
-        table.add_row(key, str(metrics[key]))
-    for stage, reasons in metrics["dropped_by_stage"].items():
-        for reason, count in reasons.items():
-            table.add_row(f"  dropped at {stage}: {reason}", str(count))
-    Console().print(table)
-    print(f"perplexity: {metrics['perplexity']}")
+def summary(metrics: dict[str, Any]) -> Summary:
+    rows = [(key, metrics[key]) for key in ("silver", "gold", "dropped", "gold_void", "gold_redacted")]
+    rows += [(f"  dropped at {stage}: {reason}", n) for stage, reasons in metrics["dropped_by_stage"].items()
+             for reason, n in reasons.items()]
+    notes = [f"perplexity: {metrics['perplexity']}"]
     if "verdicts_computed" in metrics:
-        print(f"per-gap verdicts: {metrics['verdicts_computed']} computed, {metrics['verdicts_reused']} reused")
+        notes.append(f"per-gap verdicts: {metrics['verdicts_computed']} computed, {metrics['verdicts_reused']} reused")
     if metrics.get("report"):
-        print(f"report: {metrics['report']}")
+        notes.append(f"report: {metrics['report']}")
+    return Summary("curate summary", rows, notes)

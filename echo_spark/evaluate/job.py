@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ..config import EchoConfig
 from ..errors import UsageError
-from ..progress import StageClock
+from ..progress import StageClock, Summary, print_summary
 from ..curate.verifiers.decontam import benchmarks_folder
 from .benchmarks import Task, load_tasks, score_tasks, summarize
 from .bootstrap import resample_counts
@@ -78,7 +78,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     config = config.model_copy(update={"evaluate": config.evaluate.model_copy(
         update={k: v for k, v in updates.items() if v is not None})})
     metrics = evaluate(config, parse_arms(args.models), promote=args.promote)
-    print_summary(metrics)
+    print_summary(summary(metrics))
     return metrics
 
 
@@ -313,12 +313,13 @@ def _params(config: EchoConfig, model: ResolvedModel, source: str, requests: int
     }
 
 
-def print_summary(metrics: dict[str, Any]) -> None:
-    print("\n".join(metrics["table"]))
-    print(metrics["target_line"])
+def summary(metrics: dict[str, Any]) -> Summary:
+    """The arms' table as the report renders it, then where the report and the runs are."""
+    notes = [*metrics["table"], metrics["target_line"]]
     if metrics.get("promotion"):
         from .promotion import line
 
-        print(line(metrics["promotion"]))
-    print(f"report: {metrics['report']}")
-    print(f"MLflow: experiment {metrics['mlflow_experiment']!r} at {metrics['mlflow_tracking_uri']}")
+        notes.append(line(metrics["promotion"]))
+    notes += [f"report: {metrics['report']}",
+              f"MLflow: experiment {metrics['mlflow_experiment']!r} at {metrics['mlflow_tracking_uri']}"]
+    return Summary("evaluate summary", notes=notes)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import UsageError
+from ..progress import Summary
 from ..telemetry.landing import UnreadableFile, iter_lines
 from ..telemetry.parse import (
     EMPTY_LINE,
@@ -189,7 +190,7 @@ class Tally:
         }
 
 
-def summary_lines(metrics: dict[str, Any]) -> list[str]:
+def summary(metrics: dict[str, Any]) -> Summary:
     skipped, quarantined = metrics["skipped"], metrics["quarantined"]
     out = [
         f"import --from {metrics['format']}: {metrics['files']} file(s), {metrics['lines_read']} line(s) read"
@@ -200,7 +201,7 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
     out += [f"  quarantined {reason}: {n}" for reason, n in quarantined.items()]
     out.append(f"  wrote {metrics['events_written']} event(s) in {metrics['sessions']} session(s)"
                f" to {len(metrics['output_files'])} file(s)")
-    return out
+    return Summary("import summary", notes=out)
 
 
 def find_sources(src: Path, patterns: Iterable[str]) -> list[Path]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..config import EchoConfig
 from ..errors import UsageError
+from ..progress import print_summary
 from ..telemetry.landing import UnreadableFile, iter_lines
 from ..telemetry.parse import UNREADABLE_FILE, ParseLimits, Quarantined, parse_line
 from . import continue_dev, tabby
@@ -28,7 +29,7 @@ from .common import (
     invalid_event,
     output_stem,
     sessionize,
-    summary_lines,
+    summary,
     write_gzip_lines,
     write_quarantine,
 )
@@ -53,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     metrics = import_logs(args.source_format, Path(args.src).expanduser(), Path(args.out).expanduser(), config)
-    print("\n".join(summary_lines(metrics)), flush=True)
+    print_summary(summary(metrics))
     return metrics
 
 

@@ -28,7 +28,7 @@ from ..config import EchoConfig
 from ..engine import get_spark
 from ..errors import UsageError
 from ..lakehouse import Lakehouse
-from ..progress import StageClock
+from ..progress import StageClock, Summary, print_summary
 from ..tables import EVENTS, INGEST_STAGING, LANDING_FILES, QUARANTINE, TOMBSTONES
 from ..telemetry.parse import ParseLimits
 from .landing_files import normalize_source, reprocess_matches, select_landing
@@ -74,12 +74,12 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     landing = args.landing
     imported: dict[str, Any] | None = None
     if args.format != "jsonl":
-        from ..importers.common import summary_lines
+        from ..importers.common import summary as import_summary
         from ..importers.job import import_logs
 
         out = Path(args.import_out or Path(config.lakehouse.root) / "_imported" / args.format)
         imported = import_logs(args.format, Path(landing).expanduser(), out, config)
-        print("\n".join(summary_lines(imported)), flush=True)
+        print_summary(import_summary(imported))
         landing = str(out)
     # A local landing path that names nothing is a usage error before the engine starts (a URI is
     # listed by the engine, in `ingest`).
@@ -87,7 +87,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
     metrics = ingest(spark, lakehouse, config, landing, reprocess=args.reprocess)
-    print_summary(metrics)
+    print_summary(summary(metrics))
     return {**metrics, "imported": imported} if imported else metrics
 
 
@@ -494,17 +494,8 @@ def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clo
     }
 
 
-def print_summary(metrics: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="ingest summary", show_header=True)
-    table.add_column("measure")
-    table.add_column("count", justify="right")
-    for key in ("files_listed", "files_skipped", "files_read", "lines_read", "inserted", "duplicates",
-                "duplicates_in_batch", "duplicates_already_in_bronze", "duplicates_conflicting", "quarantined",
-                "erased", "landing_files_rewritten"):
-        table.add_row(key, str(metrics[key]))
-    for reason, count in metrics["quarantined_by_reason"].items():
-        table.add_row(f"  quarantined: {reason}", str(count))
-    Console(stderr=False).print(table)
+def summary(metrics: dict[str, Any]) -> Summary:
+    keys = ("files_listed", "files_skipped", "files_read", "lines_read", "inserted", "duplicates", "duplicates_in_batch",
+            "duplicates_already_in_bronze", "duplicates_conflicting", "quarantined", "erased", "landing_files_rewritten")
+    return Summary("ingest summary", [(key, metrics[key]) for key in keys]
+                   + [(f"  quarantined: {reason}", n) for reason, n in metrics["quarantined_by_reason"].items()])

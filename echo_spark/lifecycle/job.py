@@ -23,7 +23,7 @@ from ..config import EchoConfig, LifecycleConfig
 from ..engine import get_spark
 from ..lakehouse import Lakehouse
 from ..privacy import erased_sessions, opted_out_sessions
-from ..progress import StageClock
+from ..progress import StageClock, Summary, print_summary
 from ..tables import COMPLETIONS, EVENTS, JOB_RUNS, LIFECYCLE_STAGING, ORPHANS, TOMBSTONES
 from ..udf_pool import udf_processes
 
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     spark = get_spark(config.engine)
     metrics = lifecycle(spark, Lakehouse(spark, config.lakehouse), config, full=args.full)
-    print_summary(metrics)
+    print_summary(summary(metrics))
     return metrics
 
 
@@ -167,7 +167,7 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
             lakehouse.merge(COMPLETIONS, completions, update_matched=True)
             lakehouse.merge(ORPHANS, orphans, update_matched=True)
         with clock.stage("summarize"):
-            metrics.update(summary(summary_counts(scope, staged).collect()))
+            metrics.update(summary_measures(summary_counts(scope, staged).collect()))
     finally:
         lakehouse.drop_local(LIFECYCLE_STAGING)
     metrics["stage_seconds"] = clock.timings
@@ -201,7 +201,7 @@ def summary_counts(scope: DataFrame, staged: DataFrame) -> DataFrame:
     return staged_rows.unionByName(request_rows).groupBy(*SUMMARY_DIMENSIONS).agg(F.count(F.lit(1)).alias("n"))
 
 
-def summary(rows: list[Any]) -> dict[str, Any]:
+def summary_measures(rows: list[Any]) -> dict[str, Any]:
     """The summary measures from `summary_counts`' rows."""
     def total(kind: str, flag: str | None = None) -> int:
         return sum(r["n"] for r in rows if r["kind"] == kind and (flag is None or r[flag]))
@@ -227,17 +227,11 @@ def summary(rows: list[Any]) -> dict[str, Any]:
     }
 
 
-def print_summary(metrics: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="lifecycle summary")
-    table.add_column("measure")
-    table.add_column("count", justify="right")
-    for key in ("sessions_tracked", "sessions_opted_out", "requests", "completions", "requests_unaccounted", "void", "committed_unknown", "orphans"):
-        if key in metrics:
-            table.add_row(key, str(metrics[key]))
+def summary(metrics: dict[str, Any]) -> Summary:
+    keys = ("sessions_tracked", "sessions_opted_out", "requests", "completions", "requests_unaccounted", "void",
+            "committed_unknown", "orphans")
+    rows = [(key, metrics[key]) for key in keys if key in metrics]
     for group in ("by_outcome", "by_finalize_reason", "by_tracking_mode", "orphans_by_reason"):
-        for name, count in sorted(metrics.get(group, {}).items()):
-            table.add_row(f"  {group.replace('by_', '').replace('_by_reason', '')}: {name}", str(count))
-    Console().print(table)
+        label = group.replace("by_", "").replace("_by_reason", "")
+        rows += [(f"  {label}: {name}", n) for name, n in sorted(metrics.get(group, {}).items())]
+    return Summary("lifecycle summary", rows)

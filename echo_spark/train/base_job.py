@@ -18,10 +18,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from training.summary import print_summary
-
 from ..config import EchoConfig
 from ..errors import UsageError
+from ..progress import Summary, print_summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,5 +69,5 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     command = "echo-spark " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     metrics = asdict(build(config, Path(args.out) if args.out else None, command,
                            Path(args.pretrained) if args.pretrained else None))
-    print_summary("build-base-model summary", metrics)
+    print_summary(Summary("build-base-model summary", list(metrics.items())))
     return metrics

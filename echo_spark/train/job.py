@@ -14,10 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from training.summary import print_summary
-
 from ..config import EchoConfig
 from ..errors import UsageError
+from ..progress import Summary, print_summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,5 +63,5 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
         metrics = run_training(config.train, source)
     except (GoldTableError, TrainingInputError) as err:
         raise UsageError(str(err)) from None
-    print_summary("train summary", metrics)
+    print_summary(Summary("train summary", list(metrics.items())))
     return metrics
