@@ -1,6 +1,6 @@
 """Scale: ingest, lifecycle and curate on simulated telemetry of growing size, on this machine.
 
-    python bench/scale.py [--sizes 1000000 10000000] [--work DIR]
+    python bench/scale.py [--sizes 1000000 10000000] [--work DIR] [--daily-share 0.01]
 
 For each size the simulator writes landing files (not timed), then each job runs in a fresh
 process on the embedded engine; the script prints per job its wall time, input events/s and the
@@ -29,13 +29,27 @@ sys.path.insert(0, str(REPO))
 JOBS = ("ingest", "lifecycle", "curate")
 
 
-def simulate(work: Path, events: int) -> None:
+def simulate(out: Path, events: int, seed_offset: int = 0) -> None:
     from echo_spark.config import EchoConfig
     from echo_spark.simulate.job import simulate as run_simulation
 
     config = EchoConfig()
     config.simulate.events = events
-    run_simulation(config.simulate, config, work / "sim", overwrite=True)
+    config.simulate.seed += seed_offset
+    run_simulation(config.simulate, config, out, overwrite=True)
+
+
+def land_next_day(work: Path, events: int) -> None:
+    """A day's new telemetry beside what is already landed: another seed, so other developers,
+    sessions and event ids, and landing paths (`<day>/<client>/...`) that do not collide."""
+    simulate(work / "next-day", events, seed_offset=1)
+    source = work / "next-day" / "landing"
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        target = work / "sim" / "landing" / path.relative_to(source)
+        if target.exists():
+            raise SystemExit(f"next day's file would overwrite {target}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
 
 
 def tree_rss(process: psutil.Process) -> int:
@@ -83,28 +97,41 @@ def main() -> None:
     parser.add_argument("--work", default="out/bench-scale")
     parser.add_argument("--ingest-memory-gb", type=float, default=1.5,
                         help="engine.sail_memory_gb for ingest (0: Sail's unbounded pool)")
+    parser.add_argument("--daily-share", type=float, default=0.01,
+                        help="after the first runs, land this share of new events and run the jobs again (0: skip)")
     args = parser.parse_args()
     results: dict[int, dict[str, dict[str, float]]] = {}
     for events in args.sizes:
         work = Path(args.work).resolve() / str(events)
         shutil.rmtree(work, ignore_errors=True)
         print(f"simulating {events:,} events ...", flush=True)
-        simulate(work, events)
+        simulate(work / "sim", events)
         results[events] = {}
-        for job in JOBS:
-            overrides = [f"engine.sail_memory_gb={args.ingest_memory_gb}"] if job == "ingest" else []
-            figures = run_job(job, work, overrides)
-            figures["events_per_s"] = events / figures["seconds"]
-            results[events][job] = figures
-            print(f"{events:>12,} {job:<10} {figures['seconds']:8.1f} s {figures['events_per_s']:10,.0f} events/s"
-                  f" peak {figures['peak_gb']:5.2f} GB", flush=True)
-    print("\n| events | job | seconds | events/s | peak memory (GB) |\n|---:|---|---:|---:|---:|")
+        runs = [("", events)]
+        if args.daily_share:
+            runs.append(("daily ", round(events * args.daily_share)))
+        for label, new_events in runs:
+            if label:
+                print(f"landing a day of {new_events:,} new events ...", flush=True)
+                land_next_day(work, new_events)
+            for job in JOBS:
+                overrides = [f"engine.sail_memory_gb={args.ingest_memory_gb}"] if job == "ingest" else []
+                figures = run_job(job, work, overrides)
+                figures["events_per_s"] = new_events / figures["seconds"]
+                results[events][label + job] = figures
+                print(f"{events:>12,} {label + job:<16} {figures['seconds']:8.1f} s {figures['events_per_s']:10,.0f} "
+                      f"new events/s peak {figures['peak_gb']:5.2f} GB", flush=True)
+    print("\n| events | job | seconds | new events/s | peak memory (GB) |\n|---:|---|---:|---:|---:|")
     for events, jobs in results.items():
         for job, f in jobs.items():
             print(f"| {events:,} | {job} | {f['seconds']:.1f} | {f['events_per_s']:,.0f} | {f['peak_gb']:.2f} |")
     sizes = sorted(results)
+    for events, jobs in results.items():
+        daily = sum(f["seconds"] for job, f in jobs.items() if job.startswith("daily "))
+        if daily:
+            print(f"{events:,} events: the daily run ({args.daily_share:.0%} new) took {daily:.1f} s, all three jobs")
     for small, large in zip(sizes, sizes[1:]):
-        ratio = sum(f["seconds"] for f in results[large].values()) / sum(f["seconds"] for f in results[small].values())
+        ratio = sum(results[large][j]["seconds"] for j in JOBS) / sum(results[small][j]["seconds"] for j in JOBS)
         print(f"{large:,} events took {ratio:.1f}x the time of {small:,} ({large / small:.0f}x the events)")
     print(json.dumps({str(k): v for k, v in results.items()}))
 
