@@ -1,6 +1,6 @@
 """Scale: ingest, lifecycle and curate on simulated telemetry of growing size, on this machine.
 
-    python bench/scale.py [--sizes 1000000 10000000] [--work DIR] [--daily-share 0.01]
+    python bench/scale.py [--sizes 1000000 10000000] [--work DIR] [--copies K] [--daily-share 0.01]
 
 For each size the simulator writes landing files (not timed), then each job runs in a fresh
 process on the embedded engine; the script prints per job its wall time, input events/s and the
@@ -14,6 +14,7 @@ as the README advises for a backlog: its dedup sort then spills instead of holdi
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import shutil
 import subprocess
@@ -37,6 +38,34 @@ def simulate(out: Path, events: int, seed_offset: int = 0) -> None:
     config.simulate.events = events
     config.simulate.seed += seed_offset
     run_simulation(config.simulate, config, out, overwrite=True)
+
+
+_COPIED_IDS = ("event_id", "session_id", "user_id", "request_id", "doc_id")
+
+
+def land_copies(base: Path, landing: Path, copies: int) -> None:
+    """`copies` copies of a simulated landing folder, each with its own developers, sessions,
+    documents and event ids (`~k` appended), so that the jobs see `copies` times the telemetry
+    without simulating it again. A line that is not a JSON object (a fault the simulator planted)
+    is copied as it is, and stays one bad line per copy."""
+    for k in range(copies):
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            target = landing / f"copy-{k}" / path.relative_to(base)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            out = []
+            for line in gzip.decompress(path.read_bytes()).splitlines(keepends=True):
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    out.append(line)
+                    continue
+                if isinstance(event, dict):
+                    for key in _COPIED_IDS:
+                        if isinstance(event.get(key), str):
+                            event[key] = f"{event[key]}~{k}"
+                    line = json.dumps(event, ensure_ascii=False).encode() + b"\n"
+                out.append(line)
+            target.write_bytes(gzip.compress(b"".join(out), compresslevel=1, mtime=0))
 
 
 def land_next_day(work: Path, events: int) -> None:
@@ -97,6 +126,9 @@ def main() -> None:
     parser.add_argument("--work", default="out/bench-scale")
     parser.add_argument("--ingest-memory-gb", type=float, default=1.5,
                         help="engine.sail_memory_gb for ingest (0: Sail's unbounded pool)")
+    parser.add_argument("--copies", type=int, default=1,
+                        help="simulate size/COPIES events once and land that many copies with their own ids "
+                             "(simulating 10M events takes about 45 minutes here; copying 1M ten times, minutes)")
     parser.add_argument("--daily-share", type=float, default=0.01,
                         help="after the first runs, land this share of new events and run the jobs again (0: skip)")
     args = parser.parse_args()
@@ -104,8 +136,17 @@ def main() -> None:
     for events in args.sizes:
         work = Path(args.work).resolve() / str(events)
         shutil.rmtree(work, ignore_errors=True)
-        print(f"simulating {events:,} events ...", flush=True)
-        simulate(work / "sim", events)
+        if args.copies > 1:
+            base = Path(args.work).resolve() / f"base-{events // args.copies}"
+            if not (base / "complete").exists():
+                print(f"simulating {events // args.copies:,} events ...", flush=True)
+                simulate(base, events // args.copies)
+                (base / "complete").touch()
+            print(f"landing {args.copies} copies of them ...", flush=True)
+            land_copies(base / "landing", work / "sim" / "landing", args.copies)
+        else:
+            print(f"simulating {events:,} events ...", flush=True)
+            simulate(work / "sim", events)
         results[events] = {}
         runs = [("", events)]
         if args.daily_share:
