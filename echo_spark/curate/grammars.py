@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterator
 from functools import cache, lru_cache
 
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 # Editor language ids -> the grammar that parses them. C is parsed with the C++ grammar: close
 # enough for error counting and statement spans. TypeScript has no grammar wheel here.
@@ -82,23 +82,39 @@ def error_count(tree: Tree) -> int:
     return count
 
 
-def walk(node: Node) -> Iterator[Node]:
-    """Every node under `node`, pre-order, without recursion (deep files would hit the limit)."""
+@cache
+def _names_query(name: str) -> Query:
+    """Every node kind whose name ends in `identifier` (the spelling of a name in all three
+    grammars), and Python's `from m import *`."""
+    language = _language(name)
+    kinds = sorted({
+        language.node_kind_for_id(i) for i in range(language.node_kind_count)
+        if language.node_kind_is_named(i) and language.node_kind_is_visible(i)
+        and (language.node_kind_for_id(i) or "").endswith("identifier")
+    })
+    star = " (wildcard_import) @star" if "wildcard_import" in {
+        language.node_kind_for_id(i) for i in range(language.node_kind_count)} else ""
+    return Query(language, "[" + " ".join(f"({kind})" for kind in kinds) + "] @name" + star)
+
+
+def names_and_star_imports(tree: Tree, grammar: str) -> Iterator[tuple[Node, str]]:
+    """The tree's name nodes ("name") and star imports ("star"), found by a query in the parser's
+    own code: the identifier verifier reads every name in the document, and visiting each node of a
+    large file from Python cost more than parsing it."""
+    for kind, nodes in QueryCursor(_names_query(grammar)).captures(tree.root_node).items():
+        for node in nodes:
+            yield node, kind
+
+
+def walk_within(node: Node, lo: int, hi: int) -> Iterator[Node]:
+    """The nodes under `node` that lie within bytes [lo, hi], pre-order: subtrees wholly outside
+    are skipped, so reading the commit's nodes costs the commit's size and the tree's depth."""
     stack = [node]
     while stack:
         current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
-def walk_overlapping(node: Node, lo: int, hi: int) -> Iterator[Node]:
-    """The nodes of `walk` whose bytes overlap [lo, hi): a subtree wholly outside is skipped,
-    which makes a lookup around the cursor cost the depth of the tree, not its size."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(c for c in reversed(current.children) if c.start_byte < hi and c.end_byte > lo)
+        if lo <= current.start_byte and current.end_byte <= hi:
+            yield current
+        stack.extend(c for c in reversed(current.children) if c.end_byte >= lo and c.start_byte <= hi)
 
 
 def python_ast(source: str | bytes) -> ast.Module | None:

@@ -129,19 +129,18 @@ def check_identifiers(gap: Gap, *, strictness: Strictness, max_unknown_ratio: fl
     tree = grammars.parse(grammar, gap.prefix + gap.committed + gap.suffix_text)
     known, used, members = set(rules.builtins), set(), set()
     star_import = False
-    for node in grammars.walk(tree.root_node):
+    for node, kind in grammars.names_and_star_imports(tree, grammar):
         inside = start <= node.start_byte and node.end_byte <= end
-        if node.type == "wildcard_import" and not inside:
-            star_import = True
+        if kind == "star":
+            star_import = star_import or not inside
+        elif not node.child_count and (node.end_byte <= start or node.start_byte >= end):
+            known.add(node.text.decode("utf-8", "replace"))
+    for node in grammars.walk_within(tree.root_node, start, end):
         if node.child_count or not node.type.endswith("identifier"):
-            if inside:
-                known.update(_bound_names(node, rules))
+            known.update(_bound_names(node, rules))
             continue
         text = node.text.decode("utf-8", "replace")
-        if not inside:
-            if node.end_byte <= start or node.start_byte >= end:
-                known.add(text)
-        elif node.type in rules.members or _is_member(node, grammar):
+        if node.type in rules.members or _is_member(node, grammar):
             members.add(text)
         elif node.type in rules.names and not _is_keyword_name(node, grammar):
             used.add(text)
