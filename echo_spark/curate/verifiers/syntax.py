@@ -36,10 +36,10 @@ def check_syntax(gap: Gap) -> Verdict:
         return Verdict.kept(STAGE)
     without = gap.prefix + gap.suffix_text
     filled = gap.prefix + gap.committed + gap.suffix_text
-    tree = grammars.parse(grammar, filled)
     context = grammars.parse(grammar, without)
     if context.root_node.has_error and context_broken_before(gap, context):
         return Verdict.kept(STAGE, note=CONTEXT_BROKEN)
+    tree = grammars.parse(grammar, filled)
     if grammars.error_count(tree) > grammars.error_count(context):
         errors = [(n.start_byte, n.end_byte) for n in _innermost_errors(tree.root_node)]
         return Verdict.dropped(STAGE, f"new_syntax_errors:{_cause(gap, errors)}")
