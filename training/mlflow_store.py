@@ -39,3 +39,20 @@ def existing_tracking_uri(configured: str | None, mlflow_dir: str) -> str | None
 def artifact_root(configured: str | None, mlflow_dir: str) -> Path | None:
     """Where a new experiment keeps its artifacts: None leaves it to a configured tracking server."""
     return None if configured else Path(mlflow_dir) / "artifacts"
+
+
+def experiment_id(uri: str, name: str, artifact_root: Path | None, tags: dict[str, str] | None = None) -> str:
+    """The experiment `name` on the store at `uri`, created if missing (artifacts under
+    `artifact_root`, or where the server puts them when None). `tags` go on a new experiment, and
+    on an existing one that lacks them (one a person tagged otherwise keeps theirs)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(name)
+    if found is None:
+        location = artifact_root.resolve().as_uri() if artifact_root is not None else None
+        return client.create_experiment(name, artifact_location=location, tags=tags)
+    for key, value in (tags or {}).items():
+        if key not in found.tags:
+            client.set_experiment_tag(found.experiment_id, key, value)
+    return found.experiment_id

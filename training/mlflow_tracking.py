@@ -28,6 +28,8 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
+from . import mlflow_store
+
 RUN_NAME_TAG = "echo.run_name"
 # The alias a newly registered version gets: the candidate, until `evaluate --promote` makes it the
 # `champion` (echo_spark/evaluate/promotion.py).
@@ -56,12 +58,7 @@ def open_run(uri: str, experiment: str, artifact_root: Path | None, run_name: st
     tracking server (Databricks chooses its own)."""
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
-    found = client.get_experiment_by_name(experiment)
-    experiment_id = (
-        found.experiment_id
-        if found
-        else client.create_experiment(experiment, artifact_location=artifact_root.resolve().as_uri() if artifact_root else None)
-    )
+    experiment_id = mlflow_store.experiment_id(uri, experiment, artifact_root)
     runs = client.search_runs(
         [experiment_id],
         filter_string=f"tags.`{RUN_NAME_TAG}` = '{run_name}'",

@@ -18,10 +18,14 @@ from ..tables import COMPLETIONS, SFT_SAMPLES
 def log_curation_run(config: EchoConfig, lakehouse: Lakehouse, metrics: dict[str, Any], report_dir: Path | None) -> str:
     import mlflow
 
-    from training.mlflow_store import tracking_uri
+    from training.mlflow_store import artifact_root, experiment_id, tracking_uri
 
-    mlflow.set_tracking_uri(tracking_uri(config.train.mlflow_tracking_uri, config.train.mlflow_dir))
-    mlflow.set_experiment(config.curate.mlflow_experiment)
+    train = config.train
+    uri = tracking_uri(train.mlflow_tracking_uri, train.mlflow_dir)
+    mlflow.set_tracking_uri(uri)
+    # Created as training's and evaluate's are: artifacts beside theirs, not in the working directory.
+    mlflow.set_experiment(experiment_id=experiment_id(
+        uri, config.curate.mlflow_experiment, artifact_root(train.mlflow_tracking_uri, train.mlflow_dir)))
     with mlflow.start_run(run_name="curate") as run:
         mlflow.log_params({f"curate.{k}": v for k, v in config.curate.model_dump().items()})
         # Addresses as training records its `gold.uri` (a folder, or the catalog table's name).

@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from training.mlflow_store import experiment_id as store_experiment
+
 from .metrics import ArmScores
 from .replay import Replayed
 
@@ -61,21 +63,6 @@ def flat_metrics(scores: ArmScores, benchmarks: dict[str, dict[str, Any]]) -> di
 EXPERIMENT_KIND_TAG, GENAI_KIND = "mlflow.experimentKind", "genai_development"
 
 
-def experiment_id(tracking_uri: str, experiment: str, artifact_root: Path | None) -> str:
-    """The evaluation experiment, created if missing, of the GenAI kind (an existing one without
-    a kind gets it; one a person set to another kind keeps theirs)."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri)
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        location = artifact_root.resolve().as_uri() if artifact_root is not None else None
-        return client.create_experiment(experiment, artifact_location=location, tags={EXPERIMENT_KIND_TAG: GENAI_KIND})
-    if EXPERIMENT_KIND_TAG not in found.tags:
-        client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, GENAI_KIND)
-    return found.experiment_id
-
-
 @dataclass(frozen=True)
 class ModelLink:
     """The registered model version an arm evaluates (None fields: not a registered model)."""
@@ -99,7 +86,9 @@ def arm_run(tracking_uri: str, experiment: str, artifact_root: Path | None, arm:
         tags["echo.training_run_id"] = training_run_id
     if model.name and model.version:
         tags.update({"echo.model.name": model.name, "echo.model.version": str(model.version)})
-    run = client.create_run(experiment_id(tracking_uri, experiment, artifact_root), run_name=f"eval-{arm}", tags=tags)
+    # Of the GenAI kind: an existing experiment without a kind gets it, one set to another keeps it.
+    experiment_id = store_experiment(tracking_uri, experiment, artifact_root, {EXPERIMENT_KIND_TAG: GENAI_KIND})
+    run = client.create_run(experiment_id, run_name=f"eval-{arm}", tags=tags)
     run_id = run.info.run_id
     try:
         if model.model_id:
