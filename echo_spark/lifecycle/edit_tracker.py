@@ -173,7 +173,7 @@ class EditTracker:
         anchors = anchors_at(self._text, cursor, cfg.anchor_chars, cfg.anchor_max_chars)
         bound = None
         if not anchors.after:
-            bound = gap_bound(cfg.no_suffix_max_gap_chars, cfg.no_suffix_line_factor, slot.verdict.proposal)
+            bound = gap_bound(cfg.no_suffix_max_gap_chars, cfg.no_suffix_line_factor, slot.verdict.proposal, accepted=slot.accepts)
         region = Region(cursor - len(anchors.before), cursor + len(anchors.after or ""), anchors, bound)
         if slot.prefix is None:
             slot.prefix = self._text[:cursor]

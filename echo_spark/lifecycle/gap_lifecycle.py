@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from echo_spark.lifecycle.events import TrackerEvent
-from echo_spark.lifecycle.outcome import RETENTION_AGES_S, Verdict, repeated_head, surviving_share
+from echo_spark.lifecycle.outcome import RETENTION_AGES_S, Verdict, kept_intact, repeated_head, surviving_share
 from echo_spark.telemetry.gap_ends import BURST_END, burst_text
 
 _US_PER_S = 1_000_000
@@ -173,10 +173,11 @@ class GapLifecycle:
             self.following = False
 
     def first_check(self, gap: str | None) -> None:
-        """Was the accepted text found intact right after P1 the first time it was checked?"""
+        """Was the accepted text found intact right after P1 the first time it was checked (whitespace
+        at line ends aside, which editors trim)?"""
         if self.accepted_text is not None and not self.first_check_done:
             self.first_check_done = True
-            self.kept_at_first_check = None if gap is None else gap.startswith(self.accepted_text)
+            self.kept_at_first_check = None if gap is None else kept_intact(self.accepted_text, gap)
 
     def freeze(self, reason: str, at: int, gap: str | None) -> None:
         """Fix C_N to `gap`, the gap at the last moment both anchors were intact.
@@ -222,6 +223,11 @@ class RequestSlot:
     prefix: str | None = None
     suffix: str | None = None
     encoding: str = "utf-16"
+
+    @property
+    def accepts(self) -> bool:
+        """The proposal was accepted, wholly or in part (its verdict is known from the start)."""
+        return self.verdict.accepted_text is not None
 
     def _new_from(self) -> int:
         """Characters at the head of the shown proposal that repeat text before the cursor."""

@@ -106,6 +106,23 @@ def repeated_head(text: str, prefix: str | None, replace_start: int | None, offs
     return 0
 
 
+def _without_line_end_space(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def kept_intact(accepted: str, gap: str) -> bool:
+    """Does `gap` start with the `accepted` text, whitespace at line ends aside?
+
+    Editors trim it on their own: VS Code removes the indentation of a line left blank (an accepted
+    text ending in "\n    \n" stands as "\n\n" once the developer moves on), and spaces at the
+    end of a line change no code. Whitespace inside a line and line breaks still count.
+    """
+    wanted = _without_line_end_space(accepted).rstrip()
+    if not wanted:
+        return gap.startswith(accepted)
+    return _without_line_end_space(gap).startswith(wanted)
+
+
 def code_tokens(text: str) -> list[str]:
     """Identifiers, numbers and single punctuation marks; whitespace and layout do not count."""
     return _TOKEN.findall(text)

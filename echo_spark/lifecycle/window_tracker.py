@@ -210,7 +210,10 @@ class WindowTracker:
         return self._now
 
     def _start(self, slot: RequestSlot, event: TrackerEvent) -> None:
-        if event.prefix is None:
+        if event.prefix is None or (event.prefix == "" and event.offset):
+            # No prefix, or an empty one although the offset puts the cursor past the document's
+            # start (a window cut to nothing; one real Copilot prompt is empty at offset 19): no
+            # P1 marks the region, and the top of a later window is not where the gap starts.
             slot.lifecycle.end("no_context", self._clock, None)
             return
         window = event.prefix + (event.suffix or "")
@@ -218,7 +221,7 @@ class WindowTracker:
         anchors = anchors_at(
             window, len(event.prefix), cfg.anchor_chars, cfg.anchor_max_chars, suffix_known=event.suffix is not None
         )
-        bound = gap_bound(cfg.no_suffix_max_gap_chars, cfg.no_suffix_line_factor, slot.verdict.proposal)
+        bound = gap_bound(cfg.no_suffix_max_gap_chars, cfg.no_suffix_line_factor, slot.verdict.proposal, accepted=slot.accepts)
         p1_at = None if event.offset is None else event.offset - len(anchors.before)
         self._followers.append(_Follower(slot, anchors, bound, p1_at, inside_at=self._clock))
         slot.lifecycle.looked(self._clock)
@@ -278,12 +281,14 @@ class WindowTracker:
             if seen.lower_bound:
                 # The window ends inside the gap: what it shows is how the gap starts, not where it
                 # ends. A longer earlier gap that starts the same way still stands (a lower bound
-                # never replaces it), and an accepted text it shows only the start of is not checked.
+                # never replaces it), and an accepted text it shows only the start of is not checked:
+                # judged on what the window shows, not on the gap it leaves standing (a prompt that
+                # ends right after P1 would otherwise "see" the assumed accepted text kept).
+                accepted = lifecycle.accepted_text
+                decides = accepted is None or not (len(gap) < len(accepted) and accepted.startswith(gap))
                 known = follower.last_gap if not lifecycle.frozen else follower.view
                 if known is not None and len(known) > len(gap) and known.startswith(gap):
                     gap = known
-                accepted = lifecycle.accepted_text
-                decides = accepted is None or not (len(gap) < len(accepted) and accepted.startswith(gap))
             follower.view = gap
             lifecycle.contribute(event.event_id)
             if not lifecycle.frozen:

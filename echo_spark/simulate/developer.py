@@ -336,9 +336,11 @@ class DocumentWork:
         )
         self.rows.append(row)
         self.unit_at[request_id] = self.pos
-        self.gaps.open(row, cursor, len(text), s.t)
+        self.gaps.open(row, cursor, len(text), s.t, accepted=reaction in ACCEPTS)
         self.advance(self.rng.uniform(0.1, 0.5))  # the model's latency
-        self.emit("completion_shown", request_id=request_id, text=proposal, model=proposer.name)
+        # The text goes in at the cursor, and the log says so: without replace_start a reader takes
+        # a head of the text that the prefix ends with (a newline after a newline) as repeated.
+        self.emit("completion_shown", request_id=request_id, text=proposal, model=proposer.name, replace_start=offset)
         if away is not None:
             self.leave_void(row, away)
             return

@@ -110,10 +110,14 @@ class GapBook:
     def __len__(self) -> int:
         return len(self._open)
 
-    def open(self, row: RequestTruth, cursor: int, doc_len: int, now: float) -> None:
+    def open(self, row: RequestTruth, cursor: int, doc_len: int, now: float, *, accepted: bool = False) -> None:
+        """A request at `cursor`; `accepted`: its proposal will be accepted (the tracker knows the
+        verdict from the start too), which stretches the bound of a suffix-less gap to hold it."""
         p1 = min(self.anchor_chars, cursor)
         s1 = min(self.anchor_chars, doc_len - cursor)
-        bound = None if s1 else gap_bound(self.no_suffix_max_gap_chars, self.no_suffix_line_factor, row.proposal)
+        bound = None
+        if not s1:
+            bound = gap_bound(self.no_suffix_max_gap_chars, self.no_suffix_line_factor, row.proposal, accepted=accepted)
         gap = _Gap(cursor, cursor, p1, s1, now + self.max_lifetime_s, None, row, bound)
         self._open.append(gap)
         self._next_deadline = min(self._next_deadline, gap.expires)

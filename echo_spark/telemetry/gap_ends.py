@@ -68,6 +68,11 @@ class GapBound:
         return text
 
 
-def gap_bound(max_chars: int, line_factor: int, proposal: str | None) -> GapBound:
-    """The bound of a suffix-less gap: `line_factor` times the proposal's lines (none when unknown)."""
-    return GapBound(max_chars, None if proposal is None else line_factor * (proposal.count("\n") + 1))
+def gap_bound(max_chars: int, line_factor: int, proposal: str | None, *, accepted: bool = False) -> GapBound:
+    """The bound of a suffix-less gap: `line_factor` times the proposal's lines (none when unknown),
+    and `max_chars`, stretched to the proposal's length when it was accepted: the accepted text is
+    in the gap (a 647-character function body in the real Copilot log was cut, never seen kept)."""
+    if proposal is None:
+        return GapBound(max_chars)
+    chars = max(max_chars, len(proposal)) if accepted else max_chars
+    return GapBound(chars, line_factor * (proposal.count("\n") + 1))

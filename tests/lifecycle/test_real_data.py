@@ -83,8 +83,11 @@ def test_cups_outcomes_and_prefix_only_gaps(cups) -> None:
     accepted = {r["request_id"] for r in rows if r["type"] == "completion_accept"}
     assert Counter(c.outcome for c in records)["accepted"] == len(accepted) == 385
     assert {c.tracking_mode for c in records} == {"prefix_only"}
-    assert all((c.committed is None) == (c.finalize_reason == "never_observed") for c in records)
-    assert all(len(c.committed) <= 500 for c in records if c.committed is not None)
+    assert all((c.committed is None) == (c.finalize_reason in ("never_observed", "no_context")) for c in records)
+    # The one request without context: cups-17's first prompt is empty at offset 19.
+    assert [c.request_id for c in records if c.finalize_reason == "no_context"] == ["cups-17-r0001"]
+    # The gap cap: 500 characters, or an accepted proposal's length when longer (cups-12-r0008, 647).
+    assert all(len(c.committed) <= max(500, len(c.proposal or "")) for c in records if c.committed is not None)
     kept = [c.kept_at_first_check for c in records if c.outcome == "accepted" and c.kept_at_first_check is not None]
     assert 0 < sum(kept) < len(kept)
 
@@ -135,3 +138,45 @@ def test_cups_a_prompt_that_ends_inside_the_gap_does_not_shorten_it() -> None:
     result = track_document(kept, SessionFacts("cups-00"), LifecycleConfig())
     rec = next(c for c in result.completions if c.request_id == "cups-00-r0017")
     assert (rec.committed, rec.finalize_reason) == ("transform_vector(X_vector):\n    for i", "left_region")
+
+
+def test_cups_an_empty_prompt_past_the_document_start_has_no_region(cups) -> None:
+    """cups-17-r0001: the prompt is empty although its offset is 19, and "() {...Hello World...}" was
+    accepted. No P1 marks where it went: the next prompt starts "// Language: javascript", which is
+    not the gap. Before, the top of every later prompt counted as the gap (kept_at_first_check false)."""
+    _, results = cups
+    rec = next(c for r in results for c in r.completions if c.request_id == "cups-17-r0001")
+    assert (rec.prefix, rec.outcome) == ("", "accepted")
+    assert (rec.committed, rec.finalize_reason, rec.kept_at_first_check) == (None, "no_context", None)
+
+
+def test_cups_an_accepted_body_longer_than_the_gap_cap_is_seen_kept(cups) -> None:
+    """cups-12-r0008: a 647-character fit() body accepted after "def fit(self, X, Y):\n       \n";
+    the next prompt (r0009) holds all of it and goes on ("\n            \n"). The gap of a prefix-only
+    request was cut at 500 characters, shorter than the body, so it was never seen kept."""
+    _, results = cups
+    rec = next(c for r in results for c in r.completions if c.request_id == "cups-12-r0008")
+    assert len(rec.proposal) == 647 and rec.proposal.endswith("self.bias -= self.learning_rate * db")
+    assert (rec.committed, rec.committed_observed, rec.kept_at_first_check) == (rec.proposal, True, True)
+    assert (rec.c1_edit_distance, rec.c1_survival) == (0, 1.0)
+
+
+def test_cups_whitespace_the_editor_trims_at_line_ends_does_not_unkeep(cups) -> None:
+    """cups-12-r0011: "    def _" + "_sigmoid(self, x):\n        return 1 / (1 + np.exp(-x))\n    \n"
+    accepted; the first later prompt that decides (r0032) holds "...np.exp(-x)) \n\n\n\nclf = ": a
+    space after the line, the indentation of the blank line gone. The code is as accepted."""
+    _, results = cups
+    rec = next(c for r in results for c in r.completions if c.request_id == "cups-12-r0011")
+    assert rec.prefix.endswith("    def _") and rec.proposal == "_sigmoid(self, x):\n        return 1 / (1 + np.exp(-x))\n    \n"
+    assert rec.kept_at_first_check is True
+
+
+def test_cups_a_prompt_ending_at_the_prefix_anchor_does_not_check_the_accepted_text(cups) -> None:
+    """cups-04-r0015: "#print the max value o" + "f the correlation matrix" accepted; the next prompt
+    (r0016) ends right after P1, which shows nothing of the gap, and the one after (r0017) shows
+    "f all the ": the developer rewrote it. The empty view used to leave the assumed accepted text
+    standing and count that as kept."""
+    _, results = cups
+    rec = next(c for r in results for c in r.completions if c.request_id == "cups-04-r0015")
+    assert rec.prefix.endswith("#print the max value o") and rec.proposal == " of the correlation matrix"
+    assert rec.kept_at_first_check is False and rec.committed.startswith("f all the ")

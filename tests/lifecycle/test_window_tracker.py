@@ -121,10 +121,18 @@ def test_an_accept_at_the_end_of_the_document_is_cut_by_the_bound() -> None:
     assert rec.committed == "data\n\n\ndef main():\n    pass\n"
     s = Stream()
     s.request(1, "r1", len(HEAD), prefix=HEAD, suffix="")
+    s.shown(1, "r1", "x" * 20)
+    s.verdict(2, "r1", accepted=True)
+    _request(s, 5, "r2", HEAD + "x" * 600, "")
+    s.add("doc_close", 30)
+    assert by_request(s.track())["r1"].committed == "x" * 500  # no_suffix_max_gap_chars
+    # An accepted text longer than the cap stretches it: the accepted text fits in its own gap.
+    s = Stream()
+    s.request(1, "r1", len(HEAD), prefix=HEAD, suffix="")
     s.shown(1, "r1", "x" * 600)
     s.verdict(2, "r1", accepted=True)
     s.add("doc_close", 30)
-    assert by_request(s.track())["r1"].committed == "x" * 500  # no_suffix_max_gap_chars
+    assert by_request(s.track())["r1"].committed == "x" * 600
 
 
 def test_where_p1_repeats_the_offsets_pick_the_region() -> None:
@@ -342,3 +350,76 @@ def test_uncertainty_columns_say_how_sure_c_n_is() -> None:
     rec = by_request(s.track(session_end_at=10))["r1"]
     assert rec.committed == "data"
     assert (rec.gap_open_at_last_sighting, rec.max_silence_s, rec.committed_previous, rec.anchor_choice) == (None,) * 4
+
+
+# --- rules the real Copilot log needed (issue 19): each fails without its fix ---
+
+
+def _accept(s: Stream, at: float, rid: str, prefix: str, text: str) -> None:
+    s.request(at, rid, len(prefix), prefix=prefix, suffix=None)
+    s.shown(at, rid, text)
+    s.verdict(at + 1, rid, accepted=True)
+
+
+def test_a_prompt_that_ends_at_the_prefix_anchor_does_not_check_the_accepted_text() -> None:
+    """The next prompt ends right after P1 (the cursor went back there): it shows nothing of the
+    gap, so it does not check the accepted text; the prompt after it, which shows the text
+    rewritten, does."""
+    s = Stream()
+    _accept(s, 1, "r1", HEAD, "data.mean()")
+    _request(s, 4, "r2", HEAD, None)
+    _request(s, 8, "r3", HEAD + "data.sum()\n", None)
+    rec = by_request(s.track(session_end_at=20))["r1"]
+    assert (rec.kept_at_first_check, rec.committed) == (False, "data.sum()\n")
+
+
+def test_an_accepted_text_longer_than_the_gap_cap_fits_the_gap() -> None:
+    """A prefix-only gap is capped at no_suffix_max_gap_chars, or at the proposal's length when it
+    was accepted and is longer: an accepted body longer than the cap can be seen kept. A proposal
+    not accepted leaves the cap as it is."""
+    body = "".join(f"    x{i} = {i}\n" for i in range(10))  # 110 characters
+    prefix = "def f():\n"
+    s = Stream()
+    _accept(s, 1, "r1", prefix, body)
+    _request(s, 4, "r2", prefix + body + "\n", None)
+    rec = by_request(s.track(session_end_at=20, no_suffix_max_gap_chars=100))["r1"]
+    assert (rec.committed, rec.kept_at_first_check, rec.c1_edit_distance) == (body, True, 0)
+    s = Stream()
+    _request(s, 1, "r1", prefix, None, proposal=body)
+    _request(s, 4, "r2", prefix + body + "\n", None)
+    assert by_request(s.track(session_end_at=20, no_suffix_max_gap_chars=100))["r1"].committed == body[:100]
+
+
+def test_whitespace_at_line_ends_does_not_unkeep_an_accepted_text() -> None:
+    """The editor trims the indentation of a line left blank and a space after a line changes no
+    code: kept. A changed indentation or word is not."""
+    from echo_spark.lifecycle.outcome import kept_intact
+
+    text = "f(x):\n        return x\n    \n"
+    assert kept_intact(text, "f(x): \n        return x\n\n\nnext")
+    assert not kept_intact(text, "f(x):\n    return x\n")
+    assert not kept_intact(text, "f(y):\n        return x\n    \n")
+    assert kept_intact("\n", "\nx") and not kept_intact("\n", "x")
+    s = Stream()
+    _accept(s, 1, "r1", HEAD, "data\n    \n")
+    _request(s, 4, "r2", HEAD + "data \n\nprint(", None)
+    assert by_request(s.track(session_end_at=20))["r1"].kept_at_first_check is True
+
+
+def test_an_empty_prefix_past_the_document_start_has_no_region() -> None:
+    """An empty prefix at offset 0 is the start of the document; at a later offset the window was
+    cut to nothing, and the top of a later window is not where the gap is."""
+    s = Stream()
+    s.request(1, "r1", 19, prefix="", suffix=None)
+    s.shown(1, "r1", "() {}")
+    s.verdict(2, "r1", accepted=True)
+    _request(s, 4, "r2", "// header\nfunction f() {}\n", None)
+    rec = by_request(s.track(session_end_at=20))["r1"]
+    assert (rec.committed, rec.finalize_reason, rec.kept_at_first_check) == (None, "no_context", None)
+    s = Stream()
+    s.request(1, "r1", 0, prefix="", suffix=None)
+    s.shown(1, "r1", "import os")
+    s.verdict(2, "r1", accepted=True)
+    _request(s, 4, "r2", "import os\n", None)
+    rec = by_request(s.track(session_end_at=20))["r1"]
+    assert (rec.committed, rec.kept_at_first_check) == ("import os\n", True)
