@@ -35,7 +35,7 @@ import gzip
 import json
 import statistics
 import sys
-import tempfile
+import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +94,8 @@ def checks(lines: list[dict[str, Any]], anchor_chars: int) -> dict[str, Check]:
             continue
         own = len(landed.strip()) >= 8 and landed.strip() in "\n".join(prefix.split("\n")[-6:])
         anchor = prefix[-anchor_chars:]
-        later = sorted((r for r in by_doc[(request["session_id"], request["doc_id"])] if r["seq"] > request["seq"]), key=lambda r: r["seq"])
+        document = by_doc[(request["session_id"], request["doc_id"])]
+        later = sorted((r for r in document if r["seq"] > request["seq"]), key=lambda r: r["seq"])
         visible, first = False, None
         for r in later:
             at = r["prefix"].find(anchor)
@@ -110,8 +111,8 @@ def checks(lines: list[dict[str, Any]], anchor_chars: int) -> dict[str, Check]:
     return found
 
 
-def silver_jobs(path: Path) -> dict[str, dict[str, Any]]:
-    """Silver completions (by request id) from the real ingest and lifecycle jobs, in a scratch lakehouse."""
+def silver_jobs(path: Path, work: Path) -> dict[str, dict[str, Any]]:
+    """Silver completions (by request id) from the real ingest and lifecycle jobs, in a fresh lakehouse under `work`."""
     from echo_spark.config import EchoConfig, LakehouseConfig
     from echo_spark.engine import get_spark
     from echo_spark.ingest.job import ingest
@@ -119,7 +120,7 @@ def silver_jobs(path: Path) -> dict[str, dict[str, Any]]:
     from echo_spark.lifecycle.job import lifecycle
     from echo_spark.tables import COMPLETIONS
 
-    work = Path(tempfile.mkdtemp(prefix="real-copilot-"))
+    shutil.rmtree(work, ignore_errors=True)
     config = EchoConfig(lakehouse=LakehouseConfig(root=str(work / "lakehouse")))
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
@@ -209,10 +210,11 @@ def main() -> None:
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--pure", action="store_true", help="the pure tracker instead of the ingest and lifecycle jobs")
     parser.add_argument("--list", action="store_true", help="print the visible accepted suggestions not kept, with texts")
+    parser.add_argument("--work", type=Path, default=Path("out/bench-real-copilot"), help="the jobs' lakehouse (replaced)")
     args = parser.parse_args()
     lines = raw_lines(args.file)
     found = checks(lines, LifecycleConfig().anchor_chars)
-    silver = silver_pure(args.file) if args.pure else silver_jobs(args.file)
+    silver = silver_pure(args.file) if args.pure else silver_jobs(args.file, args.work.resolve())
     report(silver, found, lines, args.list)
 
 
