@@ -20,6 +20,10 @@ import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
+# Run as a script, this file's folder comes first on sys.path, where tests/training would shadow the
+# installed `training` package; a wheel task sees only what is installed.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
