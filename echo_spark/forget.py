@@ -30,7 +30,7 @@ from .errors import UsageError
 from .lakehouse import Lakehouse, sql_literal
 from .ingest.landing_files import is_uri
 from .ingest.rewrite import PreparedRewrite, commit_after, line_subject, prepare_rewrite, read_text
-from .tables import ALL_TABLES, ERASURES, EVENTS, LANDING_FILES, QUARANTINE, TOMBSTONES, TableDef
+from .tables import ALL_TABLES, ERASURES, LANDING_FILES, QUARANTINE, TOMBSTONES, TableDef
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
