@@ -56,25 +56,25 @@ class Region:
     bound: GapBound | None = None
 
     @property
-    def _inner(self) -> tuple[int, int]:
+    def inner(self) -> tuple[int, int]:
         return self.start + len(self.anchors.before), self.end - len(self.anchors.after or "")
 
     def intact(self, text: str) -> bool:
-        lo, hi = self._inner
+        lo, hi = self.inner
         if self.bound is not None:
             return text[self.start : lo] == self.anchors.before
         return lo <= hi and text[self.start : lo] == self.anchors.before and text[hi : self.end] == (self.anchors.after or "")
 
     def gap(self, text: str) -> str:
         """The gap, meaningful while the anchors are intact."""
-        lo, hi = self._inner
+        lo, hi = self.inner
         return text[lo:hi] if self.bound is None else self.bound.cut(text[lo : lo + self.bound.max_chars])
 
     def holds_cursor(self, index: int, text: str) -> bool:
         """The cursor is in the region while it is on the anchors or in the (bounded) gap."""
         if self.bound is None:
             return self.start <= index <= self.end
-        return self.start <= index <= self._inner[0] + len(self.gap(text))
+        return self.start <= index <= self.inner[0] + len(self.gap(text))
 
     def precedes(self, edit: Edit) -> bool:
         """The edit lies before the region: it only shifts it."""
@@ -87,13 +87,67 @@ class Region:
         if self.precedes(edit):
             return Region(self.start + edit.delta, self.end + edit.delta, self.anchors, self.bound)
         if self.bound is not None:
-            if edit.start >= self._inner[0] + self.bound.max_chars:
+            if edit.start >= self.inner[0] + self.bound.max_chars:
                 return None
             return Region(min(self.start, edit.start), self.end, self.anchors, self.bound)
         if edit.start > self.end or (edit.start == self.end and (edit.start < edit.end or self.anchors.after)):
             return None
         new_end = max(self.end + edit.delta, edit.start + len(edit.new_text))
         return Region(min(self.start, edit.start), new_end, self.anchors, self.bound)
+
+
+class _Equivalent:
+    """Where else one pure insertion or deletion could have been made for the same document.
+
+    Typing at the cursor lands at the end of the gap, but a snapshot diff places an insertion or
+    deletion at the rightmost of its equivalent positions, which where text repeats can lie inside
+    S1 (read right by the anchors' text) or past it (Enter before the line break that ends the
+    document, a `)` typed before an auto-closed `)` at the end of a line): past S1 the region
+    would never see it, and the cursor would seem to have left. So an edit that could have been
+    made at a gap's end is read there, for that gap: the same document either way.
+    """
+
+    def __init__(self, before: str, after: str, edit: Edit, caret: int | None) -> None:
+        self._edit = edit
+        self._caret = caret
+        self._size = len(edit.new_text) or edit.end - edit.start
+        self._range: tuple[int, int] | None = None
+        self._texts = (before, after)
+
+    def _span(self) -> tuple[int, int]:
+        """The lowest and highest start giving the same document (computed once, when asked)."""
+        if self._range is None:
+            (before, after), edit, n = self._texts, self._edit, self._size
+            lo = hi = edit.start
+            if edit.new_text:  # after[q:q + n] inserted at q
+                while lo > 0 and before[lo - 1] == after[lo - 1 + n]:
+                    lo -= 1
+                while hi < len(before) and before[hi] == after[hi]:
+                    hi += 1
+            else:  # before[q:q + n] deleted
+                while lo > 0 and before[lo - 1] == before[lo - 1 + n]:
+                    lo -= 1
+                while hi + n < len(before) and before[hi] == before[hi + n]:
+                    hi += 1
+            self._range = lo, hi
+        return self._range
+
+    def at_gap_end(self, region: Region) -> Edit:
+        """The edit as `region` reads it: at the end of its gap if it could have been made there."""
+        edit, caret = self._edit, self._caret
+        if region.bound is not None or (edit.end > edit.start) == bool(edit.new_text):  # a replacement, or nothing
+            return edit
+        if caret is not None and caret in (edit.start, edit.end):
+            return edit  # made where the client showed the caret: the position is the developer's
+        lo_inner, hi_inner = region.inner
+        # A diff only ever moves an edit right, to the highest of its equivalent starts.
+        start = hi_inner - (0 if edit.new_text else self._size)
+        if not lo_inner <= start < edit.start:
+            return edit
+        lo, hi = self._span()
+        if not (lo <= start and hi == edit.start):
+            return edit
+        return Edit(start, start, self._texts[1][start : start + self._size]) if edit.new_text else Edit(start, hi_inner, "")
 
 
 @dataclass
@@ -115,6 +169,8 @@ class EditTracker:
         self._text: str | None = None
         self._now: int | None = None
         self._followers: list[_Follower] = []
+        # Where the client last showed the caret (a cursor event, or the end of the last edit).
+        self._caret: int | None = None
 
     def run(self, events: Iterable[TrackerEvent], session_end_us: int | None) -> None:
         """Follow every request to its end; raises `DocumentSkipped` when the events do not fit."""
@@ -138,6 +194,7 @@ class EditTracker:
         elif kind == "cursor":
             if self._text is not None and event.offset is not None:
                 index = to_index(self._text, event.offset, self._encoding)
+                self._caret = index
                 self._observe(index)
         elif kind == "doc_save":
             self._observe(None)
@@ -210,23 +267,32 @@ class EditTracker:
         regions_before: dict[int, Region] = {}
         # Followers whose region an edit reached (not only shifted): their gap may have changed.
         reached: set[int] = set()
+        # Followers that read the event's edit at their gap's end: where their cursor is.
+        cursors: dict[int, int] = {}
         cursor: int | None = None
         for edit in edits:
+            after = edit.apply(self._doc)
+            equivalent = _Equivalent(self._doc, after, edit, self._caret) if len(edits) == 1 else None
             for follower in self._followers:
-                region = follower.region.after(edit)
+                own = edit if equivalent is None else equivalent.at_gap_end(follower.region)
+                region = follower.region.after(own)
                 if region is not None:
                     regions_before.setdefault(id(follower), follower.region)
-                    if not follower.region.precedes(edit):
+                    if not follower.region.precedes(own):
                         reached.add(id(follower))
                     follower.region = region
-            self._text = edit.apply(self._doc)
+                if own is not edit:
+                    cursors[id(follower)] = own.start + len(own.new_text)
+            self._text = after
             cursor = edit.start + len(edit.new_text)
+        # Where the developer typed, as best known: at a gap's end when a follower read it there.
+        self._caret = next(iter(cursors.values()), cursor)
         for follower in self._followers:
             before = regions_before.get(id(follower))
             if before is None:
                 continue
             lifecycle = follower.slot.lifecycle
-            if follower.region.intact(self._doc):
+            if follower.region.intact(self._doc) and lifecycle.restores(follower.region.gap(self._doc)):
                 lifecycle.repair()
                 if id(follower) in reached and not lifecycle.frozen and lifecycle.burst_pause_us is not None:
                     gap = follower.region.gap(self._doc)
@@ -237,16 +303,18 @@ class EditTracker:
                 lifecycle.damage(self._clock, before.gap(text_before))
                 lifecycle.gap_changed(self._clock, False)
             lifecycle.contribute(event.event_id)
-        self._observe(cursor)
+        self._observe(cursor, cursors)
 
-    def _observe(self, cursor: int | None) -> None:
-        """A document event after the request saw every intact gap (and maybe where the cursor is)."""
+    def _observe(self, cursor: int | None, cursors: Mapping[int, int] | None = None) -> None:
+        """A document event after the request saw every intact gap (and maybe where the cursor is;
+        `cursors`: where it is for followers that read the event's edit elsewhere)."""
         for follower in self._followers:
             lifecycle = follower.slot.lifecycle
             lifecycle.seen_intact()
-            if cursor is not None:
+            at = cursor if not cursors else cursors.get(id(follower), cursor)
+            if at is not None:
                 region, text = follower.region, self._doc
-                lifecycle.cursor(region.holds_cursor(cursor, text), self._clock, lambda: region.gap(text))
+                lifecycle.cursor(region.holds_cursor(at, text), self._clock, lambda: region.gap(text))
 
     def _advance(self, now: int) -> None:
         """Let time pass up to `now`: measure retention ages and fire timers that came due."""

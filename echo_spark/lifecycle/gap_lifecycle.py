@@ -137,6 +137,13 @@ class GapLifecycle:
             self.damaged_since, self.intact_gap = at, gap
             self.observed = True
 
+    def restores(self, gap: str) -> bool:
+        """Anchors that read as at request time again restore the region only with the gap as it
+        was before the damage: text typed past an anchor's first characters can end with them
+        again (a line ending in `)` typed after the `)` that starts S1), and reading that as a
+        repair would pull every line typed meanwhile into the gap."""
+        return self.damaged_since is None or gap == self.intact_gap
+
     def repair(self) -> None:
         self.damaged_since = self.intact_gap = None
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from echo_spark.lifecycle.events import TextChange
-from echo_spark.telemetry.positions import PositionError, to_index
+from echo_spark.telemetry.positions import PositionError, snapshot_diff, to_index
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,6 @@ def edit_from_change(text: str, change: TextChange, encoding: str) -> Edit:
 
 
 def edit_from_snapshots(old: str, new: str) -> Edit:
-    """The single edit between two full snapshots: common prefix and suffix removed.
-
-    Taking the longest common prefix first places an insertion at the rightmost of its
-    equivalent positions, the same convention as the snapshot-diffed real data; the gap tracker
-    undoes that bias where it matters.
-    """
-    limit = min(len(old), len(new))
-    start = 0
-    while start < limit and old[start] == new[start]:
-        start += 1
-    tail = 0
-    while tail < limit - start and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
-        tail += 1
-    return Edit(start, len(old) - tail, new[start : len(new) - tail])
+    """The single edit between two full snapshots (`snapshot_diff`: at the rightmost of its
+    equivalent positions; the gap tracker undoes that bias where it matters)."""
+    return Edit(*snapshot_diff(old, new))

@@ -68,3 +68,19 @@ def to_index(text: str, offset: int, encoding: str) -> int:
 def to_offset(text: str, index: int, encoding: str) -> int:
     """The code-unit offset of Python index `index` in `text`."""
     return unit_length(text[:index], encoding)
+
+
+def snapshot_diff(old: str, new: str) -> tuple[int, int, str]:
+    """The single change between two full snapshots, `old[start:end]` -> `text`: common prefix and
+    suffix removed. Taking the longest common prefix first places an insertion or deletion at the
+    rightmost of its equivalent positions: the convention of the snapshot-diffed real data
+    (TaskTracker), of the simulator's snapshot-diff clients and of the tracker reading a full-text
+    `doc_change`."""
+    limit = min(len(old), len(new))
+    start = 0
+    while start < limit and old[start] == new[start]:
+        start += 1
+    tail = 0
+    while tail < limit - start and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
+        tail += 1
+    return start, len(old) - tail, new[start : len(new) - tail]

@@ -394,3 +394,63 @@ def test_enter_alone_after_a_request_at_a_line_end_is_no_burst() -> None:
     s.type_at(10, at + 5, "return x")
     s.add("doc_close", 20)
     assert by_request(s.track())["r1"].committed == "\n    return x"
+
+
+# --- what auto-closing editors and snapshot-diff clients report (the simulator's habits) ---
+
+
+def test_an_anchor_reads_as_restored_only_with_the_gap_as_before_the_damage() -> None:
+    """S1 starts with the `)` the editor auto-closed; the developer types `a`, moves over the `)`
+    and types on after it, which breaks S1. A line that ends with `)` again makes the region read
+    P1 + gap + S1 once more, but with everything typed since in the gap: no repair."""
+    doc = "y = f()\nprint(y)\n"
+    at = doc.index("(") + 1
+    s = _opened(doc)
+    _rejected_request(s, 1, "r1", at, proposal="a")
+    s.type_at(2, at, "a")
+    s.add("cursor", 3, offset=at + 2)  # typed over the auto-closed `)`
+    s.type_at(4, at + 2, " + h(b")
+    s.type_at(5, at + 8, ")")  # the span ends with `)\nprint(y)\n` again
+    s.add("doc_close", 60)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason, rec.finalize_ts) == ("a", "anchor_broken", T0_US + 4_000_000)
+
+
+def _snapshot(stream: Stream, at: float, text: str) -> None:
+    """A snapshot-diff client (as the TaskTracker file): the change between consecutive snapshots,
+    and the cursor at the end of what the diff inserted."""
+    stream.add("doc_change", at, text=text)
+    old = next(r["text"] for r in reversed(stream.rows[:-1]) if r.get("text") is not None)
+    start = next((i for i, (a, b) in enumerate(zip(old, text)) if a != b), min(len(old), len(text)))
+    stream.add("cursor", at, offset=start + len(text) - len(old))
+
+
+def test_enter_that_a_snapshot_diff_places_past_s1_is_read_at_the_gap_end() -> None:
+    """The gap runs up to the line break that ends the document (S1 = "\\n"): Enter typed at the end
+    of the gap is diffed after that line break, past S1, where the region would never see it and
+    the cursor would seem to have left. Read at the gap's end, the two lines typed in one go end
+    their burst together."""
+    s = _opened("x = 1\n")
+    _rejected_request(s, 1, "r1", 5, proposal=" + 2")
+    _snapshot(s, 2, "x = 1 + 2\n")
+    _snapshot(s, 3, "x = 1 + 2\n\n")  # Enter at 9, diffed at 10
+    _snapshot(s, 3.5, "x = 1 + 2\ny = 3\n")
+    _snapshot(s, 4, "x = 1 + 2\ny = 3\n\n")  # Enter at 15, diffed at 16
+    _snapshot(s, 20, "x = 1 + 2\ny = 3\nz = 4\n")
+    s.add("doc_close", 30)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason, rec.finalize_ts) == (" + 2\ny = 3", "burst_end", T0_US + 4_000_000)
+
+
+def test_an_edit_where_the_client_showed_the_caret_keeps_its_position() -> None:
+    """The same text, but the client showed the caret past S1 first: the developer typed there,
+    outside the region, so the gap stays as it was and the cursor has left."""
+    s = _opened("x = 1\n")
+    _rejected_request(s, 1, "r1", 5, proposal=" + 2")
+    s.type_at(2, 5, " + 2")
+    s.add("cursor", 3, offset=10)  # the start of the last line, right after S1
+    s.type_at(4, 10, "\n")
+    s.type_at(4.5, 11, "y = 3")
+    s.add("doc_close", 60)
+    rec = by_request(s.track())["r1"]
+    assert (rec.committed, rec.finalize_reason, rec.finalize_ts) == (" + 2", "left_region", T0_US + 4_000_000)
