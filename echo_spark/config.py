@@ -166,6 +166,23 @@ class Reactions(Distribution):
     ignore: float = _probability(0.4, "Ignore it (type over it).")
 
 
+class EditorHabits(Section):
+    """Edit-telemetry sessions only: what the simulated editor does to typing and how its client
+    reports changes, so that the edit tracker meets what real keystroke logs show (issue 19).
+    Server-log sessions have neither habit, which keeps their output as it was. No published
+    telemetry gives these shares (see simulate/README.md): they are choices."""
+
+    auto_close: float = _probability(
+        0.7,
+        "Per developer: their editor auto-closes brackets and quotes (VS Code's and JetBrains' default): typing an "
+        "opener inserts its closer after the caret, and typing that closer types over it (a cursor move, no change).")
+    snapshot_diff: float = _probability(
+        0.3,
+        "Per session: the client reports each change as the diff of consecutive document snapshots (common prefix and "
+        "suffix removed, as the TaskTracker file), so an insertion where text repeats lands at its rightmost position "
+        "(Enter after a line, just before a line break, lands inside it); the rest report LSP changes.")
+
+
 class SimulateConfig(Section):
     """`echo-spark simulate`: developers writing real code with a completion service in the loop.
 
@@ -238,6 +255,7 @@ class SimulateConfig(Section):
     suffix_window_chars: int = Field(default=256, ge=0)
     proposal: ProposalKinds = Field(default_factory=ProposalKinds)
     reaction: Reactions = Field(default_factory=Reactions)
+    habits: EditorHabits = Field(default_factory=EditorHabits)
     partial_by_line_share: float = Field(
         default=0.4, ge=0, le=1,
         description="Per partial accept: by line (the rest: by word).")

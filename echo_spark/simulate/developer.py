@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from ..telemetry.positions import utf16_len
+from .autoclose import AutoCloser, Pending
 from .corpus import CorpusFile, read_source
 from .editor import Document, Span
 from .gaps import DOC_CLOSED, SESSION_END, GapBook
@@ -82,7 +83,9 @@ class DocumentWork:
             burst_pause_s=life.burst_pause_s if session.edits else None,
         )
         initial = self.target[: self.start] + self.target[self.end :] if self.scenario == INSERT else ""
-        self.doc = Document(initial, self.gaps)
+        self.doc = Document(initial, self.gaps, snapshot_diff=session.snapshot_diff)
+        # The developer's editor auto-closes brackets and quotes (autoclose.py), or not.
+        self.closer = AutoCloser() if session.auto_close else None
         self.initial = initial
         self.cursor = self.start
         self.rows: list[RequestTruth] = []
@@ -117,7 +120,8 @@ class DocumentWork:
 
     def change(self, spans: list[Span]) -> None:
         changes = self.doc.edit(spans, self.s.t)
-        self.emit_edit("doc_change", version=self.doc.version, changes=changes)
+        if changes:
+            self.emit_edit("doc_change", version=self.doc.version, changes=changes)
 
     def insert(self, text: str) -> None:
         self.change([Span(self.cursor, self.cursor, text)])
@@ -166,7 +170,7 @@ class DocumentWork:
             if policy.chance(self.cfg.typo_rate):
                 self.typo(token)
                 return
-        self.type_text(token)
+        self.type_key(token)
         self.pos += len(token)
         if token[0] == "\n":
             self.after_line()
@@ -181,6 +185,26 @@ class DocumentWork:
             self.request(point)
         elif paused:
             self.request("pause")
+
+    def type_key(self, token: str) -> None:
+        """Type the plan's next token; the editor may auto-close an opener, or type over a closer
+        it inserted (no change: the caret moves, and the client reports where it stands)."""
+        closer = self.closer
+        if closer is None:
+            self.type_text(token)
+        elif closer.types_over(self.pos):
+            closer.pending.pop()
+            self.advance(self.policy.typing_s(1))
+            self.move_cursor(self.cursor + 1)
+        else:
+            pending = closer.opens(self.target, self.pos, self.end, self.doc.text, self.cursor) if len(token) == 1 else None
+            if pending is None:
+                self.type_text(token)
+            else:
+                self.advance(self.policy.typing_s(1))
+                self.change([Span(self.cursor, self.cursor, token + pending.closer)])
+                closer.pending.append(pending)
+                self.move_cursor(self.cursor + 1)
 
     def _triggered(self) -> bool:
         """At a trigger point: did the developer pause long enough for the plugin to send a request?"""
@@ -290,7 +314,7 @@ class DocumentWork:
                 away = self._void_spot()
                 self.tally.voids += away is not None
         void = typo or away is not None
-        unit = "" if void else atomic_unit(self.target, self.pos, self.end, self.language)
+        unit = "" if void else self.unit_at_pos(self.pos)
         after = self.pos + len(unit)
         proposer = s.proposer
         if isinstance(proposer, NoisyOracle):
@@ -393,7 +417,16 @@ class DocumentWork:
         self.tally.accepts += 1
         row.accepted_text = piece
         start = self.cursor
-        self.insert(piece)
+        # Closers the editor inserted that the accepted text starts with (the plan's next
+        # characters) or ends with are typed over, not doubled: the caret moves over them.
+        lead = self.closer.leading(piece, self.pos) if self.closer is not None else []
+        taken = self.closer.merged(piece[len(lead) :]) if self.closer is not None else []
+        if lead:
+            self.move_cursor(start + len(lead))
+        if len(piece) > len(lead) + len(taken):
+            self.insert(piece[len(lead) : len(piece) - len(taken)])
+        if taken:
+            self.move_cursor(start + len(piece))
         self.gaps.accepted(row, self.doc.text)
         if row.reaction == ACCEPT_EDIT:
             row.edit_kind, changes = policy.edit_after_accept(piece, unit)
@@ -408,8 +441,16 @@ class DocumentWork:
             row.undone = True
             self.gaps.label("undo")
             self.advance(policy.think_s())
-            self.change([Span(start, self.cursor, "")])
+            # Undo brings the document back as before the accept, the editor's closers included.
+            text = self.doc.text
+            head = len(lead) if text.startswith(_closers(lead), start) else 0
+            tail = len(taken) if text.endswith(_closers(taken), 0, self.cursor) else 0
+            if self.cursor - tail > start + head:
+                self.change([Span(start + head, self.cursor - tail, "")])
             self.cursor = start
+            if head or tail:
+                self.move_cursor(start)
+                self._restore((lead if head else []) + (taken if tail else []))
             return
         if self.target.startswith(piece, self.pos, self.end):
             self.pos += len(piece)
@@ -420,10 +461,39 @@ class DocumentWork:
             # with them, and what they meant at this request is the unit of the changed plan.
             self.target = self.target[: self.pos] + piece + self.target[self.pos + len(row.accepted_text or "") :]
             self.end += len(piece) - len(row.accepted_text or "")
+            if self.closer is not None:
+                self.closer.shift(self.pos + len(row.accepted_text or ""), len(piece) - len(row.accepted_text or ""))
             self.replan(self.pos)
             self.pos += len(piece)
         else:
-            self.fix_accepted(start, piece)
+            self.fix_accepted(start, piece, taken)
+        self._drop_stray()
+
+    def _restore(self, taken: list[Pending]) -> None:
+        if self.closer is not None:
+            self.closer.restore(taken)
+
+    def _drop_stray(self) -> None:
+        """Closers the editor inserted that the accepted text already closed: the developer deletes them."""
+        if self.closer is None:
+            return
+        run = self.closer.run()
+        count = self.closer.stray(self.pos)
+        if count:
+            assert self.doc.text.startswith(run[:count], self.cursor)
+            self.advance(self.policy.typing_s(count))
+            self.change([Span(self.cursor, self.cursor + count, "")])
+
+    def unit_at_pos(self, at: int) -> str:
+        """The unit the developer means to write at plan position `at`: `atomic_unit`, up to the
+        first closer their editor already inserted (it stands after the cursor, in the suffix: the
+        developer types over it rather than into the gap)."""
+        unit = atomic_unit(self.target, at, self.end, self.language)
+        if self.closer is not None:
+            closes = [p.plan_at for p in self.closer.pending if at <= p.plan_at < at + len(unit)]
+            if closes:
+                unit = unit[: min(closes) - at]
+        return unit
 
     def replan(self, changed_at: int) -> None:
         """The plan changed from `changed_at` on: a still open request whose unit reaches there
@@ -431,23 +501,32 @@ class DocumentWork:
         for row in self.rows:
             at = self.unit_at[row.request_id]
             if row.finalize_reason is None and at <= changed_at <= at + len(row.intended_unit):
-                unit = atomic_unit(self.target, at, self.end, self.language)
+                unit = self.unit_at_pos(at)
                 row.replanned |= unit != row.intended_unit
                 row.intended_unit = unit
 
-    def fix_accepted(self, start: int, piece: str) -> None:
+    def fix_accepted(self, start: int, piece: str, taken: list[Pending]) -> None:
         """Text taken from a proposal that is not what the developer means to write is corrected
         at once, like a typo: backspace to the first character that differs, then type on with the
         plan. (Keeping it would leave code the developer never meant, and a C_N that does not
-        hold the unit they wanted.) C_N still starts with the part of the accepted text they kept."""
+        hold the unit they wanted.) C_N still starts with the part of the accepted text they kept.
+        `taken`: the editor's closers the accepted text ended on (`AutoCloser.merged`)."""
         keep = 0
         limit = min(len(piece), self.end - self.pos)
         while keep < limit and piece[keep] == self.target[self.pos + keep]:
             keep += 1
         self.gaps.label("fix_accept")
         self.advance(self.policy.think_s())
-        self.change([Span(start + keep, start + len(piece), "")])
-        self.cursor = start + keep
+        # Closers of the editor's that the accepted text took over stay, pending again, unless kept.
+        closers = _closers(taken) if piece.endswith(_closers(taken)) else ""
+        typed = len(piece) - len(closers)
+        if keep < typed:
+            self.change([Span(start + keep, start + typed, "")])
+            self.cursor = start + keep
+        else:
+            self.move_cursor(start + keep)
+        if closers:
+            self._restore(taken[max(0, keep - typed) :])
         self.pos += keep
 
 
@@ -482,3 +561,8 @@ def _pick_file(session: Session) -> tuple[CorpusFile, str] | None:
         if text is not None:
             return file, text
     return None
+
+
+def _closers(taken: list[Pending]) -> str:
+    """The closers `AutoCloser.merged` took, as they stand in the document (innermost first)."""
+    return "".join(p.closer for p in taken)

@@ -96,6 +96,12 @@ class Session:
             self.mode = EDITS if draw < cfg.edits_session_share else REQUESTS
         else:
             self.mode = cfg.mode
+        # Edit telemetry only, each from a source of its own, so that server-log sessions stay as
+        # they were: the developer's editor auto-closes brackets (a habit of the developer: their
+        # settings), and the client reports changes as snapshot diffs (a habit of the client).
+        habits = cfg.habits
+        self.auto_close = self.edits and random.Random(f"{cfg.seed}/auto_close/{user.user_id}").random() < habits.auto_close
+        self.snapshot_diff = self.edits and random.Random(f"{cfg.seed}/snapshot_diff/{index}").random() < habits.snapshot_diff
         self.session_id = "s-" + uuid.uuid5(ctx.namespace, f"session/{index}").hex[:16]
         clock = ClientClock(faults.clock_skew_s(), self.rng.random() < cfg.epoch_ms_share, self.rng.choice(UTC_OFFSETS))
         self._uploader = uploader

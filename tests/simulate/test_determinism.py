@@ -25,7 +25,10 @@ def test_same_seed_same_bytes(tmp_path):
 def test_the_mode_changes_what_is_reported_not_what_the_developer_does(tmp_path):
     rows = {}
     for mode in ("edits", "requests"):
-        simulate(tmp_path / mode, 3_000, seed=9, mode=mode)
+        # Auto-closing editors exist in edit sessions only (simulate.habits: server-log sessions
+        # stay as they were); snapshot-diff clients stay on: how a client reports changes does not
+        # change what its developer does.
+        simulate(tmp_path / mode, 3_000, seed=9, mode=mode, overrides=["habits.auto_close=0", "habits.snapshot_diff=0.5"])
         requests, _ = truth(tmp_path / mode)
         rows[mode] = [(r["session_id"], r["proposal"], r["reaction"], r["true_committed"], r["finalize_reason"]) for r in requests]
     # The budget counts reported events, so the edit-mode run ends sooner (its last session cut

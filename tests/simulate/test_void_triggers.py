@@ -20,8 +20,10 @@ TOLERANCE = 0.04
 # commit 651d798, before the knob existed. A deliberate change to what the simulator does
 # changes it too: recompute it then, with `_digest` below. Recomputed for the burst rule (issue
 # 19: edit-telemetry gaps end at a new line started after lifecycle.burst_pause_s), and when the
-# gap of an accepted proposal at the end of a document came to hold the whole proposal (issue 19).
-TODAYS_DIGEST = "7e65a3e24788828fa1991c15057a0086367230ee310cc1ad3776cd045c6cb0ef"
+# gap of an accepted proposal at the end of a document came to hold the whole proposal (issue 19),
+# and for the editor habits of edit sessions (simulate.habits: auto-closed brackets and quotes,
+# snapshot-diff clients).
+TODAYS_DIGEST = "644b00cacf88fb54aaf77d20e7c44c7bf2b7fb283a62bf5cb7727ebe4744c7db"
 _COLUMNS = ("request_id", "trigger_point", "request_ts_ms", "offset", "proposal", "intended_unit", "reaction",
             "accepted_text", "true_committed", "finalize_reason")
 
