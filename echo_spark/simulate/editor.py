@@ -57,8 +57,11 @@ class Document:
         changes as the client reports them (none from a snapshot-diff client when the text is as before)."""
         changes: list[dict[str, int | str]] = []
         before, astral = self.text, self._astral
+        # What no span touched: the text before the first start, and after each span's end.
+        same_head, same_tail = len(before), len(before)
         for i, span in enumerate(spans):
             text = self.text
+            same_head, same_tail = min(same_head, span.start), min(same_tail, len(text) - span.end)
             if not self.snapshot_diff:
                 length = utf16_len(text[span.start : span.end])
                 changes.append({"offset": self.utf16(span.start), "length": length, "text": span.new})
@@ -67,7 +70,7 @@ class Document:
             if not self._astral and _has_astral(span.new):
                 self._astral = True
         if self.snapshot_diff:
-            start, end, new = snapshot_diff(before, self.text)
+            start, end, new = snapshot_diff(before, self.text, same_head, same_tail)
             if start == end and not new:
                 return []
             offset = to_offset(before, start, "utf-16") if astral else start

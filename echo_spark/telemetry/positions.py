@@ -70,17 +70,19 @@ def to_offset(text: str, index: int, encoding: str) -> int:
     return unit_length(text[:index], encoding)
 
 
-def snapshot_diff(old: str, new: str) -> tuple[int, int, str]:
+def snapshot_diff(old: str, new: str, same_head: int = 0, same_tail: int = 0) -> tuple[int, int, str]:
     """The single change between two full snapshots, `old[start:end]` -> `text`: common prefix and
     suffix removed. Taking the longest common prefix first places an insertion or deletion at the
     rightmost of its equivalent positions: the convention of the snapshot-diffed real data
     (TaskTracker), of the simulator's snapshot-diff clients and of the tracker reading a full-text
-    `doc_change`."""
+    `doc_change`. `same_head` / `same_tail`: characters at the start / end a caller knows are
+    unchanged (the simulator knows where it edited), not compared again: the same result, without
+    walking a long document on every keystroke."""
     limit = min(len(old), len(new))
-    start = 0
+    start = min(same_head, limit)
     while start < limit and old[start] == new[start]:
         start += 1
-    tail = 0
+    tail = min(same_tail, limit - start)
     while tail < limit - start and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
         tail += 1
     return start, len(old) - tail, new[start : len(new) - tail]
