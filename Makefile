@@ -19,14 +19,14 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet $(FIND_LINKS) -e ".[$(EXTRAS)]"
 	touch $@
 
-# Every test on the embedded Sail engine, then the portable DataFrame tests on local JVM Spark.
+# Every test on the embedded Sail engine, then the Spark tests not marked sail_only on local JVM Spark.
 test: test-sail test-jvm
 
 test-sail: install
 	$(BIN)/python -m pytest -q
 
 test-jvm: install
-	ECHO_TEST_BACKENDS=spark-local $(BIN)/python -m pytest -q -m portable
+	ECHO_TEST_BACKEND=spark-local $(BIN)/python -m pytest -q
 
 LAKEHOUSE ?= ./lakehouse
 demo: install

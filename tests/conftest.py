@@ -1,9 +1,11 @@
-"""Test sessions: one embedded Sail server per test run (or SPARK_REMOTE's server), and local
-JVM Spark as a second backend for the DataFrame transformation tests.
+"""Test sessions: one Spark session per test run, on the backend that `ECHO_TEST_BACKEND` names.
 
-`ECHO_TEST_BACKENDS` (default `sail`) picks the backends that `any_spark` runs on. PySpark decides
-Connect-or-classic per process, so the JVM backend runs in a second pytest process over the same
-test bodies: `ECHO_TEST_BACKENDS=spark-local pytest -m portable` (what `make test` does).
+`sail` (the default): the embedded Sail server (or SPARK_REMOTE's Spark Connect server), and every
+test runs. `spark-local`: local JVM Spark, where only the tests that use the `spark` fixture run
+(the others ran on Sail already), except those marked `sail_only`: Delta I/O, which the embedded
+engine does here and a JVM without Delta's jars cannot (jars are never downloaded). So a DataFrame
+transformation test runs on every backend unless it says otherwise. PySpark decides
+Connect-or-classic per process, so each backend is its own pytest process (`make test`).
 """
 
 from __future__ import annotations
@@ -23,37 +25,37 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 REAL_DATA = SHARED / "data" / "real"
 
-
-def _backends() -> list[str]:
-    return [b.strip() for b in os.environ.get("ECHO_TEST_BACKENDS", "sail").split(",") if b.strip()]
+BACKEND = os.environ.get("ECHO_TEST_BACKEND", "sail")
+# Sail's parallelism defaults to the machine's cores, and with it how rows are partitioned: pinned,
+# as Sail's own test suite pins it, so a run is the same on every machine. Set before any Sail
+# server starts (Sail reads its settings once); jobs run as subprocesses inherit it.
+os.environ["SAIL_EXECUTION__DEFAULT_PARALLELISM"] = "4"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests written against `any_spark` are the portable ones, run on every backend."""
+    """On a backend other than Sail, only the tests of a Spark session that are not `sail_only`."""
+    if BACKEND == "sail":
+        return
+    keep, drop = [], []
     for item in items:
-        if "any_spark" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.portable)
+        uses_spark = "spark" in getattr(item, "fixturenames", ())
+        (keep if uses_spark and item.get_closest_marker("sail_only") is None else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
-    """The Spark Connect session of the run: SPARK_REMOTE's server if set, else embedded Sail."""
+    """The run's session: local JVM Spark, SPARK_REMOTE's Spark Connect server, or embedded Sail."""
+    if BACKEND == "spark-local":
+        return get_spark(EngineConfig(kind="spark-local", spark_conf={"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}),
+                         need_delta=False)
+    if BACKEND != "sail":
+        raise pytest.UsageError(f"ECHO_TEST_BACKEND={BACKEND}: sail or spark-local")
     if os.environ.get("SPARK_REMOTE"):
         return get_spark(EngineConfig(kind="spark-connect"))
     return get_spark(EngineConfig(kind="sail"))
-
-
-@pytest.fixture(scope="session")
-def local_jvm_spark() -> SparkSession:
-    return get_spark(EngineConfig(kind="spark-local", spark_conf={"spark.sql.shuffle.partitions": "2"}), need_delta=False)
-
-
-@pytest.fixture(params=_backends())
-def any_spark(request: pytest.FixtureRequest) -> SparkSession:
-    """Each backend in turn, for tests of DataFrame transformations (no Delta I/O)."""
-    if request.param == "sail":
-        return request.getfixturevalue("spark")
-    return request.getfixturevalue("local_jvm_spark")
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ with a reason instead of guessed."""
 
 import json
 
+import pytest
 from pyspark.sql import functions as F
 
 from echo_spark.ingest.job import ingest
@@ -57,6 +58,7 @@ def broken_sessions() -> dict[str, list[dict]]:
     }
 
 
+@pytest.mark.sail_only
 def test_broken_telemetry_is_accounted_for_end_to_end(spark, lakehouse, config, landing):
     sessions = broken_sessions()
     lines = [json.dumps(e).encode() for events in sessions.values() for e in events]

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from pyspark.sql import functions as F
 
 from echo_spark.config import LakehouseConfig
@@ -12,6 +13,7 @@ from echo_spark.tables import ALL_TABLES, ERASURES, QUARANTINE
 from .lifecycle_job.test_lifecycle_job import _session, _write
 
 
+@pytest.mark.sail_only
 def test_nothing_of_a_forgotten_user_remains_in_current_versions(spark, lakehouse, config, landing):
     gone = [dict(e, user_id="u-gone") for e in _session("s-gone", "a = |\n", "1", 1_714_550_400_000)]
     stays = [dict(e, user_id="u-stays") for e in _session("s-stays", "b = |\n", "2", 1_714_550_500_000)]
@@ -63,6 +65,7 @@ def _landing_bytes(root) -> bytes:
     return out
 
 
+@pytest.mark.sail_only
 def test_an_erasure_sticks_through_later_ingests_of_late_and_old_files(spark, lakehouse, config, landing):
     """Forget a user, then ingest and lifecycle again over the same folder plus files holding the
     user's late events (an offline queue uploading days later): the user is nowhere."""
@@ -145,6 +148,7 @@ def test_an_erasure_sticks_through_later_ingests_of_late_and_old_files(spark, la
     assert (late["rewritten"]["lines"], late["rewritten"]["erased"]) == (len(other), 9)
 
 
+@pytest.mark.sail_only
 def test_lifecycle_leaves_out_sessions_that_a_tombstone_covers(spark, lakehouse, config, landing):
     """Events of an erased user that reached bronze anyway (an ingest racing the erasure) are not
     tracked: by the user's hash, and by a session's hash when its events carry no user_id."""
@@ -166,6 +170,7 @@ def test_lifecycle_leaves_out_sessions_that_a_tombstone_covers(spark, lakehouse,
     assert {r["session_id"] for r in lakehouse.read(COMPLETIONS).collect()} == {"s-stays"}
 
 
+@pytest.mark.sail_only
 def test_the_audit_records_what_was_vacuumed_per_table(spark, lakehouse, config, landing):
     """`--vacuum` locally: every table the user was erased from is vacuumed, the audit says so per
     table, and the older version that held the user's rows is gone."""
@@ -200,6 +205,7 @@ def test_the_audit_records_what_was_vacuumed_per_table(spark, lakehouse, config,
     assert all_vacuumed(tables, {}) is False and all_vacuumed([], {}) is False
 
 
+@pytest.mark.sail_only
 def test_forget_without_vacuum_records_no_vacuum_and_an_old_audit_table_gains_the_column(spark, lakehouse, config, landing):
     import dataclasses
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import functions as F
@@ -35,6 +36,7 @@ def sessions(draw) -> list[bytes]:
     return lines + [lines[0][: len(lines[0]) // 2], b"\xff\xfe not json"]
 
 
+@pytest.mark.sail_only
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(lines=sessions())
 def test_generated_telemetry_is_accounted_for(spark, tmp_path_factory, lines) -> None:

@@ -52,6 +52,7 @@ def test_the_hash_is_stable_seeded_and_close_to_the_share():
     assert not Holdout(0.5, 7).holds_out(None)
 
 
+@pytest.mark.sail_only
 def test_a_listed_user_never_reaches_gold_and_is_accounted_for(spark, lakehouse, config, tmp_path):
     rows = _clean_silver(spark, lakehouse)
     baseline = curate(spark, lakehouse, _with(config, holdout_share=0.0))
@@ -70,6 +71,7 @@ def test_a_listed_user_never_reaches_gold_and_is_accounted_for(spark, lakehouse,
     assert metrics["heldout_users"] == 1 and metrics["dropped_by_stage"][HOLDOUT_STAGE] == {HOLDOUT_REASON: 1}
 
 
+@pytest.mark.sail_only
 def test_hashed_users_never_reach_gold(spark, lakehouse, config):
     _clean_silver(spark, lakehouse)
     curate(spark, lakehouse, _with(config, holdout_share=0.0))
@@ -82,6 +84,7 @@ def test_hashed_users_never_reach_gold(spark, lakehouse, config):
     assert after == {request for request, user in before.items() if user not in held}
 
 
+@pytest.mark.sail_only
 def test_held_out_users_never_reach_the_accepted_only_table(spark, lakehouse, config, tmp_path):
     rows = [_row(f"a{i}", f"u{i}", "python", "x = ", "\n", f"compute({i})", "accepted", f"compute({i})") for i in range(5)]
     lakehouse.append(COMPLETIONS, spark.createDataFrame(rows, COMPLETIONS.schema))
@@ -94,6 +97,7 @@ def test_held_out_users_never_reach_the_accepted_only_table(spark, lakehouse, co
     assert metrics["samples"] == 3
 
 
+@pytest.mark.sail_only
 def test_evaluate_reads_the_held_out_users_requests_from_silver(spark, lakehouse, config):
     from echo_spark.evaluate.job import _silver_heldout
 

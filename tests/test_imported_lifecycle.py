@@ -3,6 +3,8 @@ The lifecycle extracts C_N where a later request's window shows what the user ke
 
 from pathlib import Path
 
+import pytest
+
 from echo_spark.cli import main
 from echo_spark.config import EchoConfig, LakehouseConfig
 from echo_spark.lakehouse import Lakehouse
@@ -17,6 +19,7 @@ def _silver(spark, root) -> dict[str, dict]:
     return {r["request_id"]: r.asDict() for r in lakehouse.read(COMPLETIONS).collect()}
 
 
+@pytest.mark.sail_only
 def test_continue_logs_ingest_and_yield_c_n(spark, tmp_path):
     root = tmp_path / "lh"
     assert main(["ingest", "--format", "continue", "--landing", str(FIXTURES / "continue"),
@@ -30,6 +33,7 @@ def test_continue_logs_ingest_and_yield_c_n(spark, tmp_path):
     assert first["committed"].startswith("return a + b  # sum\n")
 
 
+@pytest.mark.sail_only
 def test_tabby_logs_ingest_and_yield_c_n(spark, tmp_path):
     landing = tmp_path / "landing"
     assert main(["import", "--from", "tabby", str(FIXTURES / "tabby"), "--out", str(landing), "--quiet"]) == 0

@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 from echo_spark.tables import ALL_TABLES, EVENTS, QUARANTINE
 
 
+@pytest.mark.sail_only
 def test_tables_are_created_with_their_schema_and_partitioning(lakehouse):
     lakehouse.ensure(EVENTS)
     assert (Path(lakehouse.path(EVENTS)) / "_delta_log").is_dir()
@@ -16,6 +17,7 @@ def test_tables_are_created_with_their_schema_and_partitioning(lakehouse):
     assert DeltaTable(lakehouse.path(EVENTS)).metadata().partition_columns == ["event_date"]
 
 
+@pytest.mark.sail_only
 def test_writes_conform_to_the_target_schema(spark, lakehouse):
     df = spark.createDataFrame([("/f", 7, "why", "extra")], "source_file string, source_line int, reason string, junk string")
     lakehouse.append(QUARANTINE, df)
@@ -24,6 +26,7 @@ def test_writes_conform_to_the_target_schema(spark, lakehouse):
     assert got.collect()[0]["source_line"] == 7
 
 
+@pytest.mark.sail_only
 def test_merge_inserts_only_new_keys_and_history_shows_commits(spark, lakehouse):
     df = spark.createDataFrame([("/f", 1, "a"), ("/f", 2, "b")], "source_file string, source_line long, reason string")
     lakehouse.merge(QUARANTINE, df)
@@ -37,6 +40,7 @@ def test_merge_inserts_only_new_keys_and_history_shows_commits(spark, lakehouse)
     assert {r["reason"] for r in lakehouse.read(QUARANTINE).collect()} == {"changed"}
 
 
+@pytest.mark.sail_only
 def test_a_new_session_finds_existing_tables(spark, lakehouse, config):
     from echo_spark.lakehouse import Lakehouse
 
@@ -45,6 +49,7 @@ def test_a_new_session_finds_existing_tables(spark, lakehouse, config):
     assert again.read(QUARANTINE).count() == 1
 
 
+@pytest.mark.sail_only
 def test_catalog_names_are_three_part(spark):
     from echo_spark.config import LakehouseConfig
     from echo_spark.lakehouse import Lakehouse
@@ -53,6 +58,7 @@ def test_catalog_names_are_three_part(spark):
     assert lakehouse.name(EVENTS) == "`main`.`echo`.`events`"
 
 
+@pytest.mark.sail_only
 def test_local_tables_are_addressed_by_path(lakehouse):
     assert lakehouse.name(EVENTS) == f"delta.`{lakehouse.path(EVENTS)}`"
 
@@ -69,6 +75,7 @@ def _write_versions(spark, lakehouse, table, rows_per_version: list[int]) -> Non
         lakehouse.overwrite(table, df)
 
 
+@pytest.mark.sail_only
 def test_a_folder_table_owns_its_address_versions_and_last_commit(spark, lakehouse, config):
     _write_versions(spark, lakehouse, QUARANTINE, [2, 5])  # version 0 is the CREATE TABLE
     address = lakehouse.address(QUARANTINE)
@@ -86,6 +93,7 @@ def test_a_folder_table_owns_its_address_versions_and_last_commit(spark, lakehou
     assert lakehouse.read(QUARANTINE).count() == 5
 
 
+@pytest.mark.sail_only
 def test_a_catalog_table_is_named_and_versioned_through_the_catalog(spark, tmp_path):
     """The catalog branch on an emulated catalog (tests/catalog_fake.py): the table is addressed
     by its three-part name, its versions come from DESCRIBE HISTORY, a pinned read is VERSION AS

@@ -72,6 +72,7 @@ def test_every_notebook_is_a_databricks_source_notebook_and_tested_here():
         assert cells[0].splitlines()[1] == "# MAGIC %md", f"{name} opens with a title cell"
 
 
+@pytest.mark.sail_only
 def test_acceptance_rate_notebook(demo_lakehouse, tables, tmp_path):
     out = run_notebook("acceptance_rate", demo_lakehouse, tmp_path / "out")
     shown = tables("completions").where(F.col("proposal").isNotNull())
@@ -84,6 +85,7 @@ def test_acceptance_rate_notebook(demo_lakehouse, tables, tmp_path):
     assert set(by_group["model"]) == {row.model for row in shown.select("model").distinct().collect()}
 
 
+@pytest.mark.sail_only
 def test_funnel_notebook(demo_lakehouse, tables, tmp_path):
     out = run_notebook("funnel", demo_lakehouse, tmp_path / "out")
     funnel = out["funnel"].set_index("step")["completions"]
@@ -110,6 +112,7 @@ def test_funnel_notebook_orders_the_stages_as_curation_does():
     assert stages == ROW_STAGES + GLOBAL_STAGES
 
 
+@pytest.mark.sail_only
 def test_edit_patterns_notebook(demo_lakehouse, tables, tmp_path):
     out = run_notebook("edit_patterns", demo_lakehouse, tmp_path / "out")
     patterns = out["edit_patterns"]
@@ -125,6 +128,7 @@ def test_edit_patterns_notebook(demo_lakehouse, tables, tmp_path):
     assert out["accepted_token_survival"]["completions"].sum() == accepted.count()
 
 
+@pytest.mark.sail_only
 def test_retention_notebook(demo_lakehouse, tables, tmp_path):
     out = run_notebook("retention", demo_lakehouse, tmp_path / "out")
     accepted = tables("completions").where(F.col("outcome").isin("accepted", "partial"))

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from .checksums import table_checksums
+import pytest
+
 from echo_spark.config import EchoConfig, LakehouseConfig
 from echo_spark.curate.job import curate
 from echo_spark.ingest.job import ingest
@@ -16,6 +17,7 @@ from echo_spark.lakehouse import Lakehouse
 from echo_spark.lifecycle.job import lifecycle
 from echo_spark.tables import COMPLETIONS, CURATION_DROPS, EVENTS, ORPHANS, QUARANTINE, SFT_SAMPLES
 
+from .checksums import table_checksums
 from .conftest import REPO
 from .lifecycle_job.test_lifecycle_job import _session, _write
 from .telemetry.badlines import mixed_file
@@ -48,6 +50,7 @@ def _pipeline(spark, root, landing, *, gold: bool = False) -> dict:
     return table_checksums(lakehouse, WITH_GOLD if gold else TABLES)
 
 
+@pytest.mark.sail_only
 def test_rerunning_the_pipeline_changes_no_table(spark, tmp_path, landing):
     _fill(landing, 5)
     landing.write("bad.jsonl", mixed_file()[0])
@@ -55,6 +58,7 @@ def test_rerunning_the_pipeline_changes_no_table(spark, tmp_path, landing):
     assert _pipeline(spark, tmp_path / "lh", landing.root, gold=True) == first
 
 
+@pytest.mark.sail_only
 def test_incremental_runs_equal_a_full_rebuild(spark, tmp_path, landing):
     _fill(landing, 3)
     _pipeline(spark, tmp_path / "incremental", landing.root)
@@ -79,6 +83,7 @@ def _run_and_kill(job_args: list[str], when: str, delay: float) -> None:
     assert proc.returncode == -signal.SIGKILL, "the job finished before it could be killed mid-write"
 
 
+@pytest.mark.sail_only
 def test_jobs_killed_mid_write_then_rerun_match_an_uninterrupted_run(spark, tmp_path, landing):
     _fill(landing, 8)
     landing.write("bad.jsonl", mixed_file()[0])

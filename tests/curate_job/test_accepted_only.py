@@ -2,6 +2,8 @@
 
 from datetime import datetime, timezone
 
+import pytest
+
 from echo_spark.curate.proportion import split_of
 from echo_spark.curate.accepted_only import build_accepted_only
 from echo_spark.tables import COMPLETIONS, SFT_ACCEPTED_ONLY, SFT_SAMPLES
@@ -16,6 +18,7 @@ def _silver(request_id: str, user: str, outcome: str, proposal: str | None, comm
     }
 
 
+@pytest.mark.sail_only
 def test_accepted_whole_proposals_become_samples_with_c1_as_the_target(spark, lakehouse, config):
     rows = [
         _silver("a1", "u1", "accepted", "compute(1)", "compute(2)\nmore"),  # kept as proposed, whatever C_N became

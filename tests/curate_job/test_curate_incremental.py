@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from pyspark.sql import functions as F
 
-from ..checksums import table_checksums
 from echo_spark.config import CurateConfig, EchoConfig, LakehouseConfig
 from echo_spark.curate.job import curate, find_duplicates_partitioned, length_bucket_column, perplexity_cutoffs
 from echo_spark.curate.proportion import length_bucket
@@ -21,6 +21,7 @@ from echo_spark.lakehouse import Lakehouse
 from echo_spark.progress import RowProgress
 from echo_spark.tables import COMPLETIONS, CURATE_VERDICTS, CURATION_DROPS, SFT_SAMPLES
 
+from ..checksums import table_checksums
 from ..curate.stdlib_samples import stdlib_gaps
 from .test_curate_job import _silver_row
 
@@ -98,10 +99,10 @@ def test_dedup_partitioned_by_middle_gives_the_per_language_result(spark):
         assert found == expected, processes
 
 
-def test_length_histogram_buckets_by_the_engine_match_proportioning(any_spark):
+def test_length_histogram_buckets_by_the_engine_match_proportioning(spark):
     edges = [16, 64, 256, 1024]
     texts = ["", "a", "x" * 16, "x" * 17, "y" * 64, "y" * 65, "z" * 1024, "z" * 1025, None]
-    df = any_spark.createDataFrame([(t,) for t in texts], "t string")
+    df = spark.createDataFrame([(t,) for t in texts], "t string")
     got = [r["b"] for r in df.select(length_bucket_column("t", edges).alias("b")).collect()]
     assert got == [None if t is None else length_bucket(len(t), edges) for t in texts]
 
@@ -165,6 +166,7 @@ def _config(root) -> EchoConfig:
     return config
 
 
+@pytest.mark.sail_only
 def test_incremental_runs_day_after_day_equal_one_full_run(spark, tmp_path):
     days = _days()
     config = _config(tmp_path / "daily")
@@ -202,6 +204,7 @@ def test_incremental_runs_day_after_day_equal_one_full_run(spark, tmp_path):
     assert daily_sums[SFT_SAMPLES.name][0] == 45
 
 
+@pytest.mark.sail_only
 def test_a_per_gap_setting_recomputes_every_verdict_a_global_one_none(spark, tmp_path):
     config = _config(tmp_path / "lh")
     lakehouse = Lakehouse(spark, config.lakehouse)
@@ -229,6 +232,7 @@ def test_a_per_gap_setting_recomputes_every_verdict_a_global_one_none(spark, tmp
     assert table_checksums(lakehouse, [SFT_SAMPLES, CURATION_DROPS]) == incremental
 
 
+@pytest.mark.sail_only
 def test_perplexity_outliers_from_scores_joined_back(spark, tmp_path):
     """With the shipped base model as scorer: every gold sample carries its score (joined back from
     the scores table), and the samples beyond the quantiles, by the engine's cut-offs, are the drops."""

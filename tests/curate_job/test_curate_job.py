@@ -4,15 +4,16 @@ every completion accounted for, deterministic reruns."""
 import re
 from datetime import datetime, timezone
 
+import pytest
 from pyspark.sql import functions as F
 
-from ..checksums import table_checksums
 from echo_spark.config import CurateConfig
 from echo_spark.curate.job import curate, verify_gaps
 from echo_spark.ingest.job import ingest
 from echo_spark.lifecycle.job import lifecycle
 from echo_spark.tables import COMPLETIONS, CURATION_DROPS, SFT_SAMPLES
 
+from ..checksums import table_checksums
 from ..curate.planted import placements, planted_secrets
 
 CLEAN = [
@@ -48,6 +49,7 @@ def _silver(spark, lakehouse) -> list[dict]:
     return rows
 
 
+@pytest.mark.sail_only
 def test_planted_secrets_never_reach_gold_and_every_completion_is_accounted_for(spark, lakehouse, config, tmp_path):
     rows = _silver(spark, lakehouse)
     metrics = curate(spark, lakehouse, config, report_dir=tmp_path / "report")
@@ -72,6 +74,7 @@ def test_planted_secrets_never_reach_gold_and_every_completion_is_accounted_for(
     assert (tmp_path / "report" / "report.md").is_file() and (tmp_path / "report" / "report.png").is_file()
 
 
+@pytest.mark.sail_only
 def test_rerun_gives_the_same_gold_and_split_is_by_user(spark, lakehouse, config):
     _silver(spark, lakehouse)
     curate(spark, lakehouse, config)
@@ -82,6 +85,7 @@ def test_rerun_gives_the_same_gold_and_split_is_by_user(spark, lakehouse, config
     assert splits and all(r["n"] == 1 for r in splits)
 
 
+@pytest.mark.sail_only
 def test_real_logs_curate_into_gold_and_drops(spark, lakehouse, config, real_data):
     ingest(spark, lakehouse, config, str(real_data))
     lifecycle(spark, lakehouse, config)
@@ -90,16 +94,17 @@ def test_real_logs_curate_into_gold_and_drops(spark, lakehouse, config, real_dat
     assert "committed_unknown" in metrics["dropped_by_stage"]["input"]
 
 
-def test_per_gap_stages_on_every_backend(any_spark):
+def test_per_gap_stages_on_every_backend(spark):
     rows = [_silver_row(f"c{i}", "u", lang, p, s, c) for i, (lang, p, s, c) in enumerate(CLEAN)]
     rows.append(_silver_row("dup", "u", "python", "total = 0\n", "\ntotal = compute_total(items)\n",
                             "total = compute_total(items)"))
-    staged = {r["request_id"]: r for r in verify_gaps(any_spark.createDataFrame(rows, COMPLETIONS.schema), CurateConfig()).collect()}
+    staged = {r["request_id"]: r for r in verify_gaps(spark.createDataFrame(rows, COMPLETIONS.schema), CurateConfig()).collect()}
     assert staged["c0"]["kept"] and staged["c0"]["middle"] == "return width * height"
     assert staged["c4"]["kept"] and staged["c4"]["middle"] == ""  # void: silence was right
     assert (staged["dup"]["drop_stage"], staged["dup"]["drop_reason"]) == ("boundary", "repeats_suffix")
 
 
+@pytest.mark.sail_only
 def test_a_tracked_run_logs_counts_and_the_report_to_mlflow(spark, lakehouse, config, tmp_path):
     from mlflow import MlflowClient
 
@@ -120,6 +125,7 @@ def test_a_tracked_run_logs_counts_and_the_report_to_mlflow(spark, lakehouse, co
         "curation_report/report.md", "curation_report/report.json", "curation_report/report.png"}
 
 
+@pytest.mark.sail_only
 def test_curate_reads_the_configured_lifecycle_bound(spark, lakehouse, config):
     """The job passes `config.lifecycle` (not its defaults) to the teacher, and silver's
     finalize_reason reaches it: a suffix-less C_N with one line break under a one-line proposal
@@ -138,6 +144,7 @@ def test_curate_reads_the_configured_lifecycle_bound(spark, lakehouse, config):
     assert (drop["stage"], drop["reason"]) == ("teacher", "unit_cut")
 
 
+@pytest.mark.sail_only
 def test_a_benchmarks_folder_without_benchmarks_stops_curate_before_any_work(spark, lakehouse, config, tmp_path):
     """On a cluster the installed wheel has no ../shared: `benchmarks.dir` must say where they are."""
     import pytest

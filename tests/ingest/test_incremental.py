@@ -8,13 +8,13 @@ import os
 import pytest
 from pyspark.sql import functions as F
 
-from ..checksums import table_checksums
 from echo_spark.config import EchoConfig, LakehouseConfig
 from echo_spark.ingest import job as ingest_job
 from echo_spark.ingest.job import ingest
 from echo_spark.lakehouse import Lakehouse
 from echo_spark.tables import EVENTS, LANDING_FILES, QUARANTINE
 
+from ..checksums import table_checksums
 from ..test_recovery import _run_and_kill
 
 
@@ -30,6 +30,7 @@ def _landing_rows(lakehouse):
     return {(r["path"].rsplit("/", 1)[1], r["status"]): r for r in lakehouse.read(LANDING_FILES).collect()}
 
 
+@pytest.mark.sail_only
 def test_a_second_run_reads_only_the_new_file(spark, lakehouse, config, landing):
     landing.write("a.jsonl", _events("a", 30))
     landing.write("b.jsonl.gz", gzip.compress(_events("b", 20) + b"not json\n"))
@@ -56,6 +57,7 @@ def test_a_second_run_reads_only_the_new_file(spark, lakehouse, config, landing)
     assert rows[("c.jsonl", "ingested")]["bronze_version"] == third["bronze_version"] > first["bronze_version"]
 
 
+@pytest.mark.sail_only
 def test_an_appended_file_is_read_again_whole_and_only_its_new_lines_land(spark, lakehouse, config, landing):
     path = landing.write("open.jsonl", _events("o", 10) + b"{bad\n")
     ingest(spark, lakehouse, config, str(landing.root))
@@ -72,6 +74,7 @@ def test_an_appended_file_is_read_again_whole_and_only_its_new_lines_land(spark,
     assert sorted((r["lines"], r["inserted"]) for r in versions) == [(11, 10), (15, 4)]  # one row per content version
 
 
+@pytest.mark.sail_only
 def test_reprocess_reads_all_or_the_files_a_glob_names(spark, lakehouse, config, landing):
     landing.write("2026-01-01/a.jsonl", _events("a", 3))
     landing.write("2026-01-02/b.jsonl", _events("b", 4))
@@ -96,6 +99,7 @@ def _two_lakehouses(spark, tmp_path):
 TABLES = [EVENTS, QUARANTINE]
 
 
+@pytest.mark.sail_only
 def test_a_crash_between_bronze_and_the_file_record_neither_loses_nor_doubles_a_file(spark, tmp_path, landing, monkeypatch):
     landing.write("a.jsonl", _events("a", 8) + b"{cut\n")
     landing.write("b.jsonl", _events("b", 6))
@@ -118,6 +122,7 @@ def test_a_crash_between_bronze_and_the_file_record_neither_loses_nor_doubles_a_
     assert ingest(spark, crashed, crashed_config, str(landing.root))["files_read"] == 0
 
 
+@pytest.mark.sail_only
 def test_ingest_killed_while_recording_files_then_rerun_matches_an_uninterrupted_run(spark, tmp_path, landing):
     for i in range(6):
         landing.write(f"p{i}.jsonl", _events(f"p{i}", 50) + b"{bad\n")

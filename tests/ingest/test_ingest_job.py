@@ -16,6 +16,7 @@ from echo_spark.tables import EVENTS, QUARANTINE
 from ..telemetry.badlines import BAD, VALID, mixed_file
 
 
+@pytest.mark.sail_only
 def test_real_copilot_logs_ingest_twice_leave_one_copy_of_each_event(spark, lakehouse, config, real_data):
     source = real_data / "cups-copilot-telemetry.jsonl.gz"
     with gzip.open(source, "rt", encoding="utf-8") as fh:
@@ -35,6 +36,7 @@ def test_real_copilot_logs_ingest_twice_leave_one_copy_of_each_event(spark, lake
     assert first["bronze_version"] == second["bronze_version"]
 
 
+@pytest.mark.sail_only
 def test_every_bad_line_is_quarantined_with_its_reason_and_the_summary_adds_up(spark, lakehouse, config, landing):
     data, expected = mixed_file()
     path = landing.write("fleet/mixed.jsonl", data)
@@ -61,6 +63,7 @@ def test_every_bad_line_is_quarantined_with_its_reason_and_the_summary_adds_up(s
     assert "\\xff\\xfe" in invalid["raw"]
 
 
+@pytest.mark.sail_only
 def test_bronze_types_and_lineage(spark, lakehouse, config, landing):
     data, _ = mixed_file(truncated_tail=False)
     landing.write("a.jsonl", data)
@@ -75,6 +78,7 @@ def test_bronze_types_and_lineage(spark, lakehouse, config, landing):
     assert rows["v2"]["text"] == "héllo 😀\n"
 
 
+@pytest.mark.sail_only
 def test_reingesting_quarantined_lines_adds_no_second_verdict(spark, lakehouse, config, landing):
     data, expected = mixed_file()
     landing.write("m.jsonl", data)
@@ -84,6 +88,7 @@ def test_reingesting_quarantined_lines_adds_no_second_verdict(spark, lakehouse, 
     assert lakehouse.read(QUARANTINE).count() == sum(expected.values())
 
 
+@pytest.mark.sail_only
 def test_conflicting_redeliveries_are_counted(spark, lakehouse, config, landing):
     base = {"event_id": "c1", "type": "session_end", "ts": 1714550400000, "session_id": "s"}
     landing.write("one.jsonl", json.dumps(base).encode() + b"\n")
@@ -94,6 +99,7 @@ def test_conflicting_redeliveries_are_counted(spark, lakehouse, config, landing)
     assert lakehouse.read(EVENTS).collect()[0]["session_id"] == "s"
 
 
+@pytest.mark.sail_only
 def test_glob_and_patterns_select_files(spark, lakehouse, config, landing):
     landing.write("x/a.jsonl", json.dumps(VALID[0]).encode() + b"\n")
     landing.write("x/notes.txt", b"not telemetry\n")
@@ -102,6 +108,7 @@ def test_glob_and_patterns_select_files(spark, lakehouse, config, landing):
     assert ingest(spark, lakehouse, config, str(landing.root / "x" / "*.txt"))["quarantined"] == 1
 
 
+@pytest.mark.sail_only
 def test_a_landing_folder_is_read_whole_whatever_its_file_names(spark, lakehouse, config, landing, tmp_path):
     """The folder is listed by the engine and narrowed to the selected files: names the engine
     may spell differently (spaces, percent signs, non-ASCII, a link to a file elsewhere) still match."""
@@ -119,6 +126,7 @@ def test_a_landing_folder_is_read_whole_whatever_its_file_names(spark, lakehouse
     assert sources == {str(landing.root.resolve() / n) for n in [*names, "linked.jsonl"]}
 
 
+@pytest.mark.sail_only
 def test_a_missing_landing_path_is_a_usage_error(spark, lakehouse, config, tmp_path):
     with pytest.raises(UsageError, match="no such file"):
         ingest(spark, lakehouse, config, str(tmp_path / "nope"))
@@ -142,6 +150,7 @@ def test_cli_exit_codes_and_metrics_file(tmp_path, capsys, landing):
     assert main(["ingest", "--landing", str(landing.root), "--set", "ingest.no_such_knob=1"]) == 2
 
 
+@pytest.mark.sail_only
 def test_staging_is_cleaned_up(spark, lakehouse, config, landing):
     landing.write("a.jsonl", json.dumps(VALID[0]).encode() + b"\n")
     ingest(spark, lakehouse, config, str(landing.root))

@@ -36,6 +36,7 @@ def _file(name: str, megabytes: float) -> tuple[bytes, int, int]:
     return b"".join(out), n, bad
 
 
+@pytest.mark.sail_only
 @pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
 def test_files_on_both_sides_of_the_split_size_are_read_once(spark, lakehouse, config, landing, compressed):
     expected_lines = expected_bad = 0
@@ -59,6 +60,7 @@ def test_files_on_both_sides_of_the_split_size_are_read_once(spark, lakehouse, c
     assert lakehouse.read(EVENTS).count() == expected_lines - expected_bad
 
 
+@pytest.mark.sail_only
 def test_many_small_files_crossing_partition_boundaries_are_read_once(spark, lakehouse, config, landing):
     """Byte ranges also cut through small files when many are listed together."""
     expected = 0
@@ -70,6 +72,7 @@ def test_many_small_files_crossing_partition_boundaries_are_read_once(spark, lak
     assert (metrics["files_read"], metrics["lines_read"], metrics["duplicates"]) == (40, expected, 0)
 
 
+@pytest.mark.sail_only
 def test_a_uri_landing_is_read_once_per_file_and_only_new_files_next_time(spark, lakehouse, config, landing):
     """A URI (here file://) is listed and read by the engine's binaryFile source: each file still
     counts once, and the next run reads only a new file."""

@@ -16,11 +16,11 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 LIMITS = ParseLimits.for_run(64, "2000-01-01T00:00:00Z", 24, NOW)
 
 
-def test_landing_is_parsed_line_by_line_on_every_backend(any_spark, landing):
+def test_landing_is_parsed_line_by_line_on_every_backend(spark, landing):
     data, expected = mixed_file()
     landing.write("a.jsonl", data)
     landing.write("b.jsonl.gz", gzip.compress(data, mtime=0))
-    staged = read_landing(any_spark, str(landing.root), ["*.jsonl", "*.jsonl.gz"], LIMITS)
+    staged = read_landing(spark, str(landing.root), ["*.jsonl", "*.jsonl.gz"], LIMITS)
     rows = staged.select("source_file", "source_line", "event_id", "quarantine_reason").collect()
     assert {r["source_file"].rsplit("/", 1)[1] for r in rows} == {"a.jsonl", "b.jsonl.gz"}
     assert all(r["source_file"].startswith("/") for r in rows)
@@ -32,21 +32,21 @@ def test_landing_is_parsed_line_by_line_on_every_backend(any_spark, landing):
     assert sorted(r["event_id"] for r in rows if not r["quarantine_reason"]) == sorted(2 * [e["event_id"] for e in VALID])
 
 
-def test_bronze_rows_keep_the_first_delivery_and_add_the_date(any_spark, landing):
+def test_bronze_rows_keep_the_first_delivery_and_add_the_date(spark, landing):
     lines = [dict(VALID[0], session_id=f"s{i}") for i in range(3)]
     landing.write("z.jsonl", b"".join(json.dumps(l).encode() + b"\n" for l in lines))
     landing.write("a.jsonl", json.dumps(VALID[1]).encode() + b"\n")
-    staged = read_landing(any_spark, str(landing.root), ["*.jsonl"], LIMITS)
+    staged = read_landing(spark, str(landing.root), ["*.jsonl"], LIMITS)
     got = bronze_rows(staged, NOW).select("event_id", "session_id", F.col("event_date").cast("string").alias("d"))
-    expected = any_spark.createDataFrame(
+    expected = spark.createDataFrame(
         [("v1", "s0", "2024-05-01"), ("v2", "s1", "2024-05-01")], "event_id string, session_id string, d string"
     )
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_quarantine_rows_carry_reason_and_raw(any_spark, landing):
+def test_quarantine_rows_carry_reason_and_raw(spark, landing):
     landing.write("q.jsonl", b'{"event_id": "e", "type": "mystery", "ts": 1714550400000, "session_id": "s"}\n')
-    staged = read_landing(any_spark, str(landing.root), ["*.jsonl"], LIMITS)
+    staged = read_landing(spark, str(landing.root), ["*.jsonl"], LIMITS)
     row = quarantine_rows(staged, NOW).collect()[0]
     assert (row["source_line"], row["reason"], row["detail"], row["event_id"]) == (1, "unknown_type", "mystery", "e")
     assert json.loads(row["raw"])["type"] == "mystery"

@@ -3,6 +3,7 @@
 import json
 from datetime import datetime, timezone
 
+import pytest
 from pyspark.sql import functions as F
 
 from echo_spark.config import LifecycleConfig
@@ -35,6 +36,7 @@ def _write(landing, name: str, events: list[dict]) -> None:
     landing.write(name, b"".join(json.dumps(e, ensure_ascii=False).encode() + b"\n" for e in events))
 
 
+@pytest.mark.sail_only
 def test_real_logs_every_request_is_accounted_for(spark, lakehouse, config, real_data):
     ingest(spark, lakehouse, config, str(real_data))
     metrics = lifecycle(spark, lakehouse, config)
@@ -50,6 +52,7 @@ def test_real_logs_every_request_is_accounted_for(spark, lakehouse, config, real
     assert lakehouse.read(ORPHANS).filter(F.col("reason").isNull()).count() == 0
 
 
+@pytest.mark.sail_only
 def test_rerun_writes_nothing_and_new_sessions_are_tracked_alone(spark, lakehouse, config, landing):
     _write(landing, "a.jsonl", _session("s1", "def f(x):\n    return |\n", "x + 1", 1_714_550_400_000))
     ingest(spark, lakehouse, config, str(landing.root))
@@ -72,6 +75,7 @@ def test_rerun_writes_nothing_and_new_sessions_are_tracked_alone(spark, lakehous
     assert lakehouse.read(JOB_RUNS).filter(F.col("job") == "lifecycle").count() == 2
 
 
+@pytest.mark.sail_only
 def test_tracking_in_passes_equals_one_pass(spark, config, landing, tmp_path):
     """Sessions split across passes (by hash, to bound memory) give the silver of a single pass."""
     from chispa import assert_df_equality
@@ -94,7 +98,7 @@ def test_tracking_in_passes_equals_one_pass(spark, config, landing, tmp_path):
     assert_df_equality(silver[1], silver[6])
 
 
-def test_tracking_runs_on_every_backend(any_spark):
+def test_tracking_runs_on_every_backend(spark):
     """Bronze-shaped rows built in memory (no Delta I/O), tracked through applyInArrow."""
     rows = []
     for event in _session("s9", "x = |\n", "42", 1_714_550_400_000):
@@ -102,12 +106,13 @@ def test_tracking_runs_on_every_backend(any_spark):
         row.update({k: v for k, v in event.items() if k in row})
         row["ts"] = datetime.fromtimestamp(event["ts"] / 1000, tz=timezone.utc)
         rows.append(row)
-    df = any_spark.createDataFrame(rows, EVENTS.schema)
+    df = spark.createDataFrame(rows, EVENTS.schema)
     staged = track_documents(df, LifecycleConfig()).collect()
     completions = [r for r in staged if r["record_kind"] == "completion"]
     assert [(r["request_id"], r["committed"], r["tracking_mode"]) for r in completions] == [("s9-r1", "42", "edits")]
 
 
+@pytest.mark.sail_only
 def test_opted_out_sessions_never_get_past_bronze(spark, lakehouse, config, landing, tmp_path):
     flagged = _session("s-flag", "a = |\n", "1", 1_714_550_400_000)
     flagged[0]["opt_out"] = True  # an event field on the session
@@ -127,6 +132,7 @@ def test_opted_out_sessions_never_get_past_bronze(spark, lakehouse, config, land
     assert lakehouse.read(EVENTS).select("session_id").distinct().count() == 3  # bronze keeps the raw record
 
 
+@pytest.mark.sail_only
 def test_replace_start_reaches_the_tracker_and_an_older_silver_gains_new_columns(spark, lakehouse, config, landing):
     """completion_shown.replace_start sits in bronze's `extra` (no column of its own): the job ships
     it to the tracker, which measures C1 from there. And a silver table written before

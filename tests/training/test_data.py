@@ -74,6 +74,7 @@ def test_validation_is_capped_to_a_fixed_sample_by_hash(tiny_base):
     assert len(capped.train) == len(full.train)
 
 
+@pytest.mark.sail_only
 def test_a_catalog_table_is_read_by_name_through_spark_into_ray_data(spark, tmp_path, tiny_base, ray_local):
     """On a catalog the gold rows reach Ray Data from Spark's read at the pinned version (as Arrow):
     the same examples as Ray Data's own read of the folder at that version."""
