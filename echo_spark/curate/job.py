@@ -399,22 +399,30 @@ def perplexity_cutoffs(scores: DataFrame, low: float, high: float) -> tuple[floa
     return float(row["low"]), float(row["high"])
 
 
-def _metrics(lakehouse: Lakehouse, model_path: str | None) -> dict[str, Any]:
-    """The run's measures from one aggregation over silver, gold and the drops (a row per
-    combination of kind, split, language, void, redacted, stage and reason reaches the driver)."""
+# What `metric_counts` counts by, with the types its union needs (null where a kind has no such column).
+_METRIC_DIMENSIONS = (("split", "string"), ("language", "string"), ("void", "boolean"), ("redacted", "boolean"),
+                      ("stage", "string"), ("reason", "string"))
+
+
+def metric_counts(silver: DataFrame, gold: DataFrame, drops: DataFrame) -> DataFrame:
+    """Silver, gold and the drops counted in one aggregation: a row per combination of kind
+    (silver, gold, drop) and _METRIC_DIMENSIONS, null where a kind has no such column."""
     def rows(df: DataFrame, kind: str, **columns: Column) -> DataFrame:
         return df.select(F.lit(kind).alias("kind"), *[
             (columns[c] if c in columns else F.lit(None)).cast(t).alias(c) for c, t in _METRIC_DIMENSIONS])
 
-    gold = lakehouse.read(SFT_SAMPLES)
-    counted = (
-        rows(lakehouse.read(COMPLETIONS), "silver")
+    return (
+        rows(silver, "silver")
         .unionByName(rows(gold, "gold", split=F.col("split"), language=F.col("language"), void=F.col("is_void"),
                           redacted=F.size("redactions") > 0))
-        .unionByName(rows(lakehouse.read(CURATION_DROPS), "drop", stage=F.col("stage"), reason=F.col("reason")))
+        .unionByName(rows(drops, "drop", stage=F.col("stage"), reason=F.col("reason")))
         .groupBy("kind", *[c for c, _ in _METRIC_DIMENSIONS]).agg(F.count(F.lit(1)).alias("n"))
-        .collect()
     )
+
+
+def _metrics(lakehouse: Lakehouse, model_path: str | None) -> dict[str, Any]:
+    """The run's measures from `metric_counts` (a handful of rows reach the driver)."""
+    counted = metric_counts(lakehouse.read(COMPLETIONS), lakehouse.read(SFT_SAMPLES), lakehouse.read(CURATION_DROPS)).collect()
 
     def total(kind: str, flag: str | None = None) -> int:
         return sum(r["n"] for r in counted if r["kind"] == kind and (flag is None or r[flag]))
@@ -444,11 +452,6 @@ def _metrics(lakehouse: Lakehouse, model_path: str | None) -> dict[str, Any]:
         "gold_version": lakehouse.version(SFT_SAMPLES),
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-# What `_metrics` counts by, with the types its union needs (null where a kind has no such column).
-_METRIC_DIMENSIONS = (("split", "string"), ("language", "string"), ("void", "boolean"), ("redacted", "boolean"),
-                      ("stage", "string"), ("reason", "string"))
 
 
 def length_bucket_column(column: str, edges: list[int]) -> Any:

@@ -11,7 +11,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from echo_spark.config import CurateConfig, EchoConfig, LakehouseConfig
-from echo_spark.curate.job import curate, find_duplicates_partitioned, length_bucket_column, perplexity_cutoffs
+from echo_spark.curate.job import (
+    curate, find_duplicates_partitioned, length_bucket_column, metric_counts, perplexity_cutoffs,
+)
 from echo_spark.curate.proportion import length_bucket
 from echo_spark.curate.records import Gap
 from echo_spark.curate.text import gap_window
@@ -83,7 +85,10 @@ def _planted_kept_samples() -> list[dict]:
     return rows
 
 
-def test_dedup_partitioned_by_middle_gives_the_per_language_result(spark):
+# Worker processes for UDF bodies are how the embedded engine runs them on every core; other engines
+# have their own Python workers (engine.udf_processes 0), where a pool in each would only be slower.
+@pytest.mark.parametrize("processes", [0, pytest.param(2, marks=pytest.mark.sail_only)])
+def test_dedup_partitioned_by_middle_gives_the_per_language_result(spark, processes):
     config = CurateConfig()
     rows = _planted_kept_samples()
     expected = _old_dedup_by_language(rows, config)
@@ -94,9 +99,7 @@ def test_dedup_partitioned_by_middle_gives_the_per_language_result(spark):
     df = spark.createDataFrame(sketched, "session_id string, request_id string, language string, prefix string, "
                                          "suffix string, middle string, dedup_key string, dedup_exact bigint, "
                                          "dedup_shingles array<bigint>, dedup_signature array<bigint>")
-    for processes in (0, 2):
-        found = {tuple(r) for r in find_duplicates_partitioned(df, config, processes).collect()}
-        assert found == expected, processes
+    assert {tuple(r) for r in find_duplicates_partitioned(df, config, processes).collect()} == expected
 
 
 def test_length_histogram_buckets_by_the_engine_match_proportioning(spark):
@@ -105,6 +108,23 @@ def test_length_histogram_buckets_by_the_engine_match_proportioning(spark):
     df = spark.createDataFrame([(t,) for t in texts], "t string")
     got = [r["b"] for r in df.select(length_bucket_column("t", edges).alias("b")).collect()]
     assert got == [None if t is None else length_bucket(len(t), edges) for t in texts]
+
+
+def test_metric_counts_count_silver_gold_and_drops_in_one_aggregation(spark):
+    silver = spark.createDataFrame([("r1",), ("r2",), ("r3",), ("r4",)], "request_id string")
+    gold = spark.createDataFrame([("train", "python", False, []), ("train", "python", True, ["SECRET"]),
+                                  ("train", "python", True, ["SECRET"]), ("validation", "cpp", False, [])],
+                                 "split string, language string, is_void boolean, redactions array<string>")
+    drops = spark.createDataFrame([("dedup", "exact_duplicate")], "stage string, reason string")
+    # kind, split, language, void, redacted, stage, reason -> rows
+    got = {tuple(r)[:-1]: r["n"] for r in metric_counts(silver, gold, drops).collect()}
+    assert got == {
+        ("silver", None, None, None, None, None, None): 4,
+        ("gold", "train", "python", False, False, None, None): 1,
+        ("gold", "train", "python", True, True, None, None): 2,
+        ("gold", "validation", "cpp", False, False, None, None): 1,
+        ("drop", None, None, None, None, "dedup", "exact_duplicate"): 1,
+    }
 
 
 def test_perplexity_cutoffs_do_not_depend_on_partitioning(spark):

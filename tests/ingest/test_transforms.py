@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from echo_spark.ingest.job import bronze_rows, quarantine_rows, read_landing
+from echo_spark.ingest.job import batch_counts, bronze_rows, quarantine_rows, read_landing
 from echo_spark.telemetry.parse import ParseLimits
 
 from ..telemetry.badlines import VALID, mixed_file
@@ -50,3 +50,20 @@ def test_quarantine_rows_carry_reason_and_raw(spark, landing):
     row = quarantine_rows(staged, NOW).collect()[0]
     assert (row["source_line"], row["reason"], row["detail"], row["event_id"]) == (1, "unknown_type", "mystery", "e")
     assert json.loads(row["raw"])["type"] == "mystery"
+
+
+def test_batch_counts_count_lines_first_deliveries_and_conflicts_per_file(spark, landing):
+    """One aggregation: v1 twice in z (once changed), v2 already in bronze under another hash, a bad line."""
+    changed = dict(VALID[0], session_id="s-changed")
+    landing.write("z.jsonl", b"".join(json.dumps(e).encode() + b"\n" for e in (VALID[0], changed, VALID[1])) + b"[]\n")
+    landing.write("a.jsonl", json.dumps(VALID[1]).encode() + b"\n" + json.dumps(VALID[2]).encode() + b"\n")
+    staged = read_landing(spark, str(landing.root), ["*.jsonl"], LIMITS)
+    bronze = spark.createDataFrame([("v2", "another hash")], "event_id string, event_hash string")
+    got = {(r["source_file"].rsplit("/", 1)[1], r["quarantine_reason"]): tuple(r)[2:]
+           for r in batch_counts(staged, bronze).collect()}
+    # (lines, first, present, conflicting_present, conflicting_in_batch); a.jsonl sorts first, so v2 is first there.
+    assert got == {
+        ("a.jsonl", None): (2, 2, 1, 1, 0),
+        ("z.jsonl", None): (3, 1, 0, 0, 1),
+        ("z.jsonl", "not_an_object"): (1, 0, 0, 0, 0),
+    }

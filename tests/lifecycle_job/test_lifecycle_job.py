@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 
 from echo_spark.config import LifecycleConfig
 from echo_spark.ingest.job import ingest
-from echo_spark.lifecycle.job import lifecycle, track_documents
+from echo_spark.lifecycle.job import lifecycle, summary_counts, summary_measures, track_documents
 from echo_spark.tables import COMPLETIONS, EVENTS, JOB_RUNS, ORPHANS
 
 
@@ -98,18 +98,38 @@ def test_tracking_in_passes_equals_one_pass(spark, config, landing, tmp_path):
     assert_df_equality(silver[1], silver[6])
 
 
-def test_tracking_runs_on_every_backend(spark):
-    """Bronze-shaped rows built in memory (no Delta I/O), tracked through applyInArrow."""
+def _bronze(spark, events: list[dict]):
+    """Bronze-shaped rows built in memory (no Delta I/O)."""
     rows = []
-    for event in _session("s9", "x = |\n", "42", 1_714_550_400_000):
+    for event in events:
         row = {c: None for c in EVENTS.column_names}
         row.update({k: v for k, v in event.items() if k in row})
         row["ts"] = datetime.fromtimestamp(event["ts"] / 1000, tz=timezone.utc)
         rows.append(row)
-    df = spark.createDataFrame(rows, EVENTS.schema)
+    return spark.createDataFrame(rows, EVENTS.schema)
+
+
+def test_tracking_runs_on_every_backend(spark):
+    """Tracked through applyInArrow."""
+    df = _bronze(spark, _session("s9", "x = |\n", "42", 1_714_550_400_000))
     staged = track_documents(df, LifecycleConfig()).collect()
     completions = [r for r in staged if r["record_kind"] == "completion"]
     assert [(r["request_id"], r["committed"], r["tracking_mode"]) for r in completions] == [("s9-r1", "42", "edits")]
+
+
+def test_the_summary_comes_from_one_aggregation_of_requests_and_staged_rows(spark):
+    """A shown event for no request is an orphan; a request the tracker never saw is unaccounted."""
+    events = _session("s9", "x = |\n", "42", 1_714_550_400_000)
+    stray = dict(events[3], event_id="s9-stray", request_id="nope", seq=50)
+    lost = dict(events[2], event_id="s8-e1", session_id="s8", request_id="s8-r1", doc_id=None)
+    scope = _bronze(spark, events + [stray, lost])
+    staged = track_documents(scope, LifecycleConfig())
+    measures = summary_measures(summary_counts(scope, staged).collect())
+    assert measures == {
+        "requests": 2, "completions": 1, "requests_unaccounted": 1, "void": 0, "committed_unknown": 0,
+        "by_outcome": {"rejected": 1}, "by_finalize_reason": {"doc_closed": 1}, "by_tracking_mode": {"edits": 1},
+        "orphans": 1, "orphans_by_reason": {"no_request": 1},
+    }
 
 
 @pytest.mark.sail_only
