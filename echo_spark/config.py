@@ -117,8 +117,7 @@ class LifecycleConfig(Section):
         description="Server logs: back in a gap after this many seconds with no request in the document since the logs "
                     "last put the cursor there (request, accept, a window holding it), the developer was elsewhere: "
                     "C_N is the gap last seen (`left_region`). Longer than left_region_s, since a developer typing "
-                    "with few requests can go that long unseen (simulator, development seeds 2001/2002: exact against "
-                    "observable truth 93.9% without the rule, 95.5% at 30 s, 96.6% at 37.5 s, 96.8% at 45 s).")
+                    "with few requests can go that long unseen (README, Lifecycle).")
     no_suffix_max_gap_chars: int = Field(
         default=500, ge=0,
         description="A request with no suffix anchor (at the very end of the document, or logged without a suffix) has "
@@ -130,8 +129,7 @@ class LifecycleConfig(Section):
     events_per_pass: int = Field(
         default=1_000_000, ge=1,
         description="Sessions are tracked in passes of about this many bronze events (sessions split by hash): the "
-                    "embedded engine holds a pass's groups in memory (3M events in one pass: 7.5 GB, and 4.4x the time "
-                    "of 1M).")
+                    "embedded engine holds a pass's groups in memory (README, Lifecycle: Speed).")
 
 
 def _probability(default: float, description: str) -> Any:

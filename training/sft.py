@@ -227,8 +227,8 @@ def start_ray(cfg) -> None:
             return
         except Exception as err:  # Ray raises a bare Exception for a node that does not start in time
             # A local head node slow to start on a loaded machine fails the start ("Timed out
-            # waiting for file .../gcs_server_port_...", seen in a demo run; "The current node timed
-            # out during startup", seen in a CI run): a second start goes through.
+            # waiting for file .../gcs_server_port_..." or "The current node timed out during
+            # startup"), and a second start goes through.
             if attempt == 2 or cfg.ray_address is not None or not any(s in str(err) for s in SLOW_START):
                 raise
             print("train: the local Ray did not start in time; starting it again", file=sys.stderr, flush=True)

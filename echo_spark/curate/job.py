@@ -197,8 +197,8 @@ def _dedup_partitions(config: CurateConfig, processes: int):
 def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes: int = 0) -> DataFrame:
     """(session_id, request_id, drop_reason) of every duplicate among `kept` verdicts. A `dedup_key`
     held by one sample cannot hold a duplicate and never reaches Python; the rest is hash-partitioned
-    by `dedup_key`, so each group is whole in one partition and groups spread over every core (before,
-    one task per language did it all). The same groups as grouping by language and then by normalized
+    by `dedup_key`, so each group is whole in one partition and groups spread over every core (by
+    language, one task would hold all of a language). The same groups as grouping by language and then by normalized
     middle, so the same result: `find_duplicates` orders each group by key, not by arrival."""
     repeated = kept.groupBy("dedup_key").agg(F.count(F.lit(1)).alias("_n")).filter(F.col("_n") > 1).select("dedup_key")
     candidates = kept.join(repeated, ["dedup_key"], "left_semi").select(
