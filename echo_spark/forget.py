@@ -30,6 +30,7 @@ from .errors import UsageError
 from .lakehouse import Lakehouse, sql_literal
 from .ingest.landing_files import is_uri
 from .ingest.rewrite import PreparedRewrite, commit_after, line_subject, prepare_rewrite, read_text
+from .progress import Summary, print_summary
 from .tables import ALL_TABLES, ERASURES, LANDING_FILES, QUARANTINE, TOMBSTONES, TableDef
 
 
@@ -44,11 +45,12 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--user must not be empty")
     spark = get_spark(config.engine)
     metrics = forget(Lakehouse(spark, config.lakehouse), args.user, args.reason, vacuum=args.vacuum)
-    print(f"erased user (sha256 {metrics['subject_sha256'][:12]}...): {metrics['rows_deleted']}")
+    notes = [f"erased user (sha256 {metrics['subject_sha256'][:12]}...): {metrics['rows_deleted']}"]
     uri = existing_tracking_uri(config.train.mlflow_tracking_uri, config.train.mlflow_dir)
     if metrics["gold_versions_with_user"] and uri is not None:
         metrics["mlflow_runs_tagged"] = tag_runs(uri, metrics["gold_versions_with_user"], metrics["erasure_id"])
-        print(f"MLflow runs trained on the erased data, tagged {ERASED_TAG}: {len(metrics['mlflow_runs_tagged'])}")
+        notes.append(f"MLflow runs trained on the erased data, tagged {ERASED_TAG}: {len(metrics['mlflow_runs_tagged'])}")
+    print_summary(Summary("forget summary", notes=notes))
     return metrics
 
 

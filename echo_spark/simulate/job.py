@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from ..config import EchoConfig, SimulateConfig
 from ..errors import UsageError
 from ..holdout import write_user_list
+from ..progress import Summary, print_summary
 from .cohorts import HELDOUT, HELDOUT_USERS_FILE, User, make_users
 from .corpus import scan
 from .developer import work_session
@@ -62,12 +63,10 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
         first = err.errors()[0]
         raise UsageError(f"--{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
     metrics = simulate(sim, config, Path(args.out).expanduser(), overwrite=getattr(args, "overwrite", False))
-    print(
+    print_summary(Summary("simulate summary", notes=[
         f"simulate: {metrics['events']} events ({metrics['sessions']} sessions, {metrics['requests']} requests) "
         f"in {metrics['landing_files']} landing files, {metrics['elapsed_s']:.1f} s "
-        f"({metrics['events_per_s']:.0f} events/s)",
-        flush=True,
-    )
+        f"({metrics['events_per_s']:.0f} events/s)"]))
     return metrics
 
 
