@@ -207,19 +207,26 @@ def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes
     return candidates.repartition(partitions, "dedup_key").mapInArrow(_dedup_partitions(config, processes), DEDUP_SCHEMA)
 
 
-def _perplexity(model_path: str, batch_size: int, context_length: int | None = None):
+def _perplexity(model_path: str, batch_size: int, context_length: int | None = None,
+                progress: tuple[str, int] | None = None):
+    """`progress`: (a name for this run, rows expected), as for the per-gap stages: scoring every
+    survivor with the model is the other long stage."""
     def score_batches(batches: Any) -> Any:
         import math
 
         import pyarrow as pa
 
         from echo_spark.curate.scoring import shared_model
+        from echo_spark.progress import row_progress
 
         model = shared_model(model_path, context_length)
+        tracker = row_progress(progress[0], "curate perplexity", progress[1]) if progress else None
         for batch in batches:
             rows = batch.to_pylist()
             scores = model.score_batch([r["prefix"] or "" for r in rows], [r["suffix"] for r in rows],
                                        [r["middle"] or "" for r in rows], batch_size=batch_size)
+            if tracker is not None:
+                tracker.add(len(rows))
             yield pa.RecordBatch.from_pydict({
                 "session_id": [r["session_id"] for r in rows],
                 "request_id": [r["request_id"] for r in rows],
@@ -310,8 +317,10 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         model_path = scoring_model(config)
         if model_path:
             with clock.stage("perplexity"):
-                lakehouse.overwrite(CURATE_PERPLEXITY, kept.select(*request, "prefix", "suffix", "middle").mapInArrow(
-                    _perplexity(model_path, cfg.perplexity_batch_size, cfg.perplexity_context_tokens),
+                to_score = kept.select(*request, "prefix", "suffix", "middle")
+                progress = (f"perplexity-{uuid.uuid4().hex}", to_score.count())
+                lakehouse.overwrite(CURATE_PERPLEXITY, to_score.mapInArrow(
+                    _perplexity(model_path, cfg.perplexity_batch_size, cfg.perplexity_context_tokens, progress),
                     "session_id string, request_id string, perplexity double"))
                 scores = lakehouse.read(CURATE_PERPLEXITY)
                 low, high = perplexity_cutoffs(scores, cfg.perplexity_low_quantile, cfg.perplexity_high_quantile)
