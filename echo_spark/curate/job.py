@@ -51,6 +51,8 @@ HOLDOUT_STAGE, HOLDOUT_REASON = "holdout", "evaluation_holdout"
 # Silver rows per call of the per-gap stages in a worker process (`udf_pool`): small enough that a
 # partition handed over as one batch keeps every worker busy, large enough to amortize the call.
 ROWS_PER_TASK = 256
+# Samples per call of the perplexity scorer in a worker: a few of the model's batches per call.
+PERPLEXITY_ROWS_PER_TASK = 128
 
 SILVER_COLUMNS = (
     "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix", "proposal", "outcome",
@@ -207,31 +209,38 @@ def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes
     return candidates.repartition(partitions, "dedup_key").mapInArrow(_dedup_partitions(config, processes), DEDUP_SCHEMA)
 
 
-def _perplexity(model_path: str, batch_size: int, context_length: int | None = None,
+def score_table(model_path: str, batch_size: int, context_length: int | None, rows: Any) -> Any:
+    """Requests (Arrow: ids, prefix, suffix, middle) -> their perplexity under this process's model."""
+    import math
+
+    import pyarrow as pa
+
+    from echo_spark.curate.scoring import shared_model
+
+    model = shared_model(model_path, context_length)
+    data = rows.to_pydict()
+    scores = model.score_batch([p or "" for p in data["prefix"]], data["suffix"], [m or "" for m in data["middle"]],
+                               batch_size=batch_size)
+    return pa.table({"session_id": data["session_id"], "request_id": data["request_id"],
+                     "perplexity": pa.array([math.exp(-s) for s in scores], pa.float64())})
+
+
+def _perplexity(model_path: str, batch_size: int, context_length: int | None, processes: int,
                 progress: tuple[str, int] | None = None):
-    """`progress`: (a name for this run, rows expected), as for the per-gap stages: scoring every
-    survivor with the model is the other long stage."""
+    """Scoring every survivor is curate's other long stage: like the per-gap stages it runs in the
+    UDF worker processes (on Sail, in-process UDFs share one GIL) and says its progress. `progress`:
+    (a name for this run, rows expected)."""
+    body = partial(score_table, model_path, batch_size, context_length)
+
     def score_batches(batches: Any) -> Any:
-        import math
-
-        import pyarrow as pa
-
-        from echo_spark.curate.scoring import shared_model
         from echo_spark.progress import row_progress
+        from echo_spark.udf_pool import offload_batches
 
-        model = shared_model(model_path, context_length)
         tracker = row_progress(progress[0], "curate perplexity", progress[1]) if progress else None
-        for batch in batches:
-            rows = batch.to_pylist()
-            scores = model.score_batch([r["prefix"] or "" for r in rows], [r["suffix"] for r in rows],
-                                       [r["middle"] or "" for r in rows], batch_size=batch_size)
+        for batch in offload_batches(body, batches, processes, PERPLEXITY_ROWS_PER_TASK):
             if tracker is not None:
-                tracker.add(len(rows))
-            yield pa.RecordBatch.from_pydict({
-                "session_id": [r["session_id"] for r in rows],
-                "request_id": [r["request_id"] for r in rows],
-                "perplexity": [math.exp(-s) for s in scores],
-            })
+                tracker.add(batch.num_rows)
+            yield batch
 
     return score_batches
 
@@ -320,7 +329,8 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
                 to_score = kept.select(*request, "prefix", "suffix", "middle")
                 progress = (f"perplexity-{uuid.uuid4().hex}", to_score.count())
                 lakehouse.overwrite(CURATE_PERPLEXITY, to_score.mapInArrow(
-                    _perplexity(model_path, cfg.perplexity_batch_size, cfg.perplexity_context_tokens, progress),
+                    _perplexity(model_path, cfg.perplexity_batch_size, cfg.perplexity_context_tokens, processes,
+                                progress),
                     "session_id string, request_id string, perplexity double"))
                 scores = lakehouse.read(CURATE_PERPLEXITY)
                 low, high = perplexity_cutoffs(scores, cfg.perplexity_low_quantile, cfg.perplexity_high_quantile)
