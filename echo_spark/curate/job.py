@@ -97,21 +97,21 @@ def curate_table(config: CurateConfig, rows: Any, lifecycle: LifecycleConfig | N
     return pa.Table.from_pylist(shared_curator(config, lifecycle, benchmarks).curate(rows.to_pylist()), schema=schema)
 
 
-def _row_stages(config: CurateConfig, processes: int, lifecycle: LifecycleConfig | None = None,
-                benchmarks: BenchmarksConfig | None = None, progress: tuple[str, int] | None = None):
-    body = partial(curate_table, config, lifecycle=lifecycle, benchmarks=benchmarks)
-
-    def curate_batches(batches: Any) -> Any:
+def _offloaded(body: Any, processes: int, chunk_rows: int, label: str, progress: tuple[str, int] | None):
+    """A mapInArrow function running `body` in the UDF worker processes (`udf_pool`: on Sail, in-process
+    UDFs share one GIL) and saying rows done, rows/s and time left under `label`; `progress`: (a name for
+    this run, rows expected), None for no progress."""
+    def offloaded_batches(batches: Any) -> Any:
         from echo_spark.progress import row_progress
         from echo_spark.udf_pool import offload_batches
 
-        tracker = row_progress(progress[0], "curate per-gap", progress[1]) if progress else None
-        for batch in offload_batches(body, batches, processes, ROWS_PER_TASK):
+        tracker = row_progress(progress[0], label, progress[1]) if progress else None
+        for batch in offload_batches(body, batches, processes, chunk_rows):
             if tracker is not None:
                 tracker.add(batch.num_rows)
             yield batch
 
-    return curate_batches
+    return offloaded_batches
 
 
 def input_digest() -> Any:
@@ -134,7 +134,8 @@ def verify_gaps(
     return (
         silver.select(*columns)
         .repartition("session_id", "request_id")
-        .mapInArrow(_row_stages(config, processes, lifecycle, benchmarks, progress), CURATE_STAGING.schema)
+        .mapInArrow(_offloaded(partial(curate_table, config, lifecycle=lifecycle, benchmarks=benchmarks), processes,
+                               ROWS_PER_TASK, "curate per-gap", progress), CURATE_STAGING.schema)
     )
 
 
@@ -225,26 +226,6 @@ def score_table(model_path: str, batch_size: int, context_length: int | None, ro
                      "perplexity": pa.array([math.exp(-s) for s in scores], pa.float64())})
 
 
-def _perplexity(model_path: str, batch_size: int, context_length: int | None, processes: int,
-                progress: tuple[str, int] | None = None):
-    """Scoring every survivor is curate's other long stage: like the per-gap stages it runs in the
-    UDF worker processes (on Sail, in-process UDFs share one GIL) and says its progress. `progress`:
-    (a name for this run, rows expected)."""
-    body = partial(score_table, model_path, batch_size, context_length)
-
-    def score_batches(batches: Any) -> Any:
-        from echo_spark.progress import row_progress
-        from echo_spark.udf_pool import offload_batches
-
-        tracker = row_progress(progress[0], "curate perplexity", progress[1]) if progress else None
-        for batch in offload_batches(body, batches, processes, PERPLEXITY_ROWS_PER_TASK):
-            if tracker is not None:
-                tracker.add(batch.num_rows)
-            yield batch
-
-    return score_batches
-
-
 def scoring_model(config: EchoConfig) -> str | None:
     """The perplexity model's folder, or None when the stage cannot run."""
     if not config.curate.perplexity_enabled:
@@ -328,9 +309,10 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             with clock.stage("perplexity"):
                 to_score = kept.select(*request, "prefix", "suffix", "middle")
                 progress = (f"perplexity-{uuid.uuid4().hex}", to_score.count())
+                # Scoring every survivor is curate's other long stage: in the workers, with progress.
                 lakehouse.overwrite(CURATE_PERPLEXITY, to_score.mapInArrow(
-                    _perplexity(model_path, cfg.perplexity_batch_size, cfg.perplexity_context_tokens, processes,
-                                progress),
+                    _offloaded(partial(score_table, model_path, cfg.perplexity_batch_size, cfg.perplexity_context_tokens),
+                               processes, PERPLEXITY_ROWS_PER_TASK, "curate perplexity", progress),
                     "session_id string, request_id string, perplexity double"))
                 scores = lakehouse.read(CURATE_PERPLEXITY)
                 low, high = perplexity_cutoffs(scores, cfg.perplexity_low_quantile, cfg.perplexity_high_quantile)

@@ -83,9 +83,10 @@ def test_batched_completion_gives_the_middles_of_one_by_one_completion(model):
 
 
 def test_curate_perplexity_stage_scores_with_the_tiny_base_model(tiny_base, model):
-    """What curate's mapInArrow runs, on the model `train.base.dir` points at."""
+    """What curate's perplexity stage runs on each batch (in a worker process), on the model
+    `train.base.dir` points at."""
     from echo_spark.config import EchoConfig
-    from echo_spark.curate.job import _perplexity, scoring_model
+    from echo_spark.curate.job import score_table, scoring_model
 
     path = scoring_model(EchoConfig.model_validate({"train": {"base": {"dir": str(tiny_base)}}}))
     assert path == str(tiny_base)
@@ -94,7 +95,7 @@ def test_curate_perplexity_stage_scores_with_the_tiny_base_model(tiny_base, mode
         {"session_id": "a", "request_id": "2", "prefix": "def f(x):\n    ", "suffix": None, "middle": "\x07ζ\x1b⌘¥\x02"},
         {"session_id": "b", "request_id": "3", "prefix": None, "suffix": "x = 1\n", "middle": ""},
     ]
-    out = pa.Table.from_batches(list(_perplexity(path, 2)(iter([pa.RecordBatch.from_pylist(rows)])))).to_pylist()
+    out = score_table(path, 2, None, pa.Table.from_pylist(rows)).to_pylist()
     assert [(r["session_id"], r["request_id"]) for r in out] == [("a", "1"), ("a", "2"), ("b", "3")]
     perplexity = [r["perplexity"] for r in out]
     assert all(1 < p < float("inf") for p in perplexity)
