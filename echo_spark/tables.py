@@ -423,22 +423,39 @@ CURATE_DEDUP = TableDef(
     ),
 )
 
-CURATE_PERPLEXITY = TableDef(
-    name="_curate_perplexity",
-    layer="internal",
-    meaning="One curate run's perplexity scores, staged so the model scores each sample once.",
+CURATE_SCORES = TableDef(
+    name="curate_scores",
+    layer="gold",
+    meaning=(
+        "Perplexity of each kept sample's middle given its C0 under the scoring model (curate's perplexity "
+        "stage), once per sample: MERGEd by each curate run, which scores only samples that are new or changed "
+        "(input_sha256, config_sha256 of their verdict) or all when the scoring model changed (scorer_sha256). "
+        "The outlier cut-offs are then taken over the current samples' scores."
+    ),
     keys=("session_id", "request_id"),
     columns=(
         _c("session_id", StringType(), "Session."),
         _c("request_id", StringType(), "Request."),
+        _c("user_id", StringType(), "Its user."),
+        _c("input_sha256", StringType(), "The scored verdict's input_sha256."),
+        _c("config_sha256", StringType(), "The scored verdict's config_sha256."),
         _c("perplexity", DoubleType(), "Perplexity of the middle given C0."),
+        _c("scorer_sha256", StringType(), "SHA-256 of the scoring model's files and context length."),
     ),
+)
+
+CURATE_PERPLEXITY = TableDef(
+    name="_curate_perplexity",
+    layer="internal",
+    meaning="One curate run's new perplexity scores, staged before they are MERGEd into curate_scores.",
+    keys=("session_id", "request_id"),
+    columns=tuple(c for c in CURATE_SCORES.columns if c.name != "scorer_sha256"),
 )
 
 ALL_TABLES: dict[str, TableDef] = {
     t.name: t
     for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, SFT_SAMPLES, SFT_ACCEPTED_ONLY, CURATION_DROPS, CURATE_VERDICTS,
-              JOB_RUNS, ERASURES, LANDING_FILES, TOMBSTONES)
+              CURATE_SCORES, JOB_RUNS, ERASURES, LANDING_FILES, TOMBSTONES)
 }
 
 

@@ -14,6 +14,7 @@ silver give the same content as one full run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import uuid
 from datetime import datetime, timezone
@@ -34,6 +35,7 @@ from ..tables import (
     COMPLETIONS,
     CURATE_DEDUP,
     CURATE_PERPLEXITY,
+    CURATE_SCORES,
     CURATE_STAGING,
     CURATE_VERDICTS,
     CURATION_DROPS,
@@ -211,7 +213,8 @@ def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes
 
 
 def score_table(model_path: str, batch_size: int, context_length: int | None, rows: Any) -> Any:
-    """Requests (Arrow: ids, prefix, suffix, middle) -> their perplexity under this process's model."""
+    """Samples (Arrow: ids, digests, prefix, suffix, middle) -> staged scores (CURATE_PERPLEXITY's
+    columns): their perplexity under this process's model."""
     import math
 
     import pyarrow as pa
@@ -222,8 +225,27 @@ def score_table(model_path: str, batch_size: int, context_length: int | None, ro
     data = rows.to_pydict()
     scores = model.score_batch([p or "" for p in data["prefix"]], data["suffix"], [m or "" for m in data["middle"]],
                                batch_size=batch_size)
-    return pa.table({"session_id": data["session_id"], "request_id": data["request_id"],
-                     "perplexity": pa.array([math.exp(-s) for s in scores], pa.float64())})
+    data["perplexity"] = [math.exp(-s) for s in scores]
+    return pa.table({c.name: pa.array(data[c.name], pa.float64() if c.name == "perplexity" else pa.string())
+                     for c in CURATE_PERPLEXITY.columns})
+
+
+def scorer_digest(model_path: str, context_tokens: int | None) -> str:
+    """What a perplexity score depends on besides its sample: the model's files (names, sizes and
+    contents; of a file over 64 MiB, a weights shard, its first and last MiB) and the context length."""
+    digest = hashlib.sha256(f"context {context_tokens}".encode("utf-8"))
+    root = Path(model_path)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        size = path.stat().st_size
+        digest.update(f"\x00{path.relative_to(root)}\x00{size}\x00".encode("utf-8"))
+        with path.open("rb") as handle:
+            if size <= 64 << 20:
+                digest.update(handle.read())
+            else:
+                digest.update(handle.read(1 << 20))
+                handle.seek(size - (1 << 20))
+                digest.update(handle.read())
+    return digest.hexdigest()
 
 
 def scoring_model(config: EchoConfig) -> str | None:
@@ -307,14 +329,29 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         model_path = scoring_model(config)
         if model_path:
             with clock.stage("perplexity"):
-                to_score = kept.select(*request, "prefix", "suffix", "middle")
-                progress = (f"perplexity-{uuid.uuid4().hex}", to_score.count())
-                # Scoring every survivor is curate's other long stage: in the workers, with progress.
-                lakehouse.overwrite(CURATE_PERPLEXITY, to_score.mapInArrow(
-                    _offloaded(partial(score_table, model_path, cfg.perplexity_batch_size, cfg.perplexity_context_tokens),
-                               processes, PERPLEXITY_ROWS_PER_TASK, "curate perplexity", progress),
-                    "session_id string, request_id string, perplexity double"))
-                scores = lakehouse.read(CURATE_PERPLEXITY)
+                # Scores are per sample: kept in curate_scores, computed only for samples new or
+                # changed since (their verdict's digests) or when the scoring model changed.
+                scorer = scorer_digest(model_path, cfg.perplexity_context_tokens)
+                sample = [*request, "input_sha256", "config_sha256"]
+                lakehouse.ensure(CURATE_SCORES)
+                known = lakehouse.read(CURATE_SCORES).filter(F.col("scorer_sha256") == scorer)
+                to_score = kept.join(known.select(*sample), sample, "left_anti").select(
+                    *(c.name for c in CURATE_PERPLEXITY.columns if c.name != "perplexity"), "prefix", "suffix", "middle")
+                score_count = to_score.count()
+                print(f"[curate] perplexity: {score_count:,} samples to score, the others' scores reused",
+                      file=sys.stderr, flush=True)
+                if score_count:
+                    progress = (f"perplexity-{uuid.uuid4().hex}", score_count)
+                    # Curate's other long stage: in the UDF workers, with progress.
+                    lakehouse.overwrite(CURATE_PERPLEXITY, to_score.mapInArrow(
+                        _offloaded(partial(score_table, model_path, cfg.perplexity_batch_size,
+                                           cfg.perplexity_context_tokens),
+                                   processes, PERPLEXITY_ROWS_PER_TASK, "curate perplexity", progress),
+                        CURATE_PERPLEXITY.schema))
+                    lakehouse.merge(CURATE_SCORES, lakehouse.read(CURATE_PERPLEXITY).withColumn(
+                        "scorer_sha256", F.lit(scorer)), update_matched=True)
+                scores = lakehouse.read(CURATE_SCORES).filter(F.col("scorer_sha256") == scorer).join(
+                    kept.select(*sample), sample, "left_semi").select(*request, "perplexity")
                 low, high = perplexity_cutoffs(scores, cfg.perplexity_low_quantile, cfg.perplexity_high_quantile)
                 outliers = scores.filter((F.col("perplexity") < low) | (F.col("perplexity") > high)).select(
                     *request, F.when(F.col("perplexity") < low, F.lit("perplexity_below_quantile"))

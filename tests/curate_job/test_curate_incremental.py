@@ -21,7 +21,7 @@ from echo_spark.curate.verifiers.dedup import DedupSketch, dedup_key, find_dupli
 from echo_spark.holdout import Holdout
 from echo_spark.lakehouse import Lakehouse
 from echo_spark.progress import RowProgress
-from echo_spark.tables import COMPLETIONS, CURATE_VERDICTS, CURATION_DROPS, SFT_SAMPLES
+from echo_spark.tables import COMPLETIONS, CURATE_SCORES, CURATE_VERDICTS, CURATION_DROPS, SFT_SAMPLES
 
 from ..checksums import table_checksums
 from ..curate.stdlib_samples import stdlib_gaps
@@ -276,3 +276,33 @@ def test_perplexity_outliers_from_scores_joined_back(spark, tmp_path):
     for reason in ("perplexity_below_quantile", "perplexity_above_quantile"):
         assert abs(sum(r["reason"] == reason for r in outliers) - 0.1 * scored) <= 2
     assert metrics["gold"] + metrics["dropped"] == metrics["silver"]
+
+
+@pytest.mark.sail_only
+def test_perplexity_scores_new_samples_only_and_all_under_another_scorer(spark, tmp_path, capsys):
+    """Scores are per sample (curate_scores): a run scores only the samples it has not scored, and
+    every sample again when what a score depends on (here the scoring context) changed."""
+    from pathlib import Path
+
+    config = _config(tmp_path / "lh")
+    config.curate.max_samples = None
+    config.curate.perplexity_model = str(Path(__file__).resolve().parents[2] / "models" / "echo-base")
+    lakehouse = Lakehouse(spark, config.lakehouse)
+    day1, day2, _ = _days()
+    _write_silver(spark, lakehouse, day1)
+    curate(spark, lakehouse, config)
+    first = {r["request_id"]: r["perplexity"] for r in lakehouse.read(CURATE_SCORES).collect()}
+    capsys.readouterr()
+
+    _write_silver(spark, lakehouse, day1 + day2)
+    curate(spark, lakehouse, config)
+    scores = {r["request_id"]: r["perplexity"] for r in lakehouse.read(CURATE_SCORES).collect()}
+    new = set(scores) - set(first)
+    assert first and new
+    assert f"perplexity: {len(new):,} samples to score" in capsys.readouterr().err
+    assert all(scores[request] == first[request] for request in first)
+    assert {r["request_id"] for r in lakehouse.read(SFT_SAMPLES).collect()} <= set(scores)
+
+    config.curate.perplexity_context_tokens = 128
+    curate(spark, lakehouse, config)
+    assert f"perplexity: {len(scores):,} samples to score" in capsys.readouterr().err
