@@ -92,9 +92,10 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def run_job(job: str, work: Path, overrides: list[str]) -> dict[str, float]:
-    """One job as its own CLI process; peak memory of its process tree."""
-    args = [sys.executable, "-m", "echo_spark.cli", job, "--quiet", "--lakehouse", str(work / "lakehouse")]
+def run_job(job: str, work: Path, overrides: list[str], options: tuple[str, ...] = ()) -> dict[str, float]:
+    """One job as its own CLI process (`options`: more of its command-line options); peak memory of
+    its process tree."""
+    args = [sys.executable, "-m", "echo_spark.cli", job, "--quiet", "--lakehouse", str(work / "lakehouse"), *options]
     args += [arg for override in overrides for arg in ("--set", override)]
     if job == "ingest":
         args += ["--landing", str(work / "sim" / "landing")]
