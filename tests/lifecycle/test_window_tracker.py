@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.lifecycle.builders import T0_US, Stream, by_request
 
 HEAD = "import numpy as np\n\n\ndef load(path):\n    data = np.loadtxt(path)\n    return "
@@ -406,20 +408,17 @@ def test_whitespace_at_line_ends_does_not_unkeep_an_accepted_text() -> None:
     assert by_request(s.track(session_end_at=20))["r1"].kept_at_first_check is True
 
 
-def test_an_empty_prefix_past_the_document_start_has_no_region() -> None:
+@pytest.mark.parametrize("offset, shown, later, expected", [
+    (19, "() {}", "// header\nfunction f() {}\n", (None, "no_context", None)),
+    (0, "import os", "import os\n", ("import os\n", "session_end", True)),
+])
+def test_an_empty_prefix_past_the_document_start_has_no_region(offset, shown, later, expected) -> None:
     """An empty prefix at offset 0 is the start of the document; at a later offset the window was
     cut to nothing, and the top of a later window is not where the gap is."""
     s = Stream()
-    s.request(1, "r1", 19, prefix="", suffix=None)
-    s.shown(1, "r1", "() {}")
+    s.request(1, "r1", offset, prefix="", suffix=None)
+    s.shown(1, "r1", shown)
     s.verdict(2, "r1", accepted=True)
-    _request(s, 4, "r2", "// header\nfunction f() {}\n", None)
+    _request(s, 4, "r2", later, None)
     rec = by_request(s.track(session_end_at=20))["r1"]
-    assert (rec.committed, rec.finalize_reason, rec.kept_at_first_check) == (None, "no_context", None)
-    s = Stream()
-    s.request(1, "r1", 0, prefix="", suffix=None)
-    s.shown(1, "r1", "import os")
-    s.verdict(2, "r1", accepted=True)
-    _request(s, 4, "r2", "import os\n", None)
-    rec = by_request(s.track(session_end_at=20))["r1"]
-    assert (rec.committed, rec.kept_at_first_check) == ("import os\n", True)
+    assert (rec.committed, rec.finalize_reason, rec.kept_at_first_check) == expected
