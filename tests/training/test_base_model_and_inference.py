@@ -90,13 +90,15 @@ def test_curate_perplexity_stage_scores_with_the_tiny_base_model(tiny_base, mode
 
     path = scoring_model(EchoConfig.model_validate({"train": {"base": {"dir": str(tiny_base)}}}))
     assert path == str(tiny_base)
-    rows = [
+    samples = [
         {"session_id": "a", "request_id": "1", "prefix": "def f(x):\n    ", "suffix": "\n", "middle": "return x\n"},
         {"session_id": "a", "request_id": "2", "prefix": "def f(x):\n    ", "suffix": None, "middle": "\x07ζ\x1b⌘¥\x02"},
         {"session_id": "b", "request_id": "3", "prefix": None, "suffix": "x = 1\n", "middle": ""},
     ]
+    # The verdict's digests and user travel with each score (curate_scores' columns).
+    rows = [{**r, "user_id": "u", "input_sha256": f"i{i}", "config_sha256": "c"} for i, r in enumerate(samples)]
     out = score_table(path, 2, None, pa.Table.from_pylist(rows)).to_pylist()
-    assert [(r["session_id"], r["request_id"]) for r in out] == [("a", "1"), ("a", "2"), ("b", "3")]
+    assert [(r["session_id"], r["request_id"], r["input_sha256"]) for r in out] == [("a", "1", "i0"), ("a", "2", "i1"), ("b", "3", "i2")]
     perplexity = [r["perplexity"] for r in out]
     assert all(1 < p < float("inf") for p in perplexity)
     assert perplexity[0] == pytest.approx(math.exp(-model.score("def f(x):\n    ", "\n", "return x\n")), rel=1e-4)
