@@ -87,14 +87,11 @@ def _names_query(name: str) -> Query:
     """Every node kind whose name ends in `identifier` (the spelling of a name in all three
     grammars), and Python's `from m import *`."""
     language = _language(name)
-    kinds = sorted({
-        language.node_kind_for_id(i) for i in range(language.node_kind_count)
-        if language.node_kind_is_named(i) and language.node_kind_is_visible(i)
-        and (language.node_kind_for_id(i) or "").endswith("identifier")
-    })
-    star = " (wildcard_import) @star" if "wildcard_import" in {
-        language.node_kind_for_id(i) for i in range(language.node_kind_count)} else ""
-    return Query(language, "[" + " ".join(f"({kind})" for kind in kinds) + "] @name" + star)
+    kinds = {language.node_kind_for_id(i) or "" for i in range(language.node_kind_count)
+             if language.node_kind_is_named(i) and language.node_kind_is_visible(i)}
+    names = " ".join(f"({kind})" for kind in sorted(kinds) if kind.endswith("identifier"))
+    star = " (wildcard_import) @star" if "wildcard_import" in kinds else ""
+    return Query(language, f"[{names}] @name{star}")
 
 
 def names_and_star_imports(tree: Tree, grammar: str) -> Iterator[tuple[Node, str]]:

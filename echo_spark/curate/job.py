@@ -218,6 +218,7 @@ def score_table(model_path: str, batch_size: int, context_length: int | None, ro
     import math
 
     import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
 
     from echo_spark.curate.scoring import shared_model
 
@@ -226,8 +227,8 @@ def score_table(model_path: str, batch_size: int, context_length: int | None, ro
     scores = model.score_batch([p or "" for p in data["prefix"]], data["suffix"], [m or "" for m in data["middle"]],
                                batch_size=batch_size)
     data["perplexity"] = [math.exp(-s) for s in scores]
-    return pa.table({c.name: pa.array(data[c.name], pa.float64() if c.name == "perplexity" else pa.string())
-                     for c in CURATE_PERPLEXITY.columns})
+    schema = to_arrow_schema(CURATE_PERPLEXITY.schema, timezone="UTC")
+    return pa.Table.from_pydict({name: data[name] for name in schema.names}, schema=schema)
 
 
 def scorer_digest(model_path: str, context_tokens: int | None) -> str:
