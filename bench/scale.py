@@ -141,6 +141,9 @@ def main() -> None:
                              "(simulating 10M events takes about 45 minutes here; copying 1M ten times, minutes)")
     parser.add_argument("--daily-share", type=float, default=0.01,
                         help="after the first runs, land this share of new events and run the jobs again (0: skip)")
+    parser.add_argument("--perplexity", action="store_true",
+                        help="run curate's perplexity stage (off by default: scoring is a once-per-sample model cost, "
+                             "measured by bench/curate.py, and it would hide what the pipeline itself costs)")
     args = parser.parse_args()
     results: dict[int, dict[str, dict[str, float]]] = {}
     for events in args.sizes:
@@ -167,6 +170,8 @@ def main() -> None:
                 land_next_day(work, new_events)
             for job in JOBS:
                 overrides = [f"engine.sail_memory_gb={args.ingest_memory_gb}"] if job == "ingest" else []
+                if job == "curate" and not args.perplexity:
+                    overrides.append("curate.perplexity_enabled=false")
                 figures = run_job(job, work, overrides)
                 figures["events_per_s"] = new_events / figures["seconds"]
                 results[events][label + job] = figures

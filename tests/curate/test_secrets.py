@@ -147,3 +147,13 @@ def test_prefilter_is_exact_on_mixed_text(scanner: SecretScanner, parts: list[st
     ASCII (long s, Kelvin sign): skipping recognizers never changes what is found."""
     text = "".join(parts)
     assert scanner.find(text) == scanner.find(text, prefilter=False)
+
+
+@pytest.mark.parametrize("min_score,found", [(0.5, set()), (0.4, {"US_SSN"})])
+def test_context_words_lift_a_score_only_where_it_can_reach_the_threshold(min_score: float, found: set[str]) -> None:
+    """A nine-digit number is a 0.05 "very weak" SSN; the word "ssn" before it lifts it to 0.4, so it
+    is found under a 0.4 threshold and not under the default 0.5 (where the costly pass with
+    context words is skipped); without the word it is found under neither."""
+    lowered = shared_scanner(min_score, _CONFIG.secrets_min_entropy)
+    assert {f.entity for f in lowered.find("ssn = 536224871\n")} == found
+    assert lowered.find("count = 536224871\n") == []

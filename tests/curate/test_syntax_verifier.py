@@ -6,8 +6,11 @@ import warnings
 
 import pytest
 
+from echo_spark.curate import grammars
 from echo_spark.curate.records import Gap, Verdict
 from echo_spark.curate.verifiers.syntax import _cause, check_syntax
+
+from .stdlib_samples import stdlib_gaps
 
 
 def _check(language: str | None, prefix: str, committed: str, suffix: str | None) -> Verdict:
@@ -105,3 +108,24 @@ def test_an_error_the_gap_leaves_on_the_cursor_line_is_not_a_broken_context() ->
     """`return g(` with a cut commit: the context's error is on the cursor's line, the gap's own."""
     verdict = _check("python", "def f(a):\n    return g(", "a, b", "\n\nx = 1\n")
     assert not verdict.keep and verdict.reason == "new_syntax_errors:unit_end"
+
+
+def _fresh(grammar: str, text: str) -> str:
+    from tree_sitter import Parser
+
+    return str(Parser(grammars._language(grammar)).parse(text.encode("utf-8")).root_node)
+
+
+@pytest.mark.parametrize("broken", ["", "x = (", "é = 'ü\n", "}{)("])
+def test_the_filled_tree_is_the_fresh_parse(broken: str) -> None:
+    """The verifier parses the filled document incrementally from the context's tree: it must be the
+    tree a fresh parse gives, with clean, broken and non-ASCII commits, in every grammar."""
+    gaps = stdlib_gaps(120)
+    for prefix, middle, suffix in gaps:
+        middle = middle + broken
+        for grammar in ("python", "javascript", "cpp"):
+            incremental = grammars.parse_insertion(grammar, prefix, middle, suffix)
+            assert str(incremental.root_node) == _fresh(grammar, prefix + middle + suffix)
+    # The context's kept tree was copied, not edited: it is still the context's own.
+    prefix, _, suffix = gaps[-1]
+    assert str(grammars.parse("cpp", prefix + suffix).root_node) == _fresh("cpp", prefix + suffix)

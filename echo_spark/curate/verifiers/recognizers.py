@@ -36,6 +36,9 @@ _PLACEHOLDER = regex.compile(
 # Key names of generic assignments: `api_key = "..."`, `"client_secret": "..."`, `AUTH_TOKEN="..."`.
 _KEY_NAME = r"(?i:[\w-]*(?:api[_-]?key|apikey|secret|token|credential|auth[_-]?key|access[_-]?key|private[_-]?key)[\w-]*)"
 _PASSWORD_NAME = r"(?i:[\w-]*(?:passw(?:or)?d|passwd|pwd)[\w-]*)"
+# The same names without the leading `[\w-]*` (the part of a match a trigger needs; see `Needs`).
+_KEY_NAME_END = r"(?i:(?:api[_-]?key|apikey|secret|token|credential|auth[_-]?key|access[_-]?key|private[_-]?key)[\w-]*)"
+_PASSWORD_NAME_END = r"(?i:(?:passw(?:or)?d|passwd|pwd)[\w-]*)"
 _ASSIGNED = r"""["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]"""
 
 
@@ -99,7 +102,7 @@ def _valid_phone(value: str) -> bool:
 
 @dataclass(frozen=True)
 class Needs:
-    """What any match of a recognizer contains, checked with `in` before its regexes run.
+    """What any match of a recognizer contains, checked before its regexes run.
 
     The pattern recognizers were most of the secrets stage's time, nearly all of it spent failing:
     a lookbehind such as `(?<=password=)` is tried at every character of a document that holds no
@@ -107,19 +110,35 @@ class Needs:
     is skipped, and the findings stay exactly those of running every recognizer (a test checks).
     `literals` are case-sensitive; `words` are ASCII and matched in any case (a text with other
     than ASCII characters always runs, since regex case folding maps a few of those to ASCII).
+    `trigger`, when set, is a regex that every match, together with the context its lookbehind
+    reads, also matches (the lookbehind's text followed by the value, with no lookaround): searched
+    only when the substrings are present, it skips code that names a key or holds digits but
+    assigns no secret and writes no number of the format (`token = request.args[...]`, `x = 100`).
     """
 
     literals: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
+    trigger: regex.Pattern[str] | None = None
 
     def met(self, text: str, lowered: str) -> bool:
-        if any(literal in text for literal in self.literals):
-            return True
-        return bool(self.words) and (not text.isascii() or any(word in lowered for word in self.words))
+        present = any(literal in text for literal in self.literals) or (
+            bool(self.words) and (not text.isascii() or any(word in lowered for word in self.words)))
+        return present and (self.trigger is None or self.trigger.search(text) is not None)
 
 
-# Presidio's own recognizers (credit cards, IBANs, SSNs) and the phone numbers all need a digit.
-DIGIT = Needs(literals=tuple("0123456789"))
+def _trigger(*alternatives: str, flags: int = regex.MULTILINE) -> regex.Pattern[str]:
+    """One regex that matches where any of `alternatives` does (flags as the recognizer's patterns)."""
+    return regex.compile("|".join(f"(?:{a})" for a in alternatives), flags)
+
+
+# Presidio's own recognizers compile with IGNORECASE (and DOTALL, MULTILINE): their triggers too.
+_PRESIDIO_FLAGS = regex.IGNORECASE | regex.DOTALL | regex.MULTILINE
+# Credit cards: four digits, a separator maybe, three more (Presidio's pattern starts so).
+_CARD = Needs(literals=tuple("0123456789"), trigger=_trigger(r"\d{4}[- ]?\d{3}", flags=_PRESIDIO_FLAGS))
+# IBANs: two letters and two digits (case-insensitive: a superset of the pattern under either case rule).
+_IBAN = Needs(literals=tuple("0123456789"), trigger=_trigger(r"[A-Z]{2}[0-9]{2}", flags=_PRESIDIO_FLAGS))
+# SSNs: every one of Presidio's five patterns holds three digits, a separator maybe, two digits.
+_SSN = Needs(literals=tuple("0123456789"), trigger=_trigger(r"[0-9]{3}[- .]?[0-9]{2}", flags=_PRESIDIO_FLAGS))
 
 
 class CodeRecognizer(PatternRecognizer):
@@ -148,8 +167,12 @@ def recognizer_needs(recognizer: EntityRecognizer) -> Needs | None:
     """What a match of `recognizer` needs; None when unknown (the recognizer always runs)."""
     if isinstance(recognizer, CodeRecognizer):
         return recognizer.needs
-    if isinstance(recognizer, (CreditCardRecognizer, IbanRecognizer, UsSsnRecognizer)):
-        return DIGIT
+    if isinstance(recognizer, CreditCardRecognizer):
+        return _CARD
+    if isinstance(recognizer, IbanRecognizer):
+        return _IBAN
+    if isinstance(recognizer, UsSsnRecognizer):
+        return _SSN
     return None
 
 
@@ -164,7 +187,9 @@ def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
         CodeRecognizer("AWS_SECRET_KEY", [
             r"""(?<=(?i:secret_?access_?key|aws_?secret[\w-]*|aws[\w-]*_sk)["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]?)"""
             r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
-        ], Needs(words=("secret", "aws")), validator=lambda v: shannon_entropy(v) >= min_entropy),
+        ], Needs(words=("secret", "aws"), trigger=_trigger(
+            r"""(?i:secret_?access_?key|aws_?secret[\w-]*|aws[\w-]*_sk)["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]?"""
+            r"[A-Za-z0-9/+]{40}")), validator=lambda v: shannon_entropy(v) >= min_entropy),
         CodeRecognizer("GCP_PRIVATE_KEY_ID", [r"""(?<="private_key_id"\s*:\s*")[0-9a-f]{40}(?=")"""], Needs(('"private_key_id"',))),
         CodeRecognizer("PRIVATE_KEY", [_PEM_PRIVATE_KEY], Needs(("-----BEGIN",)), score=1.0),
         CodeRecognizer("AZURE_KEY", [
@@ -207,9 +232,14 @@ def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
             r"""(?<=\b(?i:password|pwd)=)[^;"'`\s]{4,}""",
             # password = "..."
             r"(?<=" + _PASSWORD_NAME + _ASSIGNED + r""")[^"'`\s]{6,}(?=["'`])""",
-        ], Needs(("://",), words=("passw", "pwd")), validator=lambda v: _not_placeholder(v) and _mixed(v)),
+        ], Needs(("://",), words=("passw", "pwd"), trigger=_trigger(
+            r"""://[^\s:/@"'`<>]{0,64}:[^\s@/"'`<>]{3,128}@[\w.-]""",
+            r"""(?i:password|pwd)=[^;"'`\s]{4}""",
+            _PASSWORD_NAME_END + _ASSIGNED + r"""[^"'`\s]{6,}["'`]""",
+        )), validator=lambda v: _not_placeholder(v) and _mixed(v)),
         CodeRecognizer("GENERIC_SECRET", [r"(?<=" + _KEY_NAME + _ASSIGNED + r""")[^"'`\s]{12,}(?=["'`])"""],
-                       Needs(words=("key", "secret", "token", "credential")),
+                       Needs(words=("key", "secret", "token", "credential"),
+                             trigger=_trigger(_KEY_NAME_END + _ASSIGNED + r"""[^"'`\s]{12,}["'`]""")),
                        validator=key_value),
         CodeRecognizer("EMAIL", [r"(?<!://[^\s/@:]*:[^\s/@:]*)\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b"],
                        Needs(("@",)),
@@ -218,11 +248,13 @@ def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
             r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.]*\d)",
             r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])",
             r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,6}(?::[0-9a-fA-F]{1,4}){1,5}(?![\w:])",
-        ], Needs((".", ":")), validator=_global_ip),
+        ], Needs((".", ":"), trigger=_trigger(r"\.\d{1,3}\.\d{1,3}\.", r":[0-9a-fA-F]{1,4}:")),
+            validator=_global_ip),
         CodeRecognizer("PHONE", [
             r"(?<![\w+.-])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w.-]*\d)",
             r"(?<![\w+.-])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\w.-]*\d)",
-        ], DIGIT, validator=_valid_phone),
+        ], Needs(literals=tuple("0123456789"), trigger=_trigger(r"\d{3}\)?[ .-]\d{3}", r"\+\d")),
+            validator=_valid_phone),
         CreditCardRecognizer(supported_entity="CREDIT_CARD"),
         IbanRecognizer(supported_entity="IBAN"),
         UsSsnRecognizer(supported_entity="US_SSN"),

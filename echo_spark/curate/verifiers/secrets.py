@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 import spacy
+from spacy.language import Language as SpacyLanguage
+from spacy.tokens import Doc
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 
@@ -24,11 +26,22 @@ from .recognizers import CREDENTIALS, Needs, code_recognizers, recognizer_needs
 STAGE = "secrets"
 
 
+@SpacyLanguage.component("echo_lowercase_lemma")
+def _lowercase_lemma(doc: Doc) -> Doc:
+    """A blank pipeline has no lemmatizer, and Presidio reads context words from lemmas: with every
+    lemma empty, no context word ("ssn", "card") ever raised a score. The lowercased word stands in."""
+    for token in doc:
+        token.lemma_ = token.lower_
+    return doc
+
+
 class _BlankSpacyNlpEngine(SpacyNlpEngine):
     """spaCy's blank English tokenizer: nothing to download, no NER (pattern recognizers only)."""
 
     def load(self) -> None:
-        self.nlp = {"en": spacy.blank("en")}
+        nlp = spacy.blank("en")
+        nlp.add_pipe("echo_lowercase_lemma")
+        self.nlp = {"en": nlp}
 
 
 @dataclass(frozen=True)
@@ -57,9 +70,13 @@ class SecretScanner:
         self.min_score = min_score
         # Only a few recognizers read the tokens the NLP engine makes of the text (their context
         # words raise a score); tokenizing every document was two thirds of this stage's time. So
-        # a first pass runs without tokens, and only a text where such an entity turned up is
-        # analyzed again in full.
+        # a first pass runs without tokens, and only a text where such an entity turned up with a
+        # score that its context could lift to `min_score` is analyzed again in full (the enhancer
+        # adds `context_similarity_factor` and floors at `min_score_with_context_similarity`: a
+        # 0.05 "very weak" SSN pattern, such as any nine-digit number, can reach 0.4, never 0.5).
         self._context_entities = {e for r in recognizers if getattr(r, "context", None) for e in r.supported_entities}
+        enhancer = self.engine.context_aware_enhancer
+        self._lift = (enhancer.context_similarity_factor, enhancer.min_score_with_context_similarity)
         self._no_tokens = NlpArtifacts(entities=[], tokens=nlp_engine.nlp["en"].make_doc(""), tokens_indices=[],
                                        lemmas=[], nlp_engine=nlp_engine, language="en")
         self._needs: dict[str, Needs | None] = {e: recognizer_needs(r) for r in recognizers for e in r.supported_entities}
@@ -75,7 +92,7 @@ class SecretScanner:
             return []
         results = self.engine.analyze(text=text, language="en", entities=entities, score_threshold=0.0,
                                       nlp_artifacts=self._no_tokens)
-        if any(r.entity_type in self._context_entities for r in results):
+        if any(r.entity_type in self._context_entities and self._liftable(r.score) for r in results):
             results = self.engine.analyze(text=text, language="en", entities=entities, score_threshold=self.min_score)
         else:
             results = [r for r in results if r.score >= self.min_score]
@@ -91,6 +108,10 @@ class SecretScanner:
                 merged.append(found)
         return merged
 
+    def _liftable(self, score: float) -> bool:
+        """Can context words raise this score to `min_score`? (The enhancer's own arithmetic.)"""
+        factor, floor = self._lift
+        return min(max(score + factor, floor), 1.0) >= self.min_score
 
     def _possible(self, text: str) -> list[str]:
         lowered = text.lower()
