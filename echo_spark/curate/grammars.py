@@ -59,10 +59,11 @@ def _parser(name: str) -> Parser:
     return parsers[name]
 
 
-# The last few trees, by (grammar, text): the stages of one gap parse the same document more than
-# once (the teacher and the syntax and identifier verifiers all read prefix + C_N + suffix when the
-# teacher keeps C_N whole). Trees are never edited in place here (an edit works on a copy), so
-# sharing them is safe; each thread keeps its own, as it keeps its parsers.
+# The last few trees, by (grammar, text), most recent last: the stages of one gap parse the same
+# document more than once (the syntax and identifier verifiers both read prefix + C_N + suffix), and
+# a new document is parsed incrementally from the most recent tree of its grammar (below). Trees are
+# never edited in place here (an edit works on a copy), so sharing them is safe; each thread keeps
+# its own, as it keeps its parsers.
 _TREES_KEPT = 8
 
 
@@ -90,27 +91,74 @@ def _remember(key: tuple[str, str], tree: Tree) -> Tree:
 
 
 def parse(grammar: str, text: str) -> Tree:
-    """Parse UTF-8 text with a grammar returned by `grammar_name`."""
+    """Parse UTF-8 text with a grammar returned by `grammar_name`.
+
+    Curate meets a session's requests one after another, and each one's document is mostly the
+    last one's (the same file, a few lines typed since): when the text shares at least half its
+    characters with the most recent document of the grammar, as one common start and one common
+    end, that tree is edited (on a copy) and reparsed, which costs the size of the difference
+    instead of the document's (on the 1M simulation's silver, three quarters of a context's
+    characters are shared with the previous row's). Only a tree without errors is reused: from one
+    with errors, the incremental parse recovered differently from a fresh one in 9 of 5,000 silver
+    rows; from a clean one it gave the fresh parse's tree in every row tried (tests compare them).
+    """
     key = (grammar, text)
-    return _kept(key) or _remember(key, _parser(grammar).parse(text.encode("utf-8")))
+    if (tree := _kept(key)) is not None:
+        return tree
+    for (kept_grammar, kept_text), kept_tree in reversed(_kept_trees().items()):
+        if kept_grammar == grammar and not kept_tree.root_node.has_error:
+            start = _common_start(kept_text, text)
+            end = _common_end(kept_text, text, min(len(kept_text), len(text)) - start)
+            if 2 * (start + end) >= len(text):
+                return _remember(key, _reparse(grammar, kept_text, kept_tree, text, start, end))
+            break
+    return _remember(key, _parser(grammar).parse(text.encode("utf-8")))
 
 
 def parse_insertion(grammar: str, before: str, inserted: str, after: str) -> Tree:
-    """The tree of before + inserted + after, parsed incrementally from the tree of before + after.
-
-    The syntax verifier parses a document with and without the commit; the second parse reuses
-    every subtree the commit does not touch (tree-sitter's edit and reparse), which costs the size
-    of the change instead of the document's. The tree is the one a fresh parse gives (checked on
-    thousands of simulated and standard library gaps)."""
+    """The tree of before + inserted + after, parsed incrementally from the tree of before + after
+    (the syntax verifier parses a document with and without the commit) when that tree is clean."""
     text = before + inserted + after
     key = (grammar, text)
     if (tree := _kept(key)) is not None:
         return tree
-    edited = parse(grammar, before + after).copy()
-    at, start = len(before.encode("utf-8")), _point(before)
-    edited.edit(start_byte=at, old_end_byte=at, new_end_byte=at + len(inserted.encode("utf-8")),
-                start_point=start, old_end_point=start, new_end_point=_point(before + inserted))
-    return _remember(key, _parser(grammar).parse(text.encode("utf-8"), edited))
+    context = parse(grammar, before + after)
+    if context.root_node.has_error:
+        return _remember(key, _parser(grammar).parse(text.encode("utf-8")))
+    return _remember(key, _reparse(grammar, before + after, context, text, len(before), len(after)))
+
+
+def _reparse(grammar: str, old: str, tree: Tree, new: str, start: int, end: int) -> Tree:
+    """The tree of `new`, from `tree` of `old` where the two share `start` first and `end` last characters."""
+    edited = tree.copy()
+    edited.edit(start_byte=len(old[:start].encode("utf-8")), old_end_byte=len(old[: len(old) - end].encode("utf-8")),
+                new_end_byte=len(new[: len(new) - end].encode("utf-8")), start_point=_point(old[:start]),
+                old_end_point=_point(old[: len(old) - end]), new_end_point=_point(new[: len(new) - end]))
+    return _parser(grammar).parse(new.encode("utf-8"), edited)
+
+
+def _common_start(a: str, b: str) -> int:
+    """Length of the longest common start (binary search over slice comparisons, which run in C)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_end(a: str, b: str, limit: int) -> int:
+    """Length of the longest common end, at most `limit` characters."""
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid :] == b[len(b) - mid :]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _point(text: str) -> tuple[int, int]:

@@ -117,15 +117,21 @@ def _fresh(grammar: str, text: str) -> str:
 
 
 @pytest.mark.parametrize("broken", ["", "x = (", "é = 'ü\n", "}{)("])
-def test_the_filled_tree_is_the_fresh_parse(broken: str) -> None:
-    """The verifier parses the filled document incrementally from the context's tree: it must be the
-    tree a fresh parse gives, with clean, broken and non-ASCII commits, in every grammar."""
-    gaps = stdlib_gaps(120)
-    for prefix, middle, suffix in gaps:
+def test_incremental_trees_are_the_fresh_parse(broken: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The verifier parses a context incrementally from the previous document's tree and the filled
+    document from the context's: each must be the tree a fresh parse gives, as a session types on
+    (clean, broken and non-ASCII commits, in every grammar)."""
+    reparsed = []
+    real = grammars._reparse
+    monkeypatch.setattr(grammars, "_reparse", lambda *args: reparsed.append(args[0]) or real(*args))
+    for prefix, middle, suffix in stdlib_gaps(60):
         middle = middle + broken
+        typed = len(middle) // 2
         for grammar in ("python", "javascript", "cpp"):
-            incremental = grammars.parse_insertion(grammar, prefix, middle, suffix)
-            assert str(incremental.root_node) == _fresh(grammar, prefix + middle + suffix)
-    # The context's kept tree was copied, not edited: it is still the context's own.
-    prefix, _, suffix = gaps[-1]
-    assert str(grammars.parse("cpp", prefix + suffix).root_node) == _fresh("cpp", prefix + suffix)
+            # a request with half the commit typed, then the next one with all of it
+            for before, inserted in ((prefix, middle[:typed]), (prefix + middle[:typed], middle[typed:])):
+                context = grammars.parse(grammar, before + suffix)
+                assert str(context.root_node) == _fresh(grammar, before + suffix)
+                filled = grammars.parse_insertion(grammar, before, inserted, suffix)
+                assert str(filled.root_node) == _fresh(grammar, before + inserted + suffix)
+    assert len(reparsed) >= 10  # clean trees reused (python windows of python; the rest have errors)
