@@ -84,6 +84,11 @@ class IngestConfig(Section):
     max_future_skew_hours: float = Field(
         default=24 * 7, ge=0,
         description="Events stamped later than ingestion time plus this many hours are quarantined as ts_out_of_range.")
+    bytes_per_pass: int = Field(
+        default=128 * 2**20, ge=1,
+        description="New landing files are ingested in passes of about this many bytes as stored (in path order, a "
+                    "file never split): the embedded engine holds a pass's lines in memory while it counts first "
+                    "deliveries (README, Ingest).")
 
 
 class LifecycleConfig(Section):

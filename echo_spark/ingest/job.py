@@ -277,7 +277,39 @@ def ingest(
         metrics = {**_nothing_read(lakehouse), **listed, "stage_seconds": clock.timings}
         return metrics
 
-    with clock.stage("parse landing files into staging"):
+    passes = ingest_passes(todo, config.ingest.bytes_per_pass)
+    metrics: dict[str, Any] = {}
+    for number, files in enumerate(passes, 1):
+        label = f" (pass {number} of {len(passes)}, {len(files)} files)" if len(passes) > 1 else ""
+        metrics = _add_pass(metrics, _ingest_pass(lakehouse, files, listing, limits, started, run_id, clock, label))
+    metrics.update(listed)
+    metrics["passes"] = len(passes)
+    metrics["stage_seconds"] = clock.timings
+    return metrics
+
+
+def ingest_passes(files: list[ListedFile], bytes_per_pass: int) -> list[list[ListedFile]]:
+    """The files in path order, cut into passes of at most `bytes_per_pass` (a larger file alone).
+
+    Path order keeps "first delivery" what one pass would make it: a pass MERGEs into bronze only
+    the event_ids that earlier passes (with earlier paths) did not bring."""
+    passes: list[list[ListedFile]] = []
+    size = 0
+    for f in sorted(files, key=lambda f: f.path):
+        if not passes or size + max(f.size, 0) > bytes_per_pass and passes[-1]:
+            passes.append([])
+            size = 0
+        passes[-1].append(f)
+        size += max(f.size, 0)
+    return passes
+
+
+def _ingest_pass(lakehouse: Lakehouse, todo: list[ListedFile], listing: Listing, limits: ParseLimits,
+                 started: datetime, run_id: str, clock: StageClock, label: str) -> dict[str, Any]:
+    """Parse, MERGE and record one pass's files: each pass ends with its own landing_files commit,
+    so a crash after one pass leaves that pass ingested and recorded and the rest for the next run."""
+    spark = lakehouse.spark
+    with clock.stage(f"parse landing files into staging{label}"):
         lakehouse.overwrite(INGEST_STAGING, read_files(spark, todo, listing.remote, limits))
     staged = lakehouse.read(INGEST_STAGING)
     try:
@@ -285,25 +317,36 @@ def ingest(
         files = staged.filter(F.col("source_line") == FILE_ROW).select(
             "source_file", "file_sha256", "file_size", "file_mtime_us", "file_lines", "file_quarantined"
         ).collect()
-        with clock.stage("apply erasure tombstones"):
+        with clock.stage(f"apply erasure tombstones{label}"):
             erased = _erased_lines(lakehouse, lines, started)
         if erased:
             dropped = spark.createDataFrame([(f, n) for f, n, _ in erased], "source_file string, source_line long")
             lines = lines.join(dropped, ["source_file", "source_line"], "left_anti")
-        metrics = _load_staged(lakehouse, lines, started, clock)
+        metrics = _load_staged(lakehouse, lines, started, clock, label)
         inserted_by_file = metrics.pop("_inserted_by_file")
-        with clock.stage("record landing files"):
+        with clock.stage(f"record landing files{label}"):
             rewritten = _record_files(lakehouse, files, inserted_by_file, erased, listing.remote, run_id, started,
                                       metrics["bronze_version"])
     finally:
         lakehouse.drop_local(INGEST_STAGING)
-    metrics.update(listed)
     metrics["files_read"] = len(files)
     metrics["erased"] = len(erased)
     metrics["lines_read"] += len(erased)
     metrics["landing_files_rewritten"] = rewritten
-    metrics["stage_seconds"] = clock.timings
     return metrics
+
+
+def _add_pass(total: dict[str, Any], one: dict[str, Any]) -> dict[str, Any]:
+    """A run's figures: the passes' counts summed (a duplicate of an earlier pass's event counts as
+    already in bronze, not in batch), the last bronze version."""
+    if not total:
+        return one
+    merged = {k: (v + one[k] if isinstance(v, int) and k != "bronze_version" else v) for k, v in total.items()}
+    merged["quarantined_by_reason"] = dict(sorted(
+        (reason, total["quarantined_by_reason"].get(reason, 0) + one["quarantined_by_reason"].get(reason, 0))
+        for reason in {**total["quarantined_by_reason"], **one["quarantined_by_reason"]}))
+    merged["bronze_version"] = one["bronze_version"]
+    return merged
 
 
 def _signatures(lakehouse: Lakehouse) -> set[tuple[str, int, int]]:
@@ -449,11 +492,12 @@ def batch_counts(staged: DataFrame, bronze: DataFrame) -> DataFrame:
     )
 
 
-def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clock: StageClock) -> dict[str, Any]:
+def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clock: StageClock,
+                 label: str = "") -> dict[str, Any]:
     """MERGE the staged lines into quarantine and bronze; every count comes from `batch_counts`,
     taken before the MERGEs (what bronze held before this batch), and decides which MERGE is
     needed at all."""
-    with clock.stage("count lines, verdicts and duplicates"):
+    with clock.stage(f"count lines, verdicts and duplicates{label}"):
         rows = batch_counts(staged, lakehouse.read(EVENTS)).collect()
     by_reason: dict[str, int] = {}
     batch_by_file: dict[str, int] = {}
@@ -472,10 +516,10 @@ def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clo
     already_present = sum(present_by_file.values())
     conflicting = sum(r["conflicting_present"] + r["conflicting_in_batch"] for r in rows)
 
-    with clock.stage("merge quarantine"):
+    with clock.stage(f"merge quarantine{label}"):
         if quarantined:
             lakehouse.merge(QUARANTINE, quarantine_rows(staged, started))
-    with clock.stage("deduplicate and merge events"):
+    with clock.stage(f"deduplicate and merge events{label}"):
         if batch_distinct > already_present:
             lakehouse.merge(EVENTS, bronze_rows(staged, started))
 

@@ -138,3 +138,32 @@ def test_ingest_killed_while_recording_files_then_rerun_matches_an_uninterrupted
     assert table_checksums(crashed, TABLES) == table_checksums(clean, TABLES)
     assert crashed.read(LANDING_FILES).count() == 6
     assert crashed.read(LANDING_FILES).groupBy("path").count().filter(F.col("count") > 1).count() == 0
+
+
+def test_passes_cut_the_files_in_path_order_by_size():
+    files = [ingest_job.ListedFile(f"/l/{name}", size, 0) for name, size in
+             [("c", 40), ("a", 60), ("b", 50), ("d", 500), ("e", -1), ("f", 10)]]
+    passes = ingest_job.ingest_passes(files, 100)
+    assert [[f.path[-1] for f in p] for p in passes] == [["a"], ["b", "c"], ["d"], ["e", "f"]]
+    assert ingest_job.ingest_passes(files, 10**9) == [sorted(files, key=lambda f: f.path)]
+
+
+@pytest.mark.sail_only
+def test_ingest_in_passes_equals_one_pass(spark, tmp_path, landing):
+    """Passes of a file each give the tables and totals of one pass, with an event delivered again
+    (and once changed) in a later file: its first delivery, in path order, is the one kept."""
+    landing.write("a.jsonl", _events("a", 20) + b"{bad\n")
+    changed = json.dumps({"event_id": "a-3", "type": "session_end", "ts": 1, "session_id": "other"}).encode() + b"\n"
+    landing.write("b.jsonl.gz", gzip.compress(_events("a", 5) + changed + _events("b", 7) + b"not json\n"))
+    landing.write("c.jsonl", _events("c", 9))
+    (one, one_config), (many, many_config) = _two_lakehouses(spark, tmp_path)
+    single = ingest(spark, one, one_config, str(landing.root))
+    many_config = many_config.model_copy(update={"ingest": many_config.ingest.model_copy(update={"bytes_per_pass": 1})})
+    passes = ingest(spark, many, many_config, str(landing.root))
+    assert (single["passes"], passes["passes"]) == (1, 3)
+    assert table_checksums(many, TABLES) == table_checksums(one, TABLES)
+    totals = ("files_read", "lines_read", "inserted", "duplicates", "duplicates_conflicting", "quarantined")
+    assert {k: passes[k] for k in totals} == {k: single[k] for k in totals}
+    assert passes["quarantined_by_reason"] == single["quarantined_by_reason"]
+    assert (passes["duplicates_in_batch"], passes["duplicates_already_in_bronze"]) == (0, single["duplicates"])
+    assert many.read(LANDING_FILES).count() == 3
