@@ -2,11 +2,12 @@
 
 Only landing files that no run has recorded in `landing_files` (by path, size and modification
 time) are read, each parsed once, whole, in `mapInArrow`, into a staging table; every count and
-both MERGEs read the staged rows (Sail's `cache` is a no-op, so this is what keeps the parse from
+both writes read the staged rows (Sail's `cache` is a no-op, so this is what keeps the parse from
 running once per action). Lines of erased users (tombstones) are dropped and removed from their
-files. Events merge into bronze on `event_id` (insert only) and verdicts into quarantine on
-(source_file, source_line), so reading the same files again adds nothing; the files read are
-recorded last, so a run that dies before that is simply done again by the next one.
+files. Events are appended to bronze when their `event_id` is not there yet (insert only) and
+verdicts MERGEd into quarantine on (source_file, source_line), so reading the same files again adds
+nothing; the files read are recorded last, so a run that dies before that is simply done again by
+the next one. New files are read in passes of about `ingest.bytes_per_pass`, each recorded on its own.
 """
 
 from __future__ import annotations
@@ -291,8 +292,8 @@ def ingest(
 def ingest_passes(files: list[ListedFile], bytes_per_pass: int) -> list[list[ListedFile]]:
     """The files in path order, cut into passes of at most `bytes_per_pass` (a larger file alone).
 
-    Path order keeps "first delivery" what one pass would make it: a pass MERGEs into bronze only
-    the event_ids that earlier passes (with earlier paths) did not bring."""
+    Path order keeps "first delivery" what one pass would make it: a pass adds to bronze only the
+    event_ids that earlier passes (with earlier paths) did not bring."""
     passes: list[list[ListedFile]] = []
     size = 0
     for f in sorted(files, key=lambda f: f.path):
@@ -421,8 +422,8 @@ def _record_files(
     """Record the files read (one `landing_files` row per path and digest), after bronze.
 
     This is the run's last commit: a crash before it leaves the files unrecorded, so the next
-    run reads them again and the MERGEs on event_id and (source_file, source_line) add nothing
-    twice; a crash after it leaves them recorded and ingested. A local file that held erased
+    run reads them again, and bronze (by event_id) and quarantine (by source_file, source_line)
+    take nothing twice; a crash after it leaves them recorded and ingested. A local file that held erased
     lines is rewritten without them: the rewritten version is recorded in the same commit and
     renamed over the original right after (see rewrite.py for a crash in between)."""
     by_file: dict[str, list[tuple[int, bool]]] = {}
@@ -494,8 +495,8 @@ def batch_counts(staged: DataFrame, bronze: DataFrame) -> DataFrame:
 
 def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clock: StageClock,
                  label: str = "") -> dict[str, Any]:
-    """MERGE the staged lines into quarantine and bronze; every count comes from `batch_counts`,
-    taken before the MERGEs (what bronze held before this batch), and decides which MERGE is
+    """Write the staged lines to quarantine and bronze; every count comes from `batch_counts`,
+    taken before the writes (what bronze held before this batch), and decides which write is
     needed at all."""
     with clock.stage(f"count lines, verdicts and duplicates{label}"):
         rows = batch_counts(staged, lakehouse.read(EVENTS)).collect()
@@ -519,9 +520,13 @@ def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clo
     with clock.stage(f"merge quarantine{label}"):
         if quarantined:
             lakehouse.merge(QUARANTINE, quarantine_rows(staged, started))
-    with clock.stage(f"deduplicate and merge events{label}"):
+    with clock.stage(f"deduplicate and append events{label}"):
         if batch_distinct > already_present:
-            lakehouse.merge(EVENTS, bronze_rows(staged, started))
+            # Insert only: the first deliveries bronze lacks, found by their event_id alone and
+            # appended in one commit. A MERGE joined the pass with every bronze row and column,
+            # and ran out of a 1.5 GB engine budget at 2M events in bronze.
+            present_ids = lakehouse.read(EVENTS).select("event_id")
+            lakehouse.append(EVENTS, bronze_rows(staged, started).join(present_ids, "event_id", "left_anti"))
 
     return {
         "lines_read": lines,
