@@ -423,6 +423,18 @@ CURATE_DEDUP = TableDef(
     ),
 )
 
+CURATE_INPUTS = TableDef(
+    name="_curate_inputs",
+    layer="internal",
+    meaning="One curate run's input digests of trainable silver, hashed once and read by every step that needs them.",
+    keys=("session_id", "request_id"),
+    columns=(
+        _c("session_id", StringType(), "Session."),
+        _c("request_id", StringType(), "Request."),
+        _c("input_sha256", StringType(), "SHA-256 of the silver columns the per-gap stages read."),
+    ),
+)
+
 CURATE_SCORES = TableDef(
     name="curate_scores",
     layer="gold",

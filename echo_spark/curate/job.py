@@ -34,6 +34,7 @@ from ..progress import StageClock, Summary, print_summary
 from ..tables import (
     COMPLETIONS,
     CURATE_DEDUP,
+    CURATE_INPUTS,
     CURATE_PERPLEXITY,
     CURATE_SCORES,
     CURATE_STAGING,
@@ -277,21 +278,26 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         held = heldout_users(silver, Holdout.of(config.evaluate))
         held_df = spark.createDataFrame([(u,) for u in held] or [], "user_id string")
         trainable = silver.join(held_df, ["user_id"], "left_anti") if held else silver
-    inputs = trainable.select(*SILVER_COLUMNS, input_digest().alias("input_sha256"))
     digest = verdicts_digest(cfg, config.lifecycle, config.benchmarks)
     request = ["session_id", "request_id"]
     current = ["session_id", "request_id", "input_sha256"]
+    # Hashing silver's texts (as JSON) is the costly part of knowing which verdicts still hold: done
+    # once, into a narrow scratch table that the counts, the rows to verify and gold's join read.
+    with clock.stage("input digests"):
+        lakehouse.overwrite(CURATE_INPUTS, trainable.select(*request, input_digest().alias("input_sha256")))
+    inputs = lakehouse.read(CURATE_INPUTS)
 
     with clock.stage("per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam)"):
         had_verdicts = not recompute and lakehouse.exists(CURATE_VERDICTS) and bool(
             lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).limit(1).collect())
         if had_verdicts:
             valid = lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).select(*current)
-            todo = inputs.join(valid, current, "left_anti")
+            todo_keys = inputs.join(valid, current, "left_anti")
         else:
-            todo = inputs
-        todo_count = todo.count()
+            todo_keys = inputs
+        todo_count = todo_keys.count()
         trainable_count = inputs.count()
+        todo = trainable.select(*SILVER_COLUMNS).join(todo_keys, request, "inner")
         print(f"[curate] per-gap verdicts: {todo_count:,} to compute, {trainable_count - todo_count:,} reused "
               f"({'settings digest unchanged' if had_verdicts else 'no verdicts for these settings yet'})",
               file=sys.stderr, flush=True)
@@ -407,7 +413,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             with clock.stage("log to MLflow"):
                 metrics["mlflow_run_id"] = log_curation_run(config, lakehouse, metrics, report_dir)
     finally:
-        for scratch in (CURATE_STAGING, CURATE_DEDUP, CURATE_PERPLEXITY):
+        for scratch in (CURATE_INPUTS, CURATE_STAGING, CURATE_DEDUP, CURATE_PERPLEXITY):
             lakehouse.drop_local(scratch)
     metrics["stage_seconds"] = clock.timings
     return metrics
