@@ -426,7 +426,7 @@ CURATE_DEDUP = TableDef(
 CURATE_INPUTS = TableDef(
     name="_curate_inputs",
     layer="internal",
-    meaning="One curate run's input digests of trainable silver, hashed once and read by every step that needs them.",
+    meaning="One curate run's input digests of trainable silver, read by its counts and its verdicts' selection.",
     keys=("session_id", "request_id"),
     columns=(
         _c("session_id", StringType(), "Session."),

@@ -129,10 +129,10 @@ def verify_gaps(
 ) -> DataFrame:
     """Silver in its own order: lifecycle writes a session's requests one after another, which is
     what lets the syntax verifier parse each document from the last one's tree (a shuffle by request
-    scattered them; at 1M, per-gap 197.7 s with it, 191.9 s without). `processes` > 0 runs the stages in that many
-    worker processes (`udf_pool`), which cut each batch into chunks for every worker, so a silver of
-    few files still keeps every core busy. `lifecycle`: the
-    configuration that tracked silver (its no-suffix bound; its defaults when None); `benchmarks`:
+    scattered them; at 1M, per-gap 197.7 s with it, 191.9 s without). `processes` > 0 runs the
+    stages in that many worker processes (`udf_pool`), which cut each batch into chunks for every
+    worker, so a silver of few files still keeps every core busy. `lifecycle`: the configuration
+    that tracked silver (its no-suffix bound; its defaults when None); `benchmarks`:
     the FIM benchmarks decontamination compares with (the default folder when None); `progress`:
     (a name for this run, rows expected) to say rows done, rows/s and time left on stderr. Silver's
     `input_sha256` is carried through when present."""
@@ -285,7 +285,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     current = ["session_id", "request_id", "input_sha256"]
     # Hashing silver's texts (as JSON) is the costly part of knowing which verdicts still hold: done
     # into a narrow scratch table that the counts and the verdicts' selection read, and once more
-    # only for the rows to verify.
+    # where the rows to verify are picked (that anti-join reads every row's digest).
     with clock.stage("input digests"):
         lakehouse.overwrite(CURATE_INPUTS, trainable.select(*request, input_digest().alias("input_sha256")))
     inputs = lakehouse.read(CURATE_INPUTS)

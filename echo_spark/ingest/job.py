@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import reduce
@@ -307,7 +308,7 @@ def ingest_passes(files: list[ListedFile], bytes_per_pass: int) -> list[list[Lis
 
 def _ingest_pass(lakehouse: Lakehouse, todo: list[ListedFile], listing: Listing, limits: ParseLimits,
                  started: datetime, run_id: str, clock: StageClock, label: str) -> dict[str, Any]:
-    """Parse, MERGE and record one pass's files: each pass ends with its own landing_files commit,
+    """Parse, write and record one pass's files: each pass ends with its own landing_files commit,
     so a crash after one pass leaves that pass ingested and recorded and the rest for the next run."""
     spark = lakehouse.spark
     with clock.stage(f"parse landing files into staging{label}"):
@@ -344,8 +345,7 @@ def _add_pass(total: dict[str, Any], one: dict[str, Any]) -> dict[str, Any]:
         return one
     merged = {k: (v + one[k] if isinstance(v, int) and k != "bronze_version" else v) for k, v in total.items()}
     merged["quarantined_by_reason"] = dict(sorted(
-        (reason, total["quarantined_by_reason"].get(reason, 0) + one["quarantined_by_reason"].get(reason, 0))
-        for reason in {**total["quarantined_by_reason"], **one["quarantined_by_reason"]}))
+        (Counter(total["quarantined_by_reason"]) + Counter(one["quarantined_by_reason"])).items()))
     merged["bronze_version"] = one["bronze_version"]
     return merged
 

@@ -34,11 +34,15 @@ _PLACEHOLDER = regex.compile(
     regex.IGNORECASE,
 )
 # Key names of generic assignments: `api_key = "..."`, `"client_secret": "..."`, `AUTH_TOKEN="..."`.
-_KEY_NAME = r"(?i:[\w-]*(?:api[_-]?key|apikey|secret|token|credential|auth[_-]?key|access[_-]?key|private[_-]?key)[\w-]*)"
-_PASSWORD_NAME = r"(?i:[\w-]*(?:passw(?:or)?d|passwd|pwd)[\w-]*)"
+_KEY_WORDS = r"(?:api[_-]?key|apikey|secret|token|credential|auth[_-]?key|access[_-]?key|private[_-]?key)"
+_PASSWORD_WORDS = r"(?:passw(?:or)?d|passwd|pwd)"
+_KEY_NAME = r"(?i:[\w-]*" + _KEY_WORDS + r"[\w-]*)"
+_PASSWORD_NAME = r"(?i:[\w-]*" + _PASSWORD_WORDS + r"[\w-]*)"
 # The same names without the leading `[\w-]*` (the part of a match a trigger needs; see `Needs`).
-_KEY_NAME_END = r"(?i:(?:api[_-]?key|apikey|secret|token|credential|auth[_-]?key|access[_-]?key|private[_-]?key)[\w-]*)"
-_PASSWORD_NAME_END = r"(?i:(?:passw(?:or)?d|passwd|pwd)[\w-]*)"
+_KEY_NAME_END = r"(?i:" + _KEY_WORDS + r"[\w-]*)"
+_PASSWORD_NAME_END = r"(?i:" + _PASSWORD_WORDS + r"[\w-]*)"
+# AWS secret keys are found after these names (a lookbehind; their trigger reads them too).
+_AWS_SECRET_NAME = r"""(?i:secret_?access_?key|aws_?secret[\w-]*|aws[\w-]*_sk)["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]?"""
 _ASSIGNED = r"""["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]"""
 
 
@@ -131,14 +135,16 @@ def _trigger(*alternatives: str, flags: int = regex.MULTILINE) -> regex.Pattern[
     return regex.compile("|".join(f"(?:{a})" for a in alternatives), flags)
 
 
+# Presidio's own recognizers (cards, IBANs, SSNs) and the phone numbers all need a digit.
+DIGITS = tuple("0123456789")
 # Presidio's own recognizers compile with IGNORECASE (and DOTALL, MULTILINE): their triggers too.
 _PRESIDIO_FLAGS = regex.IGNORECASE | regex.DOTALL | regex.MULTILINE
 # Credit cards: four digits, a separator maybe, three more (Presidio's pattern starts so).
-_CARD = Needs(literals=tuple("0123456789"), trigger=_trigger(r"\d{4}[- ]?\d{3}", flags=_PRESIDIO_FLAGS))
+_CARD = Needs(literals=DIGITS, trigger=_trigger(r"\d{4}[- ]?\d{3}", flags=_PRESIDIO_FLAGS))
 # IBANs: a digit (a trigger, two letters and two digits, took longer to search than the recognizer to run).
-_IBAN = Needs(literals=tuple("0123456789"))
+_IBAN = Needs(literals=DIGITS)
 # SSNs: every one of Presidio's five patterns holds three digits, a separator maybe, two digits.
-_SSN = Needs(literals=tuple("0123456789"), trigger=_trigger(r"[0-9]{3}[- .]?[0-9]{2}", flags=_PRESIDIO_FLAGS))
+_SSN = Needs(literals=DIGITS, trigger=_trigger(r"[0-9]{3}[- .]?[0-9]{2}", flags=_PRESIDIO_FLAGS))
 
 
 class CodeRecognizer(PatternRecognizer):
@@ -185,11 +191,9 @@ def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
         CodeRecognizer("AWS_ACCESS_KEY", [r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}\b"],
                        Needs(("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "APKA", "AROA", "ASCA"))),
         CodeRecognizer("AWS_SECRET_KEY", [
-            r"""(?<=(?i:secret_?access_?key|aws_?secret[\w-]*|aws[\w-]*_sk)["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]?)"""
-            r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
-        ], Needs(words=("secret", "aws"), trigger=_trigger(
-            r"""(?i:secret_?access_?key|aws_?secret[\w-]*|aws[\w-]*_sk)["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]?"""
-            r"[A-Za-z0-9/+]{40}")), validator=lambda v: shannon_entropy(v) >= min_entropy),
+            r"(?<=" + _AWS_SECRET_NAME + r")[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
+        ], Needs(words=("secret", "aws"), trigger=_trigger(_AWS_SECRET_NAME + r"[A-Za-z0-9/+]{40}")),
+            validator=lambda v: shannon_entropy(v) >= min_entropy),
         CodeRecognizer("GCP_PRIVATE_KEY_ID", [r"""(?<="private_key_id"\s*:\s*")[0-9a-f]{40}(?=")"""], Needs(('"private_key_id"',))),
         CodeRecognizer("PRIVATE_KEY", [_PEM_PRIVATE_KEY], Needs(("-----BEGIN",)), score=1.0),
         CodeRecognizer("AZURE_KEY", [
@@ -253,7 +257,7 @@ def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
         CodeRecognizer("PHONE", [
             r"(?<![\w+.-])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w.-]*\d)",
             r"(?<![\w+.-])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\w.-]*\d)",
-        ], Needs(literals=tuple("0123456789"), trigger=_trigger(r"\d{3}\)?[ .-]\d{3}", r"\+\d")),
+        ], Needs(literals=DIGITS, trigger=_trigger(r"\d{3}\)?[ .-]\d{3}", r"\+\d")),
             validator=_valid_phone),
         CreditCardRecognizer(supported_entity="CREDIT_CARD"),
         IbanRecognizer(supported_entity="IBAN"),
