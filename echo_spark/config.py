@@ -69,6 +69,11 @@ class LakehouseConfig(Section):
         default=None,
         description="Unity Catalog addressing instead of folders: tables become catalog.schema_name.table.")
     schema_name: str | None = None
+    upsert_keys_max: int = Field(
+        default=20_000, ge=0,
+        description="An upsert (silver's completions and orphans, curate's verdicts) deletes the rows it "
+                    "replaces by their keys and appends; past this many replaced rows (a full re-run) it is "
+                    "one MERGE, which Sail runs holding the whole table in memory.")
 
 
 class IngestConfig(Section):

@@ -376,7 +376,7 @@ CURATE_VERDICTS = TableDef(
     layer="gold",
     meaning=(
         "Curate's per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontamination), once per "
-        "silver completion: the verdict, and for a kept gap its redacted sample. MERGEd by each curate run, which "
+        "silver completion: the verdict, and for a kept gap its redacted sample. Upserted by each curate run, which "
         "computes verdicts only for completions that are new or changed (input_sha256) or for all when the "
         "settings they depend on changed (config_sha256); gold and curation_drops are made from it by the "
         "global stages. Held-out users' completions have no verdict."

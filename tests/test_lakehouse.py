@@ -1,6 +1,8 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pyspark.sql import functions as F
 
@@ -135,3 +137,63 @@ def test_addresses_of_one_table_are_the_same_table(tmp_path):
     assert same_table("main.echo.sft_samples", "MAIN.echo.sft_samples")
     assert not same_table("main.echo.sft_samples", str(tmp_path / "sft_samples"))
     assert not same_table("main.echo.sft_samples", "main.other.sft_samples")
+
+
+@pytest.mark.sail_only
+def test_upsert_replaces_matched_keys_and_inserts_the_rest_as_merge_does(spark, lakehouse):
+    from echo_spark.tables import COMPLETIONS
+
+    row = "session_id string, request_id string, committed string"
+    lakehouse.append(COMPLETIONS, spark.createDataFrame(
+        [("s1", "r1", "a"), ("s1", "r2", "b"), ("s2", "r1", "c"), ("s2", "r'3", "d")], row))
+    replaced = lakehouse.upsert(COMPLETIONS, spark.createDataFrame(
+        [("s1", "r2", "B"), ("s2", "r'3", "D"), ("s3", "r1", "e")], row))
+    assert replaced == 2
+    got = sorted(tuple(r) for r in lakehouse.read(COMPLETIONS).select("session_id", "request_id", "committed").collect())
+    assert got == [("s1", "r1", "a"), ("s1", "r2", "B"), ("s2", "r'3", "D"), ("s2", "r1", "c"), ("s3", "r1", "e")]
+    # The matched rows were deleted by key and the new rows appended: no MERGE.
+    assert [h["operation"] for h in lakehouse.history(COMPLETIONS)][:2] == ["WRITE", "DELETE"]
+
+
+@pytest.mark.sail_only
+def test_upsert_matches_null_keys_and_falls_back_to_merge_past_its_bound(spark, lakehouse):
+    from echo_spark.tables import COMPLETIONS
+
+    def rows():
+        return sorted((tuple(r) for r in lakehouse.read(COMPLETIONS).select("session_id", "request_id", "committed").collect()),
+                      key=repr)
+
+    row = "session_id string, request_id string, committed string"
+    lakehouse.append(COMPLETIONS, spark.createDataFrame([("s1", None, "a"), ("s1", "r1", "b")], row))
+    assert lakehouse.upsert(COMPLETIONS, spark.createDataFrame([("s1", None, "A"), ("s2", None, "c")], row)) == 1
+    assert rows() == sorted([("s1", None, "A"), ("s1", "r1", "b"), ("s2", None, "c")], key=repr)
+    lakehouse.config.upsert_keys_max = 1
+    assert lakehouse.upsert(COMPLETIONS, spark.createDataFrame([("s1", "r1", "B"), ("s2", None, "C")], row)) == 2
+    assert lakehouse.history(COMPLETIONS)[0]["operation"] == "MERGE"
+    assert rows() == sorted([("s1", None, "A"), ("s1", "r1", "B"), ("s2", None, "C")], key=repr)
+
+
+_KEY = st.one_of(st.none(), st.sampled_from(["a", "b", "it's", "back\\slash", "ü"]))
+
+
+@pytest.mark.sail_only
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(_KEY, _KEY), min_size=1, max_size=30, unique=True), data=st.data())
+def test_keys_condition_selects_exactly_the_given_keys(spark, rows, data):
+    from echo_spark.lakehouse import keys_condition
+
+    wanted = data.draw(st.lists(st.sampled_from(rows), min_size=1, unique=True))
+    df = spark.createDataFrame(rows, "k1 string, k2 string")
+    got = {tuple(r) for r in df.filter(F.expr(keys_condition(["k1", "k2"], wanted))).collect()}
+    assert got == set(wanted)
+
+
+def test_keys_condition_nests_its_terms_as_a_balanced_tree():
+    from echo_spark.lakehouse import keys_condition
+
+    condition = keys_condition(["session_id", "request_id"], [(f"s{i}", "r") for i in range(1024)])
+    depth = deepest = 0
+    for char in condition:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    assert deepest <= 12

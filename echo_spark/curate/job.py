@@ -310,7 +310,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
                                                               progress))
             fresh = as_verdicts(lakehouse.read(CURATE_STAGING), digest)
             if had_verdicts:
-                lakehouse.merge(CURATE_VERDICTS, fresh, update_matched=True)
+                lakehouse.upsert(CURATE_VERDICTS, fresh)
             else:
                 # First run, or the settings changed: every verdict is new, nothing older is valid.
                 lakehouse.overwrite(CURATE_VERDICTS, fresh)

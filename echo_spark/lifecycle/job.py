@@ -158,14 +158,14 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
     metrics["passes"] = passes
     staged = lakehouse.read(LIFECYCLE_STAGING)
     try:
-        with clock.stage("merge completions and orphans"):
+        with clock.stage("write completions and orphans"):
             completions = staged.filter(F.col("record_kind") == "completion")
             orphans = staged.filter(F.col("record_kind") == "orphan").select(
                 F.col("orphan_event_id").alias("event_id"), "session_id", "doc_id", "request_id",
                 F.col("orphan_type").alias("type"), F.col("orphan_ts").alias("ts"), F.col("orphan_reason").alias("reason"),
             )
-            lakehouse.merge(COMPLETIONS, completions, update_matched=True)
-            lakehouse.merge(ORPHANS, orphans, update_matched=True)
+            metrics["completions_replaced"] = lakehouse.upsert(COMPLETIONS, completions)
+            lakehouse.upsert(ORPHANS, orphans)
         with clock.stage("summarize"):
             metrics.update(summary_measures(summary_counts(scope, staged).collect()))
     finally:
