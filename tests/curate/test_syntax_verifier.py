@@ -135,3 +135,25 @@ def test_incremental_trees_are_the_fresh_parse(broken: str, monkeypatch: pytest.
                 filled = grammars.parse_insertion(grammar, before, inserted, suffix)
                 assert str(filled.root_node) == _fresh(grammar, before + inserted + suffix)
     assert len(reparsed) >= 10  # clean trees reused (python windows of python; the rest have errors)
+
+
+@pytest.mark.parametrize("source", [
+    "x = 1\n", "def f(:\n", "return 1\n", "nonlocal x\n", "yield 1\n", "def f(a, a):\n    pass\n",
+    "await x\n", "x = '\\d'\n", "x = 1_\n", "a\x00b\n", "if x:\npass\n", "",
+])
+def test_python_parses_is_what_ast_parse_accepts(source):
+    """Compiling first is only a shortcut: sources that parse but do not compile (`return` outside
+    a function, a duplicate argument) still parse."""
+    import ast
+    import warnings
+
+    from echo_spark.curate.grammars import python_parses
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ast.parse(source)
+            expected = True
+        except (SyntaxError, ValueError):
+            expected = False
+    assert python_parses(source) == expected

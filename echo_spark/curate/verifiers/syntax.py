@@ -47,8 +47,8 @@ def check_syntax(gap: Gap) -> Verdict:
     # parse, CPython rejected too in every sampled case (1,670 contexts of simulated and standard
     # library windows), and each CPython parse costs as much as a tree-sitter one.
     # The filled document first: it parses in most cases, and then the context need not be parsed.
-    if (grammar == "python" and not context.root_node.has_error and not _python_parses(filled)
-            and _python_parses(without)):
+    if (grammar == "python" and not context.root_node.has_error and not grammars.python_parses(filled)
+            and grammars.python_parses(without)):
         return Verdict.dropped(STAGE, f"python_syntax_error:{_cause(gap, _python_error(filled))}")
     return Verdict.kept(STAGE)
 
@@ -118,6 +118,3 @@ def _python_error(text: str) -> list[tuple[int, int]]:
             return []
     return []
 
-
-def _python_parses(text: str) -> bool:
-    return grammars.python_ast(text) is not None
