@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import sys
 import uuid
 from datetime import datetime, timezone
@@ -68,6 +69,9 @@ SILVER_COLUMNS = (
 
 # Partitions of the dedup candidates per UDF process (or per core): groups of many sizes balance out.
 DEDUP_PARTITIONS_PER_PROCESS = 4
+# Dedup candidates per pass: a pass shuffles its candidates' sketches (about 3 KB each) and holds
+# them in memory; groups are whole in one pass, so passes give the result of one.
+DEDUP_ROWS_PER_PASS = 100_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -168,13 +172,16 @@ def dedup_groups(config: CurateConfig, table: Any) -> Any:
 
     from echo_spark.curate.verifiers.dedup import DedupSketch, find_duplicates
 
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in table.to_pylist():
-        groups.setdefault(row["dedup_key"], []).append(row)
+    # Rows become Python objects one group at a time: the sketches' integers as Python objects
+    # take several times their Arrow size.
+    members: dict[str, list[int]] = {}
+    for index, key in enumerate(table.column("dedup_key").to_pylist()):
+        members.setdefault(key, []).append(index)
     dropped: list[tuple[str, str, str]] = []
-    for rows in groups.values():
-        if len(rows) < 2:
+    for indices in members.values():
+        if len(indices) < 2:
             continue
+        rows = table.take(indices).to_pylist()
         keys = [f"{r['session_id']}\x1f{r['request_id']}" for r in rows]
         sketches = [DedupSketch(r["dedup_exact"], tuple(r["dedup_shingles"]), tuple(r["dedup_signature"])) for r in rows]
         found = find_duplicates(sketches, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm)
@@ -202,15 +209,24 @@ def _dedup_partitions(config: CurateConfig, processes: int):
     return dedup_partition
 
 
-def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes: int = 0) -> DataFrame:
-    """(session_id, request_id, drop_reason) of every duplicate among `kept` verdicts. A `dedup_key`
-    held by one sample cannot hold a duplicate and never reaches Python; the rest is hash-partitioned
-    by `dedup_key`, so each group is whole in one partition and groups spread over every core (by
+def duplicate_candidates(kept: DataFrame) -> DataFrame:
+    """The `kept` verdicts whose `dedup_key` another one shares, with their sketches: a key held by
+    one sample cannot hold a duplicate and never reaches Python."""
+    repeated = kept.groupBy("dedup_key").agg(F.count(F.lit(1)).alias("_n")).filter(F.col("_n") > 1).select("dedup_key")
+    return kept.join(repeated, ["dedup_key"], "left_semi").select(
+        "session_id", "request_id", "dedup_key", "dedup_exact", "dedup_shingles", "dedup_signature")
+
+
+def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes: int = 0, *,
+                                passes: int = 1, part: int = 0) -> DataFrame:
+    """(session_id, request_id, drop_reason) of every duplicate among `kept` verdicts (of the groups
+    in pass `part` of `passes`, when more than one). The candidates are hash-partitioned by
+    `dedup_key`, so each group is whole in one partition and groups spread over every core (by
     language, one task would hold all of a language). The same groups as grouping by language and then by normalized
     middle, so the same result: `find_duplicates` orders each group by key, not by arrival."""
-    repeated = kept.groupBy("dedup_key").agg(F.count(F.lit(1)).alias("_n")).filter(F.col("_n") > 1).select("dedup_key")
-    candidates = kept.join(repeated, ["dedup_key"], "left_semi").select(
-        "session_id", "request_id", "dedup_key", "dedup_exact", "dedup_shingles", "dedup_signature")
+    candidates = duplicate_candidates(kept)
+    if passes > 1:
+        candidates = candidates.filter(F.pmod(F.xxhash64("dedup_key"), F.lit(passes)) == part)
     partitions = max(processes, 1) * DEDUP_PARTITIONS_PER_PROCESS
     return candidates.repartition(partitions, "dedup_key").mapInArrow(_dedup_partitions(config, processes), DEDUP_SCHEMA)
 
@@ -331,7 +347,12 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         kept = verdicts.filter(F.col("kept"))
 
         with clock.stage("dedup (exact and near, partitioned by language and middle)"):
-            lakehouse.overwrite(CURATE_DEDUP, find_duplicates_partitioned(kept, cfg, processes))
+            passes = max(1, math.ceil(duplicate_candidates(kept).count() / DEDUP_ROWS_PER_PASS))
+            for part in range(passes):
+                found = find_duplicates_partitioned(kept, cfg, processes, passes=passes, part=part)
+                (lakehouse.overwrite if part == 0 else lakehouse.append)(CURATE_DEDUP, found)
+            if passes > 1:
+                print(f"[curate] dedup ran in {passes} passes", file=sys.stderr, flush=True)
         dup_df = lakehouse.read(CURATE_DEDUP)
         kept = kept.join(dup_df.select(*request), request, "left_anti")
         drops = drops.unionByName(_drops_of(verdicts, dup_df, "dedup"))

@@ -100,6 +100,10 @@ def test_dedup_partitioned_by_middle_gives_the_per_language_result(spark, proces
                                          "suffix string, middle string, dedup_key string, dedup_exact bigint, "
                                          "dedup_shingles array<bigint>, dedup_signature array<bigint>")
     assert {tuple(r) for r in find_duplicates_partitioned(df, config, processes).collect()} == expected
+    # In passes (as when the candidates outnumber DEDUP_ROWS_PER_PASS), each pass a share of the groups.
+    found = [{tuple(r) for r in find_duplicates_partitioned(df, config, processes, passes=3, part=part).collect()}
+             for part in range(3)]
+    assert set().union(*found) == expected and sum(map(len, found)) == len(expected) and all(found)
 
 
 def test_length_histogram_buckets_by_the_engine_match_proportioning(spark):
@@ -187,8 +191,12 @@ def _config(root) -> EchoConfig:
 
 
 @pytest.mark.sail_only
-def test_incremental_runs_day_after_day_equal_one_full_run(spark, tmp_path):
+def test_incremental_runs_day_after_day_equal_one_full_run(spark, tmp_path, monkeypatch):
+    from echo_spark.curate import job as curate_job
+
     days = _days()
+    # The daily runs dedup in passes of 3 candidates (day 3's copies make 16), the full run in one.
+    monkeypatch.setattr(curate_job, "DEDUP_ROWS_PER_PASS", 3)
     config = _config(tmp_path / "daily")
     daily = Lakehouse(spark, config.lakehouse)
     holdout = Holdout.of(config.evaluate)
@@ -209,6 +217,7 @@ def test_incremental_runs_day_after_day_equal_one_full_run(spark, tmp_path):
     [verdict] = daily.read(CURATE_VERDICTS).filter(F.col("request_id") == silver[changed]["request_id"]).collect()
     assert verdict["committed_chars"] == len("return None")
 
+    monkeypatch.undo()
     full_config = _config(tmp_path / "full")
     full = Lakehouse(spark, full_config.lakehouse)
     _write_silver(spark, full, silver)
