@@ -456,6 +456,35 @@ CURATE_SCORES = TableDef(
     ),
 )
 
+CURATE_DUPLICATES = TableDef(
+    name="curate_duplicates",
+    layer="gold",
+    meaning=(
+        "Curate's dedup, group by group: every kept sample whose dedup_key another kept sample shares, with the "
+        "duplicate reason when dedup dropped it. A run dedups again only the groups whose members changed (a "
+        "sample in or out, a changed verdict: input_sha256) or all when the dedup settings or the verdicts' "
+        "settings changed (settings_sha256); the other groups' results are kept."
+    ),
+    keys=("session_id", "request_id"),
+    columns=(
+        _c("dedup_key", StringType(), "The group: SHA-256 of the language and the whitespace-normalized middle."),
+        _c("session_id", StringType(), "Session."),
+        _c("request_id", StringType(), "Request."),
+        _c("user_id", StringType(), "Its user."),
+        _c("input_sha256", StringType(), "The member's verdict's input_sha256."),
+        _c("settings_sha256", StringType(), "SHA-256 of the dedup settings and the verdicts' config_sha256."),
+        _c("drop_reason", StringType(), "exact_duplicate or near_duplicate; null when the sample stays."),
+    ),
+)
+
+CURATE_DUPLICATES_NEXT = TableDef(
+    name="_curate_duplicates_next",
+    layer="internal",
+    meaning="One curate run's curate_duplicates, staged before it replaces the table (it is made from it).",
+    keys=CURATE_DUPLICATES.keys,
+    columns=CURATE_DUPLICATES.columns,
+)
+
 CURATE_PERPLEXITY = TableDef(
     name="_curate_perplexity",
     layer="internal",
@@ -467,7 +496,7 @@ CURATE_PERPLEXITY = TableDef(
 ALL_TABLES: dict[str, TableDef] = {
     t.name: t
     for t in (EVENTS, QUARANTINE, COMPLETIONS, ORPHANS, SFT_SAMPLES, SFT_ACCEPTED_ONLY, CURATION_DROPS, CURATE_VERDICTS,
-              CURATE_SCORES, JOB_RUNS, ERASURES, LANDING_FILES, TOMBSTONES)
+              CURATE_SCORES, CURATE_DUPLICATES, JOB_RUNS, ERASURES, LANDING_FILES, TOMBSTONES)
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import math
 import sys
 import uuid
@@ -35,6 +36,8 @@ from ..progress import StageClock, Summary, print_summary
 from ..tables import (
     COMPLETIONS,
     CURATE_DEDUP,
+    CURATE_DUPLICATES,
+    CURATE_DUPLICATES_NEXT,
     CURATE_INPUTS,
     CURATE_PERPLEXITY,
     CURATE_SCORES,
@@ -210,11 +213,10 @@ def _dedup_partitions(config: CurateConfig, processes: int):
 
 
 def duplicate_candidates(kept: DataFrame) -> DataFrame:
-    """The `kept` verdicts whose `dedup_key` another one shares, with their sketches: a key held by
-    one sample cannot hold a duplicate and never reaches Python."""
+    """The `kept` verdicts whose `dedup_key` another one shares: a key held by one sample cannot
+    hold a duplicate and never reaches Python."""
     repeated = kept.groupBy("dedup_key").agg(F.count(F.lit(1)).alias("_n")).filter(F.col("_n") > 1).select("dedup_key")
-    return kept.join(repeated, ["dedup_key"], "left_semi").select(
-        "session_id", "request_id", "dedup_key", "dedup_exact", "dedup_shingles", "dedup_signature")
+    return kept.join(repeated, ["dedup_key"], "left_semi")
 
 
 def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes: int = 0, *,
@@ -224,11 +226,55 @@ def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes
     `dedup_key`, so each group is whole in one partition and groups spread over every core (by
     language, one task would hold all of a language). The same groups as grouping by language and then by normalized
     middle, so the same result: `find_duplicates` orders each group by key, not by arrival."""
-    candidates = duplicate_candidates(kept)
+    candidates = duplicate_candidates(kept).select(
+        "session_id", "request_id", "dedup_key", "dedup_exact", "dedup_shingles", "dedup_signature")
     if passes > 1:
         candidates = candidates.filter(F.pmod(F.xxhash64("dedup_key"), F.lit(passes)) == part)
     partitions = max(processes, 1) * DEDUP_PARTITIONS_PER_PROCESS
     return candidates.repartition(partitions, "dedup_key").mapInArrow(_dedup_partitions(config, processes), DEDUP_SCHEMA)
+
+
+def dedup_incrementally(lakehouse: Lakehouse, kept: DataFrame, config: CurateConfig, verdicts_sha256: str,
+                        processes: int = 0) -> DataFrame:
+    """(session_id, request_id, drop_reason) of every duplicate among the `kept` verdicts.
+
+    A group's result depends on its members alone, so `curate_duplicates` keeps every group's
+    members and result, and a run dedups again only the groups whose members changed (a sample in
+    or out, a changed verdict) or, when the settings did, all. The candidates are deduped in passes
+    of at most DEDUP_ROWS_PER_PASS, each a share of the groups."""
+    spark = lakehouse.spark
+    settings = hashlib.sha256(json.dumps({
+        "threshold": config.dedup_threshold, "num_perm": config.dedup_num_perm, "verdicts": verdicts_sha256,
+    }, sort_keys=True).encode("utf-8")).hexdigest()
+    member = ["dedup_key", "session_id", "request_id", "input_sha256"]
+    lakehouse.ensure(CURATE_DUPLICATES)
+    known = lakehouse.read(CURATE_DUPLICATES).filter(F.col("settings_sha256") == settings)
+    members = duplicate_candidates(kept).select(*member)
+    if known.limit(1).collect():
+        old = known.select(*member)
+        changed_keys = [row["dedup_key"] for row in members.join(old, member, "left_anti").select("dedup_key").unionByName(
+            old.join(members, member, "left_anti").select("dedup_key")).distinct().collect()]
+        changed = spark.createDataFrame([(key,) for key in changed_keys] or [], "dedup_key string")
+        scope = kept.join(changed, ["dedup_key"], "left_semi")
+        unchanged = known.join(changed, ["dedup_key"], "left_anti")
+    else:
+        changed_keys, scope, unchanged = None, kept, None
+    print("[curate] dedup: every group (no results for these settings yet)" if changed_keys is None else
+          f"[curate] dedup: {len(changed_keys):,} of the groups changed, the others' results reused", file=sys.stderr, flush=True)
+    if changed_keys != []:
+        passes = max(1, math.ceil(duplicate_candidates(scope).count() / DEDUP_ROWS_PER_PASS))
+        for part in range(passes):
+            found = find_duplicates_partitioned(scope, config, processes, passes=passes, part=part)
+            (lakehouse.overwrite if part == 0 else lakehouse.append)(CURATE_DEDUP, found)
+        if passes > 1:
+            print(f"[curate] dedup ran in {passes} passes", file=sys.stderr, flush=True)
+        fresh = duplicate_candidates(scope).select(*member, "user_id").join(
+            lakehouse.read(CURATE_DEDUP), ["session_id", "request_id"], "left").withColumn("settings_sha256", F.lit(settings))
+        # Made from the table it replaces: staged first.
+        lakehouse.overwrite(CURATE_DUPLICATES_NEXT, fresh if unchanged is None else unchanged.unionByName(fresh))
+        lakehouse.overwrite(CURATE_DUPLICATES, lakehouse.read(CURATE_DUPLICATES_NEXT))
+    return lakehouse.read(CURATE_DUPLICATES).filter(F.col("drop_reason").isNotNull()).select(
+        "session_id", "request_id", "drop_reason")
 
 
 def score_table(model_path: str, batch_size: int, context_length: int | None, rows: Any) -> Any:
@@ -347,13 +393,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         kept = verdicts.filter(F.col("kept"))
 
         with clock.stage("dedup (exact and near, partitioned by language and middle)"):
-            passes = max(1, math.ceil(duplicate_candidates(kept).count() / DEDUP_ROWS_PER_PASS))
-            for part in range(passes):
-                found = find_duplicates_partitioned(kept, cfg, processes, passes=passes, part=part)
-                (lakehouse.overwrite if part == 0 else lakehouse.append)(CURATE_DEDUP, found)
-            if passes > 1:
-                print(f"[curate] dedup ran in {passes} passes", file=sys.stderr, flush=True)
-        dup_df = lakehouse.read(CURATE_DEDUP)
+            dup_df = dedup_incrementally(lakehouse, kept, cfg, digest, processes)
         kept = kept.join(dup_df.select(*request), request, "left_anti")
         drops = drops.unionByName(_drops_of(verdicts, dup_df, "dedup"))
 
@@ -437,7 +477,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             with clock.stage("log to MLflow"):
                 metrics["mlflow_run_id"] = log_curation_run(config, lakehouse, metrics, report_dir)
     finally:
-        for scratch in (CURATE_INPUTS, CURATE_STAGING, CURATE_DEDUP, CURATE_PERPLEXITY):
+        for scratch in (CURATE_INPUTS, CURATE_STAGING, CURATE_DEDUP, CURATE_DUPLICATES_NEXT, CURATE_PERPLEXITY):
             lakehouse.drop_local(scratch)
     metrics["stage_seconds"] = clock.timings
     return metrics

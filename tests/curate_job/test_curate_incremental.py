@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from echo_spark.config import CurateConfig, EchoConfig, LakehouseConfig
 from echo_spark.curate.job import (
-    curate, find_duplicates_partitioned, length_bucket_column, metric_counts, perplexity_cutoffs,
+    curate, dedup_incrementally, find_duplicates_partitioned, length_bucket_column, metric_counts, perplexity_cutoffs,
 )
 from echo_spark.curate.proportion import length_bucket
 from echo_spark.curate.records import Gap
@@ -21,7 +21,9 @@ from echo_spark.curate.verifiers.dedup import DedupSketch, dedup_key, find_dupli
 from echo_spark.holdout import Holdout
 from echo_spark.lakehouse import Lakehouse
 from echo_spark.progress import RowProgress
-from echo_spark.tables import COMPLETIONS, CURATE_SCORES, CURATE_VERDICTS, CURATION_DROPS, SFT_SAMPLES
+from echo_spark.tables import (
+    COMPLETIONS, CURATE_DEDUP, CURATE_DUPLICATES, CURATE_SCORES, CURATE_VERDICTS, CURATION_DROPS, SFT_SAMPLES,
+)
 
 from ..checksums import table_checksums
 from ..curate.stdlib_samples import stdlib_gaps
@@ -104,6 +106,39 @@ def test_dedup_partitioned_by_middle_gives_the_per_language_result(spark, proces
     found = [{tuple(r) for r in find_duplicates_partitioned(df, config, processes, passes=3, part=part).collect()}
              for part in range(3)]
     assert set().union(*found) == expected and sum(map(len, found)) == len(expected) and all(found)
+
+
+def _sketched_kept(spark, rows: list[dict], config: CurateConfig):
+    sketched = [{**r, "user_id": f"u{n % 4}", "input_sha256": f"in-{r['request_id']}", "dedup_exact": s.exact,
+                 "dedup_shingles": list(s.shingles), "dedup_signature": list(s.signature)}
+                for n, r in enumerate(rows) for s in [_sketch(r, config)]]
+    return spark.createDataFrame(sketched, "session_id string, request_id string, user_id string, language string, "
+                                           "prefix string, suffix string, middle string, dedup_key string, "
+                                           "input_sha256 string, dedup_exact bigint, dedup_shingles array<bigint>, "
+                                           "dedup_signature array<bigint>")
+
+
+@pytest.mark.sail_only
+def test_dedup_reuses_the_groups_whose_members_did_not_change(spark, lakehouse, capsys):
+    config = CurateConfig()
+    rows = _planted_kept_samples()
+
+    def run(kept_rows, settings="v1"):
+        found = dedup_incrementally(lakehouse, _sketched_kept(spark, kept_rows, config), config, settings)
+        lakehouse.drop_local(CURATE_DEDUP)  # the run's scratch: a reused group must not need it
+        message = [line for line in capsys.readouterr().err.splitlines() if "[curate] dedup:" in line]
+        return {tuple(r) for r in found.collect()}, message[-1]
+
+    expected = _old_dedup_by_language(rows, config)
+    assert run(rows) == (expected, "[curate] dedup: every group (no results for these settings yet)")
+    assert run(rows) == (expected, "[curate] dedup: 0 of the groups changed, the others' results reused")
+    # A member leaves its group (a sample erased or newly dropped upstream): that group alone again.
+    leaving = next(r for r in rows if any(r["request_id"] == d[1] for d in expected))
+    fewer = [r for r in rows if r is not leaving]
+    assert run(fewer) == (_old_dedup_by_language(fewer, config), "[curate] dedup: 1 of the groups changed, the others' results reused")
+    # Another dedup setting (or another verdict settings digest): every group again.
+    assert run(fewer, settings="v2")[1] == "[curate] dedup: every group (no results for these settings yet)"
+    assert lakehouse.read(CURATE_DUPLICATES).select("settings_sha256").distinct().count() == 1
 
 
 def test_length_histogram_buckets_by_the_engine_match_proportioning(spark):
