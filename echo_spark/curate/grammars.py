@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from functools import cache
 
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+from tree_sitter import Language, Node, Parser, Tree
 
 # Editor language ids -> the grammar that parses them. C is parsed with the C++ grammar: close
 # enough for error counting and statement spans. TypeScript has no grammar wheel here.
@@ -179,25 +179,40 @@ def error_count(tree: Tree) -> int:
     return count
 
 
-@cache
-def _names_query(name: str) -> Query:
-    """Every node kind whose name ends in `identifier` (the spelling of a name in all three
-    grammars), and Python's `from m import *`."""
-    language = _language(name)
-    kinds = {language.node_kind_for_id(i) or "" for i in range(language.node_kind_count)
-             if language.node_kind_is_named(i) and language.node_kind_is_visible(i)}
-    names = " ".join(f"({kind})" for kind in sorted(kinds) if kind.endswith("identifier"))
-    star = " (wildcard_import) @star" if "wildcard_import" in kinds else ""
-    return Query(language, f"[{names}] @name{star}")
+def named_outside(tree: Tree, document: bytes, start: int, end: int, names: set[str]) -> set[str]:
+    """Those of `names` that a name node (a leaf whose kind ends in `identifier`, in all three
+    grammars the spelling of a name) spells outside bytes [start, end) of the document.
+
+    Only where a name's bytes occur is the tree asked which node is there: a commit uses a few
+    names, while reading every name node of a large file from Python cost more than parsing it."""
+    root = tree.root_node
+    found: set[str] = set()
+    for name in names:
+        spelled = name.encode("utf-8")
+        for lo, hi in ((0, start), (end, len(document))):
+            at = document.find(spelled, lo, hi)
+            while at >= 0 and name not in found:
+                node = root.named_descendant_for_byte_range(at, at + len(spelled))
+                if (node is not None and node.start_byte == at and node.end_byte == at + len(spelled)
+                        and not node.child_count and node.type.endswith("identifier")):
+                    found.add(name)
+                at = document.find(spelled, at + 1, hi)
+    return found
 
 
-def names_and_star_imports(tree: Tree, grammar: str) -> Iterator[tuple[Node, str]]:
-    """The tree's name nodes ("name") and star imports ("star"), found by a query in the parser's
-    own code: the identifier verifier reads every name in the document, and visiting each node of a
-    large file from Python cost more than parsing it."""
-    for kind, nodes in QueryCursor(_names_query(grammar)).captures(tree.root_node).items():
-        for node in nodes:
-            yield node, kind
+def star_import_outside(tree: Tree, grammar: str, document: bytes, start: int, end: int) -> bool:
+    """Does Python's `from m import *` occur outside bytes [start, end) (a star import makes any name known)?"""
+    if grammar != "python":
+        return False
+    root = tree.root_node
+    for lo, hi in ((0, start), (end, len(document))):
+        at = document.find(b"*", lo, hi)
+        while at >= 0:
+            node = root.named_descendant_for_byte_range(at, at + 1)
+            if node is not None and node.type == "wildcard_import":
+                return True
+            at = document.find(b"*", at + 1, hi)
+    return False
 
 
 def walk_within(node: Node, lo: int, hi: int) -> Iterator[Node]:

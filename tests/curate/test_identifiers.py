@@ -7,6 +7,8 @@ import pytest
 from echo_spark.curate.records import Gap, Verdict
 from echo_spark.curate.verifiers.identifiers import Strictness, check_identifiers
 
+from .stdlib_samples import stdlib_gaps
+
 PY_CONTEXT = "import os\nfrom pathlib import Path\n\n\ndef load(name, retries=3):\n    base = Path(name)\n"
 
 
@@ -91,3 +93,68 @@ def test_a_context_broken_before_the_cursor_line_is_not_checked() -> None:
     assert broken.keep and broken.note == "context_broken"
     clean = check_identifiers(Gap("r", "x = 1\n", "", prose, "python"), strictness="lenient", max_unknown_ratio=0.25)
     assert not clean.keep
+
+
+def _names_by_query(tree, grammar: str, start: int, end: int) -> tuple[set[str], bool]:
+    """The reference: every name node a tree-sitter query finds outside [start, end), and whether a
+    star import is there (what the verifier read before it looked only where a commit's names occur)."""
+    from tree_sitter import Query, QueryCursor
+
+    from echo_spark.curate.grammars import _language
+
+    language = _language(grammar)
+    kinds = {language.node_kind_for_id(i) or "" for i in range(language.node_kind_count)
+             if language.node_kind_is_named(i) and language.node_kind_is_visible(i)}
+    names = " ".join(f"({kind})" for kind in sorted(kinds) if kind.endswith("identifier"))
+    star = " (wildcard_import) @star" if "wildcard_import" in kinds else ""
+    found, star_import = set(), False
+    for kind, nodes in QueryCursor(Query(language, f"[{names}] @name{star}")).captures(tree.root_node).items():
+        for node in nodes:
+            outside = node.end_byte <= start or node.start_byte >= end
+            if kind == "star":
+                star_import = star_import or not (start <= node.start_byte and node.end_byte <= end)
+            elif not node.child_count and outside:
+                found.add(node.text.decode("utf-8"))
+    return found, star_import
+
+
+@pytest.mark.parametrize("grammar, document", [
+    ("python", "from os.path import *\nimport sys\n\ndef f(x, y=2):\n    return sys.argv[x] + y * 3\n"),
+    ("python", "class A:\n    def m(self):\n        return self.value\n\nprint(A().m())\n"),
+    ("javascript", "import * as fs from 'fs';\nconst f = (a) => fs.readFileSync(a);\nclass B { m() { return this.x; } }\n"),
+    ("cpp", "#include <vector>\nint main() { std::vector<int> v; for (auto& x : v) { x += 1; } return 0; }\n"),
+])
+def test_names_outside_the_commit_are_those_a_query_finds(grammar, document):
+    from echo_spark.curate import grammars
+
+    raw = document.encode("utf-8")
+    tree = grammars.parse(grammar, document)
+    for start, end in [(0, 0), (len(raw) // 3, len(raw) // 2), (len(raw) // 2, len(raw)), (0, len(raw))]:
+        names, star = _names_by_query(tree, grammar, start, end)
+        spelled = {n.text.decode("utf-8") for n in _leaves(tree.root_node)} | {"nowhere"}
+        assert grammars.named_outside(tree, raw, start, end, spelled) == names
+        assert grammars.star_import_outside(tree, grammar, raw, start, end) == star
+
+
+def test_names_outside_the_commit_on_stdlib_windows():
+    from echo_spark.curate import grammars
+
+    for prefix, middle, suffix in stdlib_gaps(60):
+        document = prefix + middle + (suffix or "")
+        raw = document.encode("utf-8")
+        start = len(prefix.encode("utf-8"))
+        end = start + len(middle.encode("utf-8"))
+        tree = grammars.parse("python", document)
+        names, star = _names_by_query(tree, "python", start, end)
+        spelled = {n.text.decode("utf-8") for n in _leaves(tree.root_node)}
+        assert grammars.named_outside(tree, raw, start, end, spelled) == names
+        assert grammars.star_import_outside(tree, "python", raw, start, end) == star
+
+
+def _leaves(node):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if not current.child_count:
+            yield current
+        stack.extend(current.children)

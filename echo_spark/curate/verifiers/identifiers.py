@@ -126,15 +126,9 @@ def check_identifiers(gap: Gap, *, strictness: Strictness, max_unknown_ratio: fl
     rules = _RULES[grammar]
     start = len(gap.prefix.encode("utf-8"))
     end = start + len(gap.committed.encode("utf-8"))
-    tree = grammars.parse(grammar, gap.prefix + gap.committed + gap.suffix_text)
+    document = gap.prefix + gap.committed + gap.suffix_text
+    tree = grammars.parse(grammar, document)
     known, used, members = set(rules.builtins), set(), set()
-    star_import = False
-    for node, kind in grammars.names_and_star_imports(tree, grammar):
-        inside = start <= node.start_byte and node.end_byte <= end
-        if kind == "star":
-            star_import = star_import or not inside
-        elif not node.child_count and (node.end_byte <= start or node.start_byte >= end):
-            known.add(node.text.decode("utf-8", "replace"))
     for node in grammars.walk_within(tree.root_node, start, end):
         if node.child_count or not node.type.endswith("identifier"):
             known.update(_bound_names(node, rules))
@@ -146,8 +140,13 @@ def check_identifiers(gap: Gap, *, strictness: Strictness, max_unknown_ratio: fl
             used.add(text)
     checked = used | (members if strictness == "strict" else set())
     unknown = checked - known
-    if not unknown or star_import:
-        return Verdict.kept(STAGE, note="star_import" if unknown else None)
+    if unknown:
+        raw = document.encode("utf-8")
+        unknown -= grammars.named_outside(tree, raw, start, end, unknown)
+    if unknown and grammars.star_import_outside(tree, grammar, raw, start, end):
+        return Verdict.kept(STAGE, note="star_import")
+    if not unknown:
+        return Verdict.kept(STAGE)
     if strictness == "strict" or len(unknown) / len(checked) > max_unknown_ratio:
         return Verdict.dropped(STAGE, "unknown_identifiers")
     return Verdict.kept(STAGE)
