@@ -25,7 +25,6 @@ from .verifiers.decontam import ContaminationIndex, benchmark_index, benchmarks_
 from .text import gap_window
 from .verifiers.dedup import dedup_key, sketch
 from .verifiers.identifiers import check_identifiers
-from .verifiers.secrets import check_secrets, shared_scanner
 from .verifiers.syntax import check_syntax
 
 # The stages in the order a gap meets them; global stages follow in the job. `holdout` (the
@@ -98,6 +97,10 @@ class RowCurator:
         ):
             if not verdict.keep:
                 return _staged(row, gap, verdict, teacher_source)
+        # Imported where gaps are verified: presidio and spaCy take seconds to import, which the
+        # curate job's driver, only planning the stages, does not pay.
+        from .verifiers.secrets import check_secrets, shared_scanner
+
         secrets = check_secrets(gap, shared_scanner(c.secrets_min_score, c.secrets_min_entropy))
         if not secrets.verdict.keep:
             return _staged(row, gap, secrets.verdict, teacher_source)
