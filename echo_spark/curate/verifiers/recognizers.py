@@ -41,9 +41,21 @@ _PASSWORD_NAME = r"(?i:[\w-]*" + _PASSWORD_WORDS + r"[\w-]*)"
 # The same names without the leading `[\w-]*` (the part of a match a trigger needs; see `Needs`).
 _KEY_NAME_END = r"(?i:" + _KEY_WORDS + r"[\w-]*)"
 _PASSWORD_NAME_END = r"(?i:" + _PASSWORD_WORDS + r"[\w-]*)"
+# An assignment of a quoted value: what comes before the operator, and the operator on.
+_BEFORE_OPERATOR = r"""["']?\s*"""
+_OPERATOR_ON = r"""(?::=|=>|=|:)\s*[bru]?["'`]"""
+_ASSIGNED = _BEFORE_OPERATOR + _OPERATOR_ON
 # AWS secret keys are found after these names (a lookbehind; their trigger reads them too).
-_AWS_SECRET_NAME = r"""(?i:secret_?access_?key|aws_?secret[\w-]*|aws[\w-]*_sk)["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]?"""
-_ASSIGNED = r"""["']?\s*(?::=|=>|=|:)\s*[bru]?["'`]"""
+_AWS_KEY_NAME = r"(?i:secret_?access_?key|aws_?secret[\w-]*|aws[\w-]*_sk)"
+_AWS_SECRET_NAME = _AWS_KEY_NAME + _ASSIGNED + "?"
+
+
+def _assigned_to(name: str) -> str:
+    """`name + _ASSIGNED`, for a trigger: the search stops at each assignment operator and looks
+    back for the name, rather than trying the name's alternatives at every character (the same
+    texts match, in about half the time: 129 to 66 us on 14,000 silver documents for the generic
+    key, 63 to 41 for AWS; the password trigger, an alternation, was slower so)."""
+    return r"(?<=" + name + _BEFORE_OPERATOR + r")" + _OPERATOR_ON
 
 
 # A PEM private key through its END line; cut off (no END), through its last base64 line, so that
@@ -192,7 +204,7 @@ def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
                        Needs(("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "APKA", "AROA", "ASCA"))),
         CodeRecognizer("AWS_SECRET_KEY", [
             r"(?<=" + _AWS_SECRET_NAME + r")[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
-        ], Needs(words=("secret", "aws"), trigger=_trigger(_AWS_SECRET_NAME + r"[A-Za-z0-9/+]{40}")),
+        ], Needs(words=("secret", "aws"), trigger=_trigger(_assigned_to(_AWS_KEY_NAME) + r"?[A-Za-z0-9/+]{40}")),
             validator=lambda v: shannon_entropy(v) >= min_entropy),
         CodeRecognizer("GCP_PRIVATE_KEY_ID", [r"""(?<="private_key_id"\s*:\s*")[0-9a-f]{40}(?=")"""], Needs(('"private_key_id"',))),
         CodeRecognizer("PRIVATE_KEY", [_PEM_PRIVATE_KEY], Needs(("-----BEGIN",)), score=1.0),
@@ -243,7 +255,7 @@ def code_recognizers(min_entropy: float) -> list[EntityRecognizer]:
         )), validator=lambda v: _not_placeholder(v) and _mixed(v)),
         CodeRecognizer("GENERIC_SECRET", [r"(?<=" + _KEY_NAME + _ASSIGNED + r""")[^"'`\s]{12,}(?=["'`])"""],
                        Needs(words=("key", "secret", "token", "credential"),
-                             trigger=_trigger(_KEY_NAME_END + _ASSIGNED + r"""[^"'`\s]{12,}["'`]""")),
+                             trigger=_trigger(_assigned_to(_KEY_NAME_END) + r"""[^"'`\s]{12,}["'`]""")),
                        validator=key_value),
         CodeRecognizer("EMAIL", [r"(?<!://[^\s/@:]*:[^\s/@:]*)\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b"],
                        Needs(("@",)),
