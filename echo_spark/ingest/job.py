@@ -544,7 +544,8 @@ def _load_staged(lakehouse: Lakehouse, staged: DataFrame, started: datetime, clo
 
 
 def summary(metrics: dict[str, Any]) -> Summary:
-    keys = ("files_listed", "files_skipped", "files_read", "lines_read", "inserted", "duplicates", "duplicates_in_batch",
-            "duplicates_already_in_bronze", "duplicates_conflicting", "quarantined", "erased", "landing_files_rewritten")
-    return Summary("ingest summary", [(key, metrics[key]) for key in keys]
+    keys = ("files_listed", "files_skipped", "files_read", "passes", "lines_read", "inserted", "duplicates",
+            "duplicates_in_batch", "duplicates_already_in_bronze", "duplicates_conflicting", "quarantined", "erased",
+            "landing_files_rewritten")
+    return Summary("ingest summary", [(key, metrics[key]) for key in keys if key in metrics]
                    + [(f"  quarantined: {reason}", n) for reason, n in metrics["quarantined_by_reason"].items()])

@@ -228,8 +228,8 @@ def summary_measures(rows: list[Any]) -> dict[str, Any]:
 
 
 def summary(metrics: dict[str, Any]) -> Summary:
-    keys = ("sessions_tracked", "sessions_opted_out", "requests", "completions", "requests_unaccounted", "void",
-            "committed_unknown", "orphans")
+    keys = ("sessions_tracked", "sessions_opted_out", "passes", "requests", "completions", "completions_replaced",
+            "requests_unaccounted", "void", "committed_unknown", "orphans")
     rows = [(key, metrics[key]) for key in keys if key in metrics]
     for group in ("by_outcome", "by_finalize_reason", "by_tracking_mode", "orphans_by_reason"):
         label = group.replace("by_", "").replace("_by_reason", "")
