@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from functools import cache, partial
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..config import BenchmarksConfig, CurateConfig, LifecycleConfig
 from .llm_teacher import LLMTeacher
@@ -97,11 +98,7 @@ class RowCurator:
         ):
             if not verdict.keep:
                 return _staged(row, gap, verdict, teacher_source)
-        # Imported where gaps are verified: presidio and spaCy take seconds to import, which the
-        # curate job's driver, only planning the stages, does not pay.
-        from .verifiers.secrets import check_secrets, shared_scanner
-
-        secrets = check_secrets(gap, shared_scanner(c.secrets_min_score, c.secrets_min_entropy))
+        secrets = _secrets_stage(c.secrets_min_score, c.secrets_min_entropy)(gap)
         if not secrets.verdict.keep:
             return _staged(row, gap, secrets.verdict, teacher_source)
         redacted = secrets.gap
@@ -114,6 +111,15 @@ class RowCurator:
             staged.update(dedup_exact=sketched.exact, dedup_shingles=list(sketched.shingles),
                           dedup_signature=list(sketched.signature))
         return staged
+
+
+@cache
+def _secrets_stage(min_score: float, min_entropy: float) -> Callable[[Gap], Any]:
+    """The secrets stage for these settings, imported where gaps are verified: presidio and spaCy
+    take seconds to import, which the curate job's driver, only planning the stages, does not pay."""
+    from .verifiers.secrets import check_secrets, shared_scanner
+
+    return partial(check_secrets, scanner=shared_scanner(min_score, min_entropy))
 
 
 # Curate settings that only the global stages (dedup, perplexity, proportioning, split) or the
