@@ -134,6 +134,31 @@ def test_prefilter_finds_what_every_recognizer_finds(scanner: SecretScanner) -> 
         assert scanner.find(text) == scanner.find(text, prefilter=False), text
 
 
+_PIECES = [p.value for p in PLANTED] + [
+    "PassWord", "PWD=", "ApI_KeY", "SECRET", "Token", "credential", "aws_", "://u:", "@", "sig=", "_authToken=",
+    "ſecret", "\u212aey", "passwſrd", "İ", " = '", '"', "\n", "  ", "Zq81vXk2LmP0aB7cW3nR5tY9uI4oE6s", "192.168.",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=12), max_size=12))
+def test_prefilter_is_exact_on_mixed_text(scanner: SecretScanner, parts: list[str]) -> None:
+    """Pieces of secrets and key names in any case, with characters that regex case folding maps to
+    ASCII (long s, Kelvin sign): skipping recognizers never changes what is found."""
+    text = "".join(parts)
+    assert scanner.find(text) == scanner.find(text, prefilter=False)
+
+
+@pytest.mark.parametrize("min_score,found", [(0.5, set()), (0.4, {"US_SSN"})])
+def test_context_words_lift_a_score_only_where_it_can_reach_the_threshold(min_score: float, found: set[str]) -> None:
+    """A nine-digit number is a 0.05 "very weak" SSN; the word "ssn" before it lifts it to 0.4, so it
+    is found under a 0.4 threshold and not under the default 0.5 (where the costly pass with
+    context words is skipped); without the word it is found under neither."""
+    lowered = shared_scanner(min_score, _CONFIG.secrets_min_entropy)
+    assert {f.entity for f in lowered.find("ssn = 536224871\n")} == found
+    assert lowered.find("count = 536224871\n") == []
+
+
 
 def _one_of(*options: str):
     return st.sampled_from(options)
