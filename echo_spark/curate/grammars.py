@@ -179,6 +179,15 @@ def error_count(tree: Tree) -> int:
     return count
 
 
+def _occurrences_outside(document: bytes, needle: bytes, start: int, end: int) -> Iterator[int]:
+    """Where `needle` occurs in the document wholly outside bytes [start, end), in order."""
+    for lo, hi in ((0, start), (end, len(document))):
+        at = document.find(needle, lo, hi)
+        while at >= 0:
+            yield at
+            at = document.find(needle, at + 1, hi)
+
+
 def named_outside(tree: Tree, document: bytes, start: int, end: int, names: set[str]) -> set[str]:
     """Those of `names` that a name node (a leaf whose kind ends in `identifier`, in all three
     grammars the spelling of a name) spells outside bytes [start, end) of the document.
@@ -189,14 +198,12 @@ def named_outside(tree: Tree, document: bytes, start: int, end: int, names: set[
     found: set[str] = set()
     for name in names:
         spelled = name.encode("utf-8")
-        for lo, hi in ((0, start), (end, len(document))):
-            at = document.find(spelled, lo, hi)
-            while at >= 0 and name not in found:
-                node = root.named_descendant_for_byte_range(at, at + len(spelled))
-                if (node is not None and node.start_byte == at and node.end_byte == at + len(spelled)
-                        and not node.child_count and node.type.endswith("identifier")):
-                    found.add(name)
-                at = document.find(spelled, at + 1, hi)
+        for at in _occurrences_outside(document, spelled, start, end):
+            node = root.named_descendant_for_byte_range(at, at + len(spelled))
+            if (node is not None and node.start_byte == at and node.end_byte == at + len(spelled)
+                    and not node.child_count and node.type.endswith("identifier")):
+                found.add(name)
+                break
     return found
 
 
@@ -205,14 +212,8 @@ def star_import_outside(tree: Tree, grammar: str, document: bytes, start: int, e
     if grammar != "python":
         return False
     root = tree.root_node
-    for lo, hi in ((0, start), (end, len(document))):
-        at = document.find(b"*", lo, hi)
-        while at >= 0:
-            node = root.named_descendant_for_byte_range(at, at + 1)
-            if node is not None and node.type == "wildcard_import":
-                return True
-            at = document.find(b"*", at + 1, hi)
-    return False
+    return any((node := root.named_descendant_for_byte_range(at, at + 1)) is not None and node.type == "wildcard_import"
+               for at in _occurrences_outside(document, b"*", start, end))
 
 
 def walk_within(node: Node, lo: int, hi: int) -> Iterator[Node]:

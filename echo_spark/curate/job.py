@@ -254,7 +254,7 @@ def dedup_incrementally(lakehouse: Lakehouse, kept: DataFrame, config: CurateCon
         old = known.select(*member)
         changed_keys = [row["dedup_key"] for row in members.join(old, member, "left_anti").select("dedup_key").unionByName(
             old.join(members, member, "left_anti").select("dedup_key")).distinct().collect()]
-        changed = spark.createDataFrame([(key,) for key in changed_keys] or [], "dedup_key string")
+        changed = spark.createDataFrame([(key,) for key in changed_keys], "dedup_key string")
         scope = kept.join(changed, ["dedup_key"], "left_semi")
         unchanged = known.join(changed, ["dedup_key"], "left_anti")
     else:
