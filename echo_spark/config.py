@@ -73,7 +73,8 @@ class LakehouseConfig(Section):
         default=20_000, ge=0,
         description="An upsert (silver's completions and orphans, curate's verdicts) deletes the rows it "
                     "replaces by their keys and appends; past this many replaced rows (a full re-run) it is "
-                    "one MERGE, which Sail runs holding the whole table in memory.")
+                    "one MERGE, which Sail runs holding the whole table in memory. Also the most keys curate "
+                    "picks silver's rows to verify by (as literals; past it, by an anti-join).")
 
 
 class IngestConfig(Section):

@@ -14,8 +14,10 @@ storage. No other module builds a table's path.
 from __future__ import annotations
 
 import hashlib
+import operator
 import shutil
 import uuid
+from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -52,8 +54,9 @@ def same_table(a: str, b: str) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
-# Keys per DELETE of an upsert: bounds one statement's text (about 100 bytes a key).
-_DELETE_KEYS_PER_STATEMENT = 5000
+# Keys per condition (an upsert's DELETE, a filter by keys): bounds one expression's text (about
+# 100 bytes a key).
+_KEYS_PER_CONDITION = 5000
 
 
 def _key_literal(value: Any) -> str:
@@ -91,6 +94,17 @@ def keys_condition(keys: list[str], values: list[tuple[Any, ...]]) -> str:
         parts.append(among[0] if len(among) == 1 else f"({' OR '.join(among)})")
         terms.append("(" + " AND ".join(parts) + ")")
     return _balanced_or(terms)
+
+
+def rows_with_keys(df: DataFrame, keys: list[str], values: list[tuple[Any, ...]]) -> DataFrame:
+    """The rows of `df` whose `keys` equal one of the `values` tuples (null equal to null), by a
+    filter on literals: a join would read `df`'s every column into a hash table or a shuffle, which
+    for a few keys among wide rows (silver's texts) costs more than the rows wanted."""
+    if not values:
+        return df.limit(0)
+    conditions = [F.expr(keys_condition(keys, values[start:start + _KEYS_PER_CONDITION]))
+                  for start in range(0, len(values), _KEYS_PER_CONDITION)]
+    return df.filter(reduce(operator.or_, conditions))
 
 
 def _quoted(name: str) -> str:
@@ -382,8 +396,8 @@ class Lakehouse:
         if len(found) > self.config.upsert_keys_max:
             self.merge(table, rows, update_matched=True)
             return len(found)
-        for chunk in range(0, len(found), _DELETE_KEYS_PER_STATEMENT):
-            self.delete(table, keys_condition(keys, [tuple(r) for r in found[chunk:chunk + _DELETE_KEYS_PER_STATEMENT]]))
+        for chunk in range(0, len(found), _KEYS_PER_CONDITION):
+            self.delete(table, keys_condition(keys, [tuple(r) for r in found[chunk:chunk + _KEYS_PER_CONDITION]]))
         self._write(table, rows, "append")
         return len(found)
 

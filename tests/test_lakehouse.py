@@ -188,6 +188,19 @@ def test_keys_condition_selects_exactly_the_given_keys(spark, rows, data):
     assert got == set(wanted)
 
 
+@pytest.mark.sail_only
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(_KEY, _KEY), min_size=1, max_size=30, unique=True), data=st.data())
+def test_rows_with_keys_selects_exactly_the_given_keys_in_conditions_of_few(spark, rows, data, monkeypatch):
+    from echo_spark import lakehouse
+    monkeypatch.setattr(lakehouse, "_KEYS_PER_CONDITION", 2)
+
+    wanted = data.draw(st.lists(st.sampled_from(rows), unique=True))
+    df = spark.createDataFrame([(*r, i) for i, r in enumerate(rows)], "k1 string, k2 string, n int")
+    got = [tuple(r) for r in lakehouse.rows_with_keys(df, ["k1", "k2"], wanted).collect()]
+    assert sorted(got, key=repr) == sorted([(*r, rows.index(r)) for r in wanted], key=repr)
+
+
 def test_keys_condition_nests_its_terms_as_a_balanced_tree():
     from echo_spark.lakehouse import keys_condition
 

@@ -184,3 +184,19 @@ def test_the_curate_driver_does_not_import_the_secret_scanner():
     code = f"import sys, echo_spark.cli, echo_spark.curate.job; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_secret_scanner_imports_neither_torch_nor_transformers():
+    """A curate worker builds the scanner before its first batch: spaCy's thinc would import torch
+    and presidio transformers, seconds per worker for engines the scanner never uses. Both stay
+    importable afterwards (the perplexity scorer runs in the same workers)."""
+    code = (
+        "import sys\n"
+        "from echo_spark.curate.verifiers.secrets import shared_scanner\n"
+        "found = shared_scanner(0.5, 3.0).find('CONTACT = \"alex.moreau@fieldline.de\"')\n"
+        "loaded = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
+        "import torch, transformers\n"
+        "print(loaded, [f.entity for f in found], torch.tensor([1]).item())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] ['EMAIL'] 1"

@@ -31,7 +31,7 @@ from ..config import BenchmarksConfig, CurateConfig, EchoConfig, LifecycleConfig
 from ..engine import get_spark
 from ..holdout import Holdout
 from ..holdout_spark import heldout_users
-from ..lakehouse import Lakehouse
+from ..lakehouse import Lakehouse, rows_with_keys
 from ..progress import StageClock, Summary, print_summary
 from ..tables import (
     COMPLETIONS,
@@ -358,11 +358,17 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         todo = trainable.select(*SILVER_COLUMNS, input_digest().alias("input_sha256"))
         todo_count = trainable_count = inputs.count()
         if had_verdicts:
-            # Both anti-joins build on the narrow verdict keys: joining silver's texts to the keys
-            # to verify instead could build on the texts.
             valid = lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).select(*current)
-            todo = todo.join(valid, current, "left_anti")
-            todo_count = inputs.join(valid, current, "left_anti").count()
+            stale = inputs.join(valid, current, "left_anti").select(*request)
+            todo_count = stale.count()
+            if todo_count <= config.lakehouse.upsert_keys_max:
+                # A day's rows, picked by their keys as literals: only they are hashed again.
+                todo = rows_with_keys(trainable, request, [tuple(r) for r in stale.collect()]).select(
+                    *SILVER_COLUMNS, input_digest().alias("input_sha256"))
+            else:
+                # Builds on the narrow verdict keys: joining silver's texts to the keys to verify
+                # instead could build on the texts.
+                todo = todo.join(valid, current, "left_anti")
         print(f"[curate] per-gap verdicts: {todo_count:,} to compute, {trainable_count - todo_count:,} reused "
               f"({'settings digest unchanged' if had_verdicts else 'no verdicts for these settings yet'})",
               file=sys.stderr, flush=True)
@@ -434,24 +440,29 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
 
         with clock.stage("proportion and split"):
             # The one collect of the run: five short fields per survivor (ids, user, language, length),
-            # what the stratified choice needs; no text. Small enough to keep on the driver.
-            survivors = kept.select("session_id", "request_id", "user_id", "language",
-                                    F.length("middle").alias("chars")).collect()
-            keys = [SampleKey(f"{r['session_id']}\x1f{r['request_id']}", r["language"], r["chars"]) for r in survivors]
+            # what the stratified choice needs; no text. Small enough to keep on the driver. As Arrow
+            # columns, not Rows: looking up a Row's fields by name cost more than the choice itself.
+            columns = kept.select("session_id", "request_id", "user_id", "language",
+                                  F.length("middle").alias("chars")).toArrow().to_pydict()
+            survivors = list(zip(columns["session_id"], columns["request_id"], columns["user_id"], columns["language"],
+                                 columns["chars"]))
+            keys = [SampleKey(f"{session}\x1f{request_id}", language, chars)
+                    for session, request_id, _, language, chars in survivors]
             chosen_idx = set(proportion(
                 keys, edges=cfg.length_bucket_edges, length_shares=cfg.target_length_shares,
                 void_share=cfg.target_void_share, language_shares=cfg.target_language_shares,
                 max_samples=cfg.max_samples, seed=cfg.seed,
             ))
             chosen = [
-                (r["session_id"], r["request_id"], length_bucket(r["chars"], cfg.length_bucket_edges),
-                 split_of(r["user_id"], validation_share=cfg.validation_share, seed=cfg.seed))
-                for i, r in enumerate(survivors) if i in chosen_idx
+                (session, request_id, length_bucket(chars, cfg.length_bucket_edges),
+                 split_of(user, validation_share=cfg.validation_share, seed=cfg.seed))
+                for i, (session, request_id, user, _, chars) in enumerate(survivors) if i in chosen_idx
             ]
-            not_chosen = [(r["session_id"], r["request_id"], "over_target_share")
-                          for i, r in enumerate(survivors) if i not in chosen_idx]
-            chosen_df = spark.createDataFrame(chosen or [], "session_id string, request_id string, length_bucket string, split string")
-            drops = drops.unionByName(_drops_of(verdicts, spark.createDataFrame(not_chosen or [], DEDUP_SCHEMA), "proportion"))
+            not_chosen = [(session, request_id, "over_target_share")
+                          for i, (session, request_id, *_) in enumerate(survivors) if i not in chosen_idx]
+            chosen_df = _string_frame(spark, chosen, ("session_id", "request_id", "length_bucket", "split"))
+            drops = drops.unionByName(_drops_of(
+                verdicts, _string_frame(spark, not_chosen, ("session_id", "request_id", "drop_reason")), "proportion"))
             gold = kept.join(chosen_df, request, "inner").select(
                 F.sha2(F.concat_ws("\x1f", "session_id", "request_id"), 256).alias("sample_id"),
                 "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix", "middle",
@@ -481,6 +492,16 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             lakehouse.drop_local(scratch)
     metrics["stage_seconds"] = clock.timings
     return metrics
+
+
+def _string_frame(spark: SparkSession, rows: list[tuple[str, ...]], names: tuple[str, ...]) -> DataFrame:
+    """String `rows` as a DataFrame of `names`, handed over as one Arrow table: a list of tuples is
+    converted row by row and value by value on the driver."""
+    import pyarrow as pa
+
+    columns = list(zip(*rows)) or [()] * len(names)
+    table = pa.table({name: pa.array(column, pa.string()) for name, column in zip(names, columns)})
+    return spark.createDataFrame(table, ", ".join(f"{name} string" for name in names))
 
 
 def _drops_of(verdicts: DataFrame, ids: DataFrame, stage: str) -> DataFrame:
