@@ -125,9 +125,16 @@ def _offloaded(body: Any, processes: int, chunk_rows: int, label: str, progress:
 
 
 def input_digest() -> Any:
-    """SHA-256 of the silver columns the per-gap stages read, as JSON (a null column is left out of
-    the JSON, which the fixed set of columns keeps unambiguous): a row whose digest changed is new."""
-    return F.sha2(F.to_json(F.struct(*SILVER_COLUMNS)), 256)
+    """SHA-256 of the silver columns the per-gap stages read: a row whose digest changed is new. Each
+    column as text (the event ids as a JSON array) after its length in characters and a colon, or
+    `~` when null: each part ends where its length says, so no two rows share an encoding. Not the
+    row as one JSON object, which cost the engine three times as much (1M events' silver: 1.7 s
+    against 0.6)."""
+    def part(name: str) -> Column:
+        text = F.to_json(F.col(name)) if name == "event_ids" else F.col(name).cast("string")
+        return F.coalesce(F.concat(F.length(text).cast("string"), F.lit(":"), text), F.lit("~"))
+
+    return F.sha2(F.concat(*[part(name) for name in SILVER_COLUMNS]), 256)
 
 
 def verify_gaps(
