@@ -67,6 +67,18 @@ def _shared_pool(processes: int) -> ProcessPoolExecutor:
         return _pool
 
 
+def warm(task: Callable[[], None], processes: int) -> None:
+    """Start the workers now and run `task` (imports, a model to load) once per worker, without
+    waiting: where the engine runs UDFs in this process (embedded Sail) the job's later batches find
+    them ready, the start overlapped with the stages before. Best effort: one worker may run the
+    task twice and another not at all; a failure shows again where the batches run it."""
+    if processes <= 0:
+        return
+    pool = _shared_pool(processes)
+    for _ in range(processes):
+        pool.submit(task)
+
+
 def _discard_pool(broken: ProcessPoolExecutor) -> None:
     """A worker died (killed, out of memory): the next call starts a fresh pool."""
     global _pool

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from echo_spark.config import EngineConfig
-from echo_spark.udf_pool import offload, offload_batches, udf_processes
+from echo_spark.udf_pool import offload, offload_batches, udf_processes, warm
 
 
 def doubled_with_pid(column: str, table: pa.Table) -> pa.Table:
@@ -37,6 +37,23 @@ def test_offloaded_body_gives_the_inline_result_from_another_process():
     assert inline["x"].to_pylist() == pooled["x"].to_pylist() == [2, 4, 6]
     assert set(inline["pid"].to_pylist()) == {os.getpid()}
     assert os.getpid() not in set(pooled["pid"].to_pylist())
+
+
+def mark_loaded(folder: str) -> None:
+    (Path(folder) / str(os.getpid())).touch()
+
+
+def test_warming_runs_the_task_in_the_workers_that_later_calls_use(tmp_path):
+    warm(partial(mark_loaded, str(tmp_path / "none")), processes=0)  # no workers: nothing runs, nothing fails
+    warm(partial(mark_loaded, str(tmp_path)), processes=2)
+    pooled = offload(partial(doubled_with_pid, "x"), pa.table({"x": [1]}), processes=2)
+    deadline = time.monotonic() + 30
+    while not any(tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = {child.pid for child in psutil.Process().children()}
+    loaded = {int(p.name) for p in tmp_path.iterdir()}
+    assert loaded and loaded <= workers and os.getpid() not in loaded
+    assert set(pooled["pid"].to_pylist()) <= workers
 
 
 def test_a_killed_worker_fails_its_call_and_the_next_call_gets_a_fresh_pool():
