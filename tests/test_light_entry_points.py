@@ -178,9 +178,10 @@ def test_a_missing_landing_path_fails_before_the_engine_starts(tmp_path, capsys,
 
 
 def test_the_curate_driver_does_not_import_the_secret_scanner():
-    """Presidio and spaCy (and transformers, which presidio pulls in) take seconds to import: the
-    curate job's driver plans the stages, and only the processes that verify gaps load them."""
-    heavy = ("presidio_analyzer", "spacy", "transformers", "torch")
+    """Presidio and spaCy (and transformers, which presidio pulls in) take seconds to import, datasketch
+    a third of one: the curate job's driver plans the stages, and only the processes that verify or
+    dedup gaps load them."""
+    heavy = ("presidio_analyzer", "spacy", "transformers", "torch", "datasketch")
     code = f"import sys, echo_spark.cli, echo_spark.curate.job; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -19,7 +19,9 @@ from functools import cache
 from typing import Literal
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+
+# datasketch (0.34 s to import, scipy with it) is imported where a sketch is made or compared: the
+# curate job's driver reaches this module through the pipeline's digest and never does either.
 
 from ..text import ngram_hashes, stable_hash, tokens
 
@@ -64,6 +66,8 @@ def sketch(window: str, *, num_perm: int, shingle_tokens: int, seed: int) -> Ded
     shingles = ngram_hashes(toks, shingle_tokens)
     signature: tuple[int, ...] = ()
     if shingles.size:
+        from datasketch import MinHash
+
         # A shingle is already a uniform hash: its low 32 bits are what the affine32 scheme permutes,
         # with no second hashing (datasketch's default SHA-1 per shingle was most of a sketch).
         minhash = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, permutations=_permutations(num_perm, seed),
@@ -78,6 +82,8 @@ def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """LSH bands and rows for a threshold: datasketch finds them by numerical integration each time
     an index is built (about 0.1 s), and the job builds one per dedup group: thousands per run, which
     was most of dedup's time. The same parameters, computed once."""
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 
@@ -85,6 +91,8 @@ def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
 @cache
 def _permutations(num_perm: int, seed: int) -> tuple:
     """The MinHash permutations of (num_perm, seed): drawn once per process, not per sketch."""
+    from datasketch import MinHash
+
     return MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
 
 
@@ -103,6 +111,8 @@ def find_duplicates(
     """Duplicates among the sketched gap windows, each pointing at its representative; ordered by index."""
     if len(sketches) != len(keys):
         raise ValueError("sketches and keys must have the same length")
+    from datasketch import MinHash, MinHashLSH
+
     lsh = MinHashLSH(num_perm=num_perm, params=_lsh_params(threshold, num_perm))
     exact: dict[int, int] = {}
     shingles_of: dict[int, set[int]] = {}
