@@ -72,9 +72,10 @@ class LakehouseConfig(Section):
     upsert_keys_max: int = Field(
         default=20_000, ge=0,
         description="An upsert (silver's completions and orphans, curate's verdicts) deletes the rows it "
-                    "replaces by their keys and appends; past this many replaced rows (a full re-run) it is "
-                    "one MERGE, which Sail runs holding the whole table in memory. Also the most keys curate "
-                    "picks silver's rows to verify by (as literals; past it, by an anti-join).")
+                    "replaces by their keys and appends; past this many replaced rows (a full re-run) it "
+                    "rebuilds the table in one overwrite (not a MERGE, which Sail runs holding the whole table "
+                    "in memory). Also the most keys curate picks silver's rows to verify by (as literals; past "
+                    "it, by an anti-join).")
 
 
 class IngestConfig(Section):
