@@ -157,6 +157,7 @@ COMPLETIONS = TableDef(
         _c("request_event_id", StringType(), "event_id of the completion_request (provenance)."),
         _c("event_ids", ArrayType(StringType()), "Events that contributed: request, shown, accept/reject, changes to the gap."),
         _c("skipped_reason", StringType(), "Why the request's document could not be tracked (its events do not apply), else null."),
+        _c("input_sha256", StringType(), "SHA-256 of the columns curate's per-gap stages read (echo_spark/silver_digest.py), stored by lifecycle with the row: curate verifies a row again only when it changed. Null on rows written before it was stored (curate computes it); set it to null after changing a row by hand."),
     ),
 )
 

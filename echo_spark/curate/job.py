@@ -33,6 +33,7 @@ from ..holdout import Holdout
 from ..holdout_spark import heldout_users
 from ..lakehouse import Lakehouse, rows_with_keys
 from ..progress import StageClock, Summary, print_summary
+from ..silver_digest import SILVER_COLUMNS, silver_digest
 from ..tables import (
     COMPLETIONS,
     CURATE_DEDUP,
@@ -60,14 +61,6 @@ HOLDOUT_STAGE, HOLDOUT_REASON = "holdout", "evaluation_holdout"
 ROWS_PER_TASK = 256
 # Samples per call of the perplexity scorer in a worker: a few of the model's batches per call.
 PERPLEXITY_ROWS_PER_TASK = 128
-
-SILVER_COLUMNS = (
-    "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix", "proposal", "outcome",
-    "committed", "skipped_reason", "request_event_id", "event_ids", "finalize_reason",
-    # How sure a server log's C_N is (the certainty stage); null with edit telemetry, so those rows'
-    # input digests did not change when these columns came.
-    "gap_open_at_last_sighting", "committed_previous", "max_silence_s", "anchor_choice",
-)
 
 
 # Partitions of the dedup candidates per UDF process (or per core): groups of many sizes balance out.
@@ -133,19 +126,6 @@ def _offloaded(body: Any, processes: int, chunk_rows: int, label: str, progress:
             yield batch
 
     return offloaded_batches
-
-
-def input_digest() -> Any:
-    """SHA-256 of the silver columns the per-gap stages read: a row whose digest changed is new. Each
-    column as text (the event ids as a JSON array) after its length in characters and a colon, or
-    `~` when null: each part ends where its length says, so no two rows share an encoding. Not the
-    row as one JSON object, which cost the engine three times as much (1M events' silver: 1.7 s
-    against 0.6)."""
-    def part(name: str) -> Column:
-        text = F.to_json(F.col(name)) if name == "event_ids" else F.col(name).cast("string")
-        return F.coalesce(F.concat(F.length(text).cast("string"), F.lit(":"), text), F.lit("~"))
-
-    return F.sha2(F.concat(*[part(name) for name in SILVER_COLUMNS]), 256)
 
 
 def verify_gaps(
@@ -367,17 +347,17 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     digest = verdicts_digest(cfg, config.lifecycle, config.benchmarks)
     request = ["session_id", "request_id"]
     current = ["session_id", "request_id", "input_sha256"]
-    # Hashing silver's texts (as JSON) is the costly part of knowing which verdicts still hold: done
-    # into a narrow scratch table that the counts and the verdicts' selection read, and once more
-    # where the rows to verify are picked (that anti-join reads every row's digest).
+    # Silver's input digests (stored by lifecycle; hashed here only for rows written before it did)
+    # go into a narrow scratch table that the counts and the verdicts' selection read.
+    digested = silver_digest(silver.columns).alias("input_sha256")
     with clock.stage("input digests"):
-        lakehouse.overwrite(CURATE_INPUTS, trainable.select(*request, input_digest().alias("input_sha256")))
+        lakehouse.overwrite(CURATE_INPUTS, trainable.select(*request, digested))
     inputs = lakehouse.read(CURATE_INPUTS)
 
     with clock.stage("per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam)"):
         had_verdicts = not recompute and lakehouse.exists(CURATE_VERDICTS) and bool(
             lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).limit(1).collect())
-        todo = trainable.select(*SILVER_COLUMNS, input_digest().alias("input_sha256"))
+        todo = trainable.select(*SILVER_COLUMNS, digested)
         todo_count = trainable_count = inputs.count()
         if had_verdicts:
             valid = lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).select(*current)
@@ -386,7 +366,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             if todo_count <= config.lakehouse.upsert_keys_max:
                 # A day's rows, picked by their keys as literals: only they are hashed again.
                 todo = rows_with_keys(trainable, request, [tuple(r) for r in stale.collect()]).select(
-                    *SILVER_COLUMNS, input_digest().alias("input_sha256"))
+                    *SILVER_COLUMNS, digested)
             else:
                 # Builds on the narrow verdict keys: joining silver's texts to the keys to verify
                 # instead could build on the texts.

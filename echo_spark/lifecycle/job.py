@@ -24,6 +24,7 @@ from ..engine import get_spark
 from ..lakehouse import Lakehouse
 from ..privacy import erased_sessions, opted_out_sessions
 from ..progress import StageClock, Summary, print_summary
+from ..silver_digest import input_digest
 from ..tables import COMPLETIONS, EVENTS, JOB_RUNS, LIFECYCLE_STAGING, ORPHANS, TOMBSTONES
 from ..udf_pool import udf_processes
 
@@ -159,7 +160,8 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
     staged = lakehouse.read(LIFECYCLE_STAGING)
     try:
         with clock.stage("write completions and orphans"):
-            completions = staged.filter(F.col("record_kind") == "completion")
+            # With its input digest, which curate reads instead of hashing every row's texts again.
+            completions = staged.filter(F.col("record_kind") == "completion").withColumn("input_sha256", input_digest())
             orphans = staged.filter(F.col("record_kind") == "orphan").select(
                 F.col("orphan_event_id").alias("event_id"), "session_id", "doc_id", "request_id",
                 F.col("orphan_type").alias("type"), F.col("orphan_ts").alias("ts"), F.col("orphan_reason").alias("reason"),

@@ -12,8 +12,7 @@ from pyspark.sql import functions as F
 
 from echo_spark.config import CurateConfig, EchoConfig, LakehouseConfig
 from echo_spark.curate.job import (
-    curate, dedup_incrementally, find_duplicates_partitioned, input_digest, length_bucket_column, metric_counts,
-    perplexity_cutoffs,
+    curate, dedup_incrementally, find_duplicates_partitioned, length_bucket_column, metric_counts, perplexity_cutoffs,
 )
 from echo_spark.curate.proportion import length_bucket
 from echo_spark.curate.records import Gap
@@ -21,6 +20,7 @@ from echo_spark.curate.text import gap_window
 from echo_spark.curate.verifiers.dedup import DedupSketch, dedup_key, find_duplicates, sketch
 from echo_spark.holdout import Holdout
 from echo_spark.lakehouse import Lakehouse
+from echo_spark.silver_digest import input_digest
 from echo_spark.progress import RowProgress
 from echo_spark.tables import (
     COMPLETIONS, CURATE_DEDUP, CURATE_DUPLICATES, CURATE_SCORES, CURATE_VERDICTS, CURATION_DROPS, SFT_SAMPLES,
@@ -372,3 +372,18 @@ def test_the_input_digest_tells_apart_rows_that_differ_in_any_column_the_stages_
         input_digest().alias("d")).collect()]
     assert digests[0] == digests[1]
     assert len(set(digests)) == len(variants) - 1
+
+
+@pytest.mark.sail_only
+def test_curate_keys_verdicts_by_the_digest_lifecycle_stored_and_computes_a_missing_one(spark, lakehouse, config):
+    from .test_curate_job import CLEAN
+
+    rows = [{**_silver_row(f"c{i}", f"u{i}", *clean), "input_sha256": f"stored-{i}" if i % 2 == 0 else None}
+            for i, clean in enumerate(CLEAN * 2)]
+    lakehouse.append(COMPLETIONS, spark.createDataFrame(rows, COMPLETIONS.schema))
+    curate(spark, lakehouse, config)
+    computed = {r["request_id"]: r["d"] for r in lakehouse.read(COMPLETIONS).select("request_id", input_digest().alias("d")).collect()}
+    verdicts = {r["request_id"]: r["input_sha256"] for r in lakehouse.read(CURATE_VERDICTS).collect()}
+    expected = {r["request_id"]: r["input_sha256"] or computed[r["request_id"]] for r in rows}
+    assert verdicts and verdicts == {k: expected[k] for k in verdicts}
+    assert {v.startswith("stored-") for v in verdicts.values()} == {True, False}

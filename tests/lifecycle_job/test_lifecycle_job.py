@@ -9,6 +9,7 @@ from pyspark.sql import functions as F
 from echo_spark.config import LifecycleConfig
 from echo_spark.ingest.job import ingest
 from echo_spark.lifecycle.job import lifecycle, summary_counts, summary_measures, track_documents
+from echo_spark.silver_digest import input_digest
 from echo_spark.tables import COMPLETIONS, EVENTS, JOB_RUNS, ORPHANS
 
 
@@ -45,6 +46,8 @@ def test_real_logs_every_request_is_accounted_for(spark, lakehouse, config, real
     silver = lakehouse.read(COMPLETIONS)
     assert silver.count() == requests.count() == metrics["completions"]
     assert metrics["requests_unaccounted"] == 0
+    # Every row carries the input digest curate would compute from it.
+    assert silver.filter(F.col("input_sha256").isNull() | (F.col("input_sha256") != input_digest())).count() == 0
     # Completion events with no request are orphans with a reason, not lost.
     completion_events = events.filter(F.col("type").isin("completion_shown", "completion_accept", "completion_reject"))
     tied = completion_events.join(requests, ["session_id", "request_id"], "left_semi").count()
