@@ -97,15 +97,26 @@ def keys_condition(keys: list[str], values: list[tuple[Any, ...]]) -> str:
     return _balanced_or(terms)
 
 
+def _keys_conditions(keys: list[str], values: list[tuple[Any, ...]]) -> list[str]:
+    """`keys_condition` over `values` in chunks of _KEYS_PER_CONDITION: together, true exactly for them."""
+    return [keys_condition(keys, values[start:start + _KEYS_PER_CONDITION])
+            for start in range(0, len(values), _KEYS_PER_CONDITION)]
+
+
 def rows_with_keys(df: DataFrame, keys: list[str], values: list[tuple[Any, ...]]) -> DataFrame:
     """The rows of `df` whose `keys` equal one of the `values` tuples (null equal to null), by a
     filter on literals: a join would read `df`'s every column into a hash table or a shuffle, which
     for a few keys among wide rows (silver's texts) costs more than the rows wanted."""
     if not values:
         return df.limit(0)
-    conditions = [F.expr(keys_condition(keys, values[start:start + _KEYS_PER_CONDITION]))
-                  for start in range(0, len(values), _KEYS_PER_CONDITION)]
-    return df.filter(reduce(operator.or_, conditions))
+    return df.filter(reduce(operator.or_, [F.expr(c) for c in _keys_conditions(keys, values)]))
+
+
+def _join_on_keys(target: DataFrame, rows: DataFrame, keys: list[str], how: str) -> DataFrame:
+    """`target` joined (`left_semi`, `left_anti`) with the keys of `rows`, null equal to null as in
+    MERGE's `<=>`: only the keys of `rows` take part."""
+    new_keys = rows.select(*[F.col(k).alias(f"_new_{k}") for k in keys])
+    return target.join(new_keys, [target[k].eqNullSafe(new_keys[f"_new_{k}"]) for k in keys], how)
 
 
 def _quoted(name: str) -> str:
@@ -392,28 +403,23 @@ class Lakehouse:
         self.ensure(table)
         rows = self.conform(table, df)
         keys = list(table.keys)
-        target = self.read(table).select(*keys)
-        new_keys = rows.select(*[F.col(k).alias(f"_new_{k}") for k in keys])
-        matched = target.join(new_keys, [target[k].eqNullSafe(new_keys[f"_new_{k}"]) for k in keys], "left_semi")
-        found = matched.distinct().limit(self.config.upsert_keys_max + 1).collect()
+        matched = _join_on_keys(self.read(table).select(*keys), rows, keys, "left_semi").distinct()
+        found = matched.limit(self.config.upsert_keys_max + 1).collect()
         if len(found) > self.config.upsert_keys_max:
-            replaced = matched.distinct().count()
+            replaced = matched.count()
             self._rebuild(table, rows)
             return replaced
-        for chunk in range(0, len(found), _KEYS_PER_CONDITION):
-            self.delete(table, keys_condition(keys, [tuple(r) for r in found[chunk:chunk + _KEYS_PER_CONDITION]]))
+        for condition in _keys_conditions(keys, [tuple(r) for r in found]):
+            self.delete(table, condition)
         self._write(table, rows, "append")
         return len(found)
 
     def _rebuild(self, table: TableDef, rows: DataFrame) -> None:
         """The table's rows whose keys `rows` lacks, and `rows`: staged in a scratch table (the
         table cannot be read while it is overwritten), then written over the table."""
-        keys = list(table.keys)
         staged = replace(table, name=f"_{table.name}_rebuilt", layer="internal",
                          meaning=f"{table.name} as an upsert rebuilds it, staged before it replaces the table.")
-        target = self.read(table)
-        new_keys = rows.select(*[F.col(k).alias(f"_new_{k}") for k in keys])
-        others = target.join(new_keys, [target[k].eqNullSafe(new_keys[f"_new_{k}"]) for k in keys], "left_anti")
+        others = _join_on_keys(self.read(table), rows, list(table.keys), "left_anti")
         try:
             self.overwrite(staged, others.select(*table.column_names).unionByName(rows))
             self.overwrite(table, self.read(staged))
