@@ -163,14 +163,31 @@ def as_verdicts(staged: DataFrame, config_sha256: str) -> DataFrame:
     )
 
 
-DEDUP_SCHEMA = "session_id string, request_id string, drop_reason string"
+# A global stage's drops (name, SQL type), and the proportioning's choices.
+_REASON_COLUMNS = (("session_id", "string"), ("request_id", "string"), ("drop_reason", "string"))
+_CHOSEN_COLUMNS = (("session_id", "string"), ("request_id", "string"), ("length_bucket", "string"),
+                   ("split", "string"), ("perplexity", "double"))
+
+
+def _ddl(columns: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f"{name} {kind}" for name, kind in columns)
+
+
+def _arrow_rows(rows: list[tuple[Any, ...]], columns: tuple[tuple[str, str], ...]) -> Any:
+    """`rows` as an Arrow table of `columns` (string or double)."""
+    import pyarrow as pa
+
+    arrow = {"string": pa.string(), "double": pa.float64()}
+    values = list(zip(*rows)) or [()] * len(columns)
+    return pa.table({name: pa.array(column, arrow[kind]) for (name, kind), column in zip(columns, values)})
+
+
+DEDUP_SCHEMA = _ddl(_REASON_COLUMNS)
 
 
 def dedup_groups(config: CurateConfig, table: Any) -> Any:
     """Duplicates among the rows of `table` (Arrow), compared only within a `dedup_key` group (same
     language, same whitespace-normalized middle), by the sketches of their windows (the verdicts')."""
-    import pyarrow as pa
-
     from echo_spark.curate.verifiers.dedup import DedupSketch, find_duplicates
 
     # Rows become Python objects one group at a time: the sketches' integers as Python objects
@@ -187,9 +204,7 @@ def dedup_groups(config: CurateConfig, table: Any) -> Any:
         sketches = [DedupSketch(r["dedup_exact"], tuple(r["dedup_shingles"]), tuple(r["dedup_signature"])) for r in rows]
         found = find_duplicates(sketches, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm)
         dropped += [(rows[d.index]["session_id"], rows[d.index]["request_id"], d.reason) for d in found]
-    columns = list(zip(*dropped)) or [[], [], []]
-    return pa.table({"session_id": list(columns[0]), "request_id": list(columns[1]), "drop_reason": list(columns[2])},
-                    schema=pa.schema([("session_id", pa.string()), ("request_id", pa.string()), ("drop_reason", pa.string())]))
+    return _arrow_rows(dropped, _REASON_COLUMNS)
 
 
 def _dedup_partitions(config: CurateConfig, processes: int):
@@ -500,21 +515,10 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     return metrics
 
 
-# The columns of the proportioning's choices and of its other survivors (name, SQL type).
-_CHOSEN_COLUMNS = (("session_id", "string"), ("request_id", "string"), ("length_bucket", "string"),
-                   ("split", "string"), ("perplexity", "double"))
-_REASON_COLUMNS = (("session_id", "string"), ("request_id", "string"), ("drop_reason", "string"))
-
-
 def _local_frame(spark: SparkSession, rows: list[tuple[Any, ...]], columns: tuple[tuple[str, str], ...]) -> DataFrame:
-    """`rows` as a DataFrame of `columns` (string or double), handed over as one Arrow table: a list
-    of tuples is converted row by row and value by value on the driver."""
-    import pyarrow as pa
-
-    arrow = {"string": pa.string(), "double": pa.float64()}
-    values = list(zip(*rows)) or [()] * len(columns)
-    table = pa.table({name: pa.array(column, arrow[kind]) for (name, kind), column in zip(columns, values)})
-    return spark.createDataFrame(table, ", ".join(f"{name} {kind}" for name, kind in columns))
+    """`rows` as a DataFrame of `columns`, handed over as one Arrow table: a list of tuples is
+    converted row by row and value by value on the driver."""
+    return spark.createDataFrame(_arrow_rows(rows, columns), _ddl(columns))
 
 
 def _drops_of(verdicts: DataFrame, ids: DataFrame, stage: str) -> DataFrame:
