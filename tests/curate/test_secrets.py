@@ -159,7 +159,6 @@ def test_context_words_lift_a_score_only_where_it_can_reach_the_threshold(min_sc
     assert lowered.find("count = 536224871\n") == []
 
 
-
 def _one_of(*options: str):
     return st.sampled_from(options)
 
