@@ -201,3 +201,29 @@ def test_the_secret_scanner_imports_neither_torch_nor_transformers():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[] ['EMAIL'] 1"
+
+
+def test_a_prepared_curate_worker_imports_nothing_for_its_first_batch():
+    """What `prepare_curator` loads in a UDF worker while the engine starts is everything the first
+    batch needs, of any language: left to the batch, pandas, datasketch (with scipy), tldextract's
+    suffix list and a grammar took each worker about a second on the job's critical path."""
+    script = r"""
+import sys
+import pyarrow as pa
+from echo_spark.config import EchoConfig
+from echo_spark.curate.job import curate_table, prepare_curator
+from echo_spark.silver_digest import SILVER_COLUMNS
+config = EchoConfig()
+prepare_curator(config.curate, config.lifecycle, config.benchmarks)
+row = {name: None for name in SILVER_COLUMNS}
+row.update(request_id="r", session_id="s", user_id="u", doc_id="d", language="javascript", outcome="rejected",
+           prefix="function greet(name) {\n  ", suffix="\n}\n// mail dev@example.com\n",
+           committed="return `Hello, ${name}!`;", request_event_id="e", event_ids=["e"])
+before = set(sys.modules)
+staged = curate_table(config.curate, pa.Table.from_pylist([row]), config.lifecycle, config.benchmarks)
+assert staged.column("kept").to_pylist() == [True], staged.to_pylist()
+print(sorted(set(sys.modules) - before))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]", out.stdout

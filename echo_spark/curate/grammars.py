@@ -51,6 +51,13 @@ def _language(name: str) -> Language:
     return Language(grammar.language())
 
 
+def load_grammars() -> None:
+    """Every grammar and this thread's parser for it, loaded now rather than by the first gap of
+    its language."""
+    for name in set(_ALIASES.values()):
+        _parser(name)
+
+
 def _parser(name: str) -> Parser:
     parsers: dict[str, Parser] = getattr(_local, "parsers", None) or {}
     _local.parsers = parsers

@@ -33,7 +33,7 @@ from ..holdout import Holdout
 from ..holdout_spark import heldout_users
 from ..lakehouse import Lakehouse, rows_with_keys
 from ..progress import StageClock, Summary, print_summary
-from ..silver_digest import SILVER_COLUMNS, silver_digest
+from ..silver_digest import SILVER_COLUMNS, with_input_digest
 from ..tables import (
     COMPLETIONS,
     CURATE_DEDUP,
@@ -77,6 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
+    if config.engine.kind == "sail":
+        # The embedded engine's UDFs run in this process's worker pool: its workers start and load
+        # the curator (imports of about 2 s each) while the engine starts and hashes silver.
+        warm(partial(prepare_curator, config.curate, config.lifecycle, config.benchmarks),
+             udf_processes(config.engine))
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
     report_dir = Path(args.report_dir) if args.report_dir else Path(config.lakehouse.root) / "reports" / "curate"
@@ -100,15 +105,30 @@ def curate_table(config: CurateConfig, rows: Any, lifecycle: LifecycleConfig | N
     return pa.Table.from_pylist(shared_curator(config, lifecycle, benchmarks).curate(rows.to_pylist()), schema=schema)
 
 
+# A made-up gap that reaches every per-gap stage and the dedup sketch (an e-mail address for the
+# secret scanner's domain check): what `prepare_curator` verifies once in each UDF worker.
+_WARM_UP_GAP = {
+    **{name: None for name in SILVER_COLUMNS},
+    "request_id": "warm-up", "session_id": "warm-up", "user_id": "warm-up", "doc_id": "warm-up",
+    "language": "python", "outcome": "rejected", "prefix": "def area(width, height):\n    ",
+    "suffix": "\n\nprint(area(2, 3))  # ask ops@example.org\n", "committed": "return width * height",
+    "request_event_id": "warm-up", "event_ids": ["warm-up"],
+}
+
+
 def prepare_curator(config: CurateConfig, lifecycle: LifecycleConfig | None = None,
                     benchmarks: BenchmarksConfig | None = None) -> None:
-    """What a UDF worker loads before its first batch of `curate_table`: this module, the curator
-    (teacher, grammars, benchmark index) and the secret scanner (spaCy, presidio)."""
-    from echo_spark.curate.pipeline import shared_curator
-    from echo_spark.curate.verifiers.secrets import shared_scanner
+    """Load in a UDF worker, before its first batch of `curate_table`, everything that batch would
+    load on first use: the curator (teacher, benchmark index), the secret scanner (spaCy, presidio)
+    and tldextract's suffix list, datasketch (scipy with it), pandas for the staged schema, and
+    every grammar. Left to the first batch, those after the scanner cost each worker about a second
+    on the job's critical path (a day of 1,402 rows at 1M events). So one made-up gap is verified."""
+    import pyarrow as pa
 
-    shared_curator(config, lifecycle, benchmarks)
-    shared_scanner(config.secrets_min_score, config.secrets_min_entropy)
+    from echo_spark.curate.grammars import load_grammars
+
+    curate_table(config, pa.Table.from_pylist([_WARM_UP_GAP]), lifecycle, benchmarks)
+    load_grammars()
 
 
 def _offloaded(body: Any, processes: int, chunk_rows: int, label: str, progress: tuple[str, int] | None):
@@ -349,10 +369,6 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         lakehouse.add_missing_columns(table)  # written before the dedup sketches were kept
     silver = lakehouse.read(COMPLETIONS)
     processes = udf_processes(config.engine)
-    if config.engine.kind == "sail":
-        # The embedded engine's UDFs run in this process's worker pool: its workers start and load
-        # the curator while the engine hashes silver, instead of after.
-        warm(partial(prepare_curator, cfg, config.lifecycle, config.benchmarks), processes)
 
     # The evaluation holdout is policy: its users' completions never reach a training table.
     with clock.stage("evaluation holdout"):
@@ -364,15 +380,14 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     current = ["session_id", "request_id", "input_sha256"]
     # Silver's input digests (stored by lifecycle; hashed here only for rows written before it did)
     # go into a narrow scratch table that the counts and the verdicts' selection read.
-    digested = silver_digest(silver.columns).alias("input_sha256")
     with clock.stage("input digests"):
-        lakehouse.overwrite(CURATE_INPUTS, trainable.select(*request, digested))
+        lakehouse.overwrite(CURATE_INPUTS, with_input_digest(trainable, request))
     inputs = lakehouse.read(CURATE_INPUTS)
 
     with clock.stage("per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam)"):
         had_verdicts = not recompute and lakehouse.exists(CURATE_VERDICTS) and bool(
             lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).limit(1).collect())
-        todo = trainable.select(*SILVER_COLUMNS, digested)
+        todo = with_input_digest(trainable, list(SILVER_COLUMNS))
         todo_count = trainable_count = inputs.count()
         if had_verdicts:
             valid = lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).select(*current)
@@ -380,8 +395,8 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             todo_count = stale.count()
             if todo_count <= config.lakehouse.upsert_keys_max:
                 # A day's rows, picked by their keys as literals: only they are hashed again.
-                todo = rows_with_keys(trainable, request, [tuple(r) for r in stale.collect()]).select(
-                    *SILVER_COLUMNS, digested)
+                todo = with_input_digest(rows_with_keys(trainable, request, [tuple(r) for r in stale.collect()]),
+                                         list(SILVER_COLUMNS))
             else:
                 # Builds on the narrow verdict keys: joining silver's texts to the keys to verify
                 # instead could build on the texts.
@@ -471,9 +486,11 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
                 void_share=cfg.target_void_share, language_shares=cfg.target_language_shares,
                 max_samples=cfg.max_samples, seed=cfg.seed,
             ))
+            # The split is the user's: hashed once per user, not once per sample.
+            splits = {user: split_of(user, validation_share=cfg.validation_share, seed=cfg.seed)
+                      for user in set(columns["user_id"])}
             chosen = [
-                (session, request_id, length_bucket(chars, cfg.length_bucket_edges),
-                 split_of(user, validation_share=cfg.validation_share, seed=cfg.seed), perplexity)
+                (session, request_id, length_bucket(chars, cfg.length_bucket_edges), splits[user], perplexity)
                 for i, (session, request_id, user, _, chars, perplexity) in enumerate(survivors) if i in chosen_idx
             ]
             not_chosen = [(session, request_id, "over_target_share")

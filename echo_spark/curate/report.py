@@ -66,12 +66,12 @@ def _bucket_order(bucket: str) -> tuple[int, float]:
 
 
 def _plot(metrics: dict[str, Any], histograms: dict[str, dict[str, int]], path: Path) -> None:
-    import matplotlib
+    # A Figure of its own, not pyplot: no GUI backend to choose, no global state, and a third of a
+    # second less to import.
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig = Figure(figsize=(12, 4.5))
+    left, right = fig.subplots(1, 2)
     stages = list(metrics["dropped_by_stage"])
     left.barh(stages, [sum(metrics["dropped_by_stage"][s].values()) for s in stages], color="#c0504d")
     left.invert_yaxis()
@@ -86,4 +86,3 @@ def _plot(metrics: dict[str, Any], histograms: dict[str, dict[str, int]], path: 
     right.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -20,7 +20,7 @@ from echo_spark.curate.text import gap_window
 from echo_spark.curate.verifiers.dedup import DedupSketch, dedup_key, find_duplicates, sketch
 from echo_spark.holdout import Holdout
 from echo_spark.lakehouse import Lakehouse
-from echo_spark.silver_digest import input_digest
+from echo_spark.silver_digest import input_digest, with_input_digest
 from echo_spark.progress import RowProgress
 from echo_spark.tables import (
     COMPLETIONS, CURATE_DEDUP, CURATE_DUPLICATES, CURATE_SCORES, CURATE_VERDICTS, CURATION_DROPS, SFT_SAMPLES,
@@ -372,6 +372,19 @@ def test_the_input_digest_tells_apart_rows_that_differ_in_any_column_the_stages_
         input_digest().alias("d")).collect()]
     assert digests[0] == digests[1]
     assert len(set(digests)) == len(variants) - 1
+
+
+def test_a_stored_digest_is_kept_and_a_missing_one_computed(spark):
+    """Both branches of with_input_digest: a row keeps the digest lifecycle stored, a row without
+    one gets input_digest, and a silver without the column gets it for every row; nothing lost."""
+    rows = [{**_silver_row(f"r{i}", "u", "python", f"x = {i}\n", "\n", "y", "y"),
+             "input_sha256": "stored" if i % 2 else None} for i in range(6)]
+    silver = spark.createDataFrame(rows, COMPLETIONS.schema)
+    computed = {r["request_id"]: r["d"] for r in silver.select("request_id", input_digest().alias("d")).collect()}
+    got = {r["request_id"]: r["input_sha256"] for r in with_input_digest(silver, ["request_id"]).collect()}
+    assert got == {r["request_id"]: r["input_sha256"] or computed[r["request_id"]] for r in rows}
+    legacy = silver.drop("input_sha256")
+    assert {r["request_id"]: r["input_sha256"] for r in with_input_digest(legacy, ["request_id"]).collect()} == computed
 
 
 @pytest.mark.sail_only
