@@ -424,6 +424,21 @@ CURATE_DEDUP = TableDef(
     ),
 )
 
+CURATE_CHOICE = TableDef(
+    name="_curate_choice",
+    layer="internal",
+    meaning="One curate run's proportioning: every survivor of the per-gap stages, dedup and perplexity, with its length bucket, its user's split and whether it was chosen; staged so gold and the drops read one choice.",
+    keys=("session_id", "request_id"),
+    columns=(
+        _c("session_id", StringType(), "Session."),
+        _c("request_id", StringType(), "Request."),
+        _c("length_bucket", StringType(), "C_N length bucket of the middle."),
+        _c("split", StringType(), "train or validation, by user."),
+        _c("perplexity", DoubleType(), "Score under the scoring model; null when perplexity is off."),
+        _c("chosen", BooleanType(), "Kept by proportioning."),
+    ),
+)
+
 CURATE_INPUTS = TableDef(
     name="_curate_inputs",
     layer="internal",

@@ -20,7 +20,7 @@ from ..holdout import Holdout
 from ..holdout_spark import without_heldout
 from ..lakehouse import Lakehouse
 from ..tables import COMPLETIONS, SFT_ACCEPTED_ONLY
-from .job import length_bucket_column
+from .proportion_spark import length_bucket_column
 from .proportion import split_of
 
 ACCEPTED = "accepted"

@@ -36,6 +36,7 @@ from ..progress import StageClock, Summary, print_summary
 from ..silver_digest import SILVER_COLUMNS, with_input_digest
 from ..tables import (
     COMPLETIONS,
+    CURATE_CHOICE,
     CURATE_DEDUP,
     CURATE_DUPLICATES,
     CURATE_DUPLICATES_NEXT,
@@ -49,7 +50,7 @@ from ..tables import (
 )
 from ..udf_pool import udf_processes, warm
 from .pipeline import GLOBAL_STAGES, ROW_STAGES, verdicts_digest
-from .proportion import SampleKey, length_bucket, proportion, split_of
+from .proportion_spark import choose, length_bucket_column
 from .report import write_report
 from .verifiers.decontam import benchmarks_folder
 
@@ -183,10 +184,8 @@ def as_verdicts(staged: DataFrame, config_sha256: str) -> DataFrame:
     )
 
 
-# A global stage's drops (name, SQL type), and the proportioning's choices.
+# A global stage's drops (name, SQL type).
 _REASON_COLUMNS = (("session_id", "string"), ("request_id", "string"), ("drop_reason", "string"))
-_CHOSEN_COLUMNS = (("session_id", "string"), ("request_id", "string"), ("length_bucket", "string"),
-                   ("split", "string"), ("perplexity", "double"))
 
 
 def _ddl(columns: tuple[tuple[str, str], ...]) -> str:
@@ -471,37 +470,17 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             kept = kept.withColumn("perplexity", F.lit(None).cast("double"))
 
         with clock.stage("proportion and split"):
-            # The one collect of the run: six short fields per survivor (ids, user, language, length,
-            # perplexity), what the stratified choice needs; no text. Small enough to keep on the
-            # driver. As Arrow columns, not Rows: looking up a Row's fields by name cost more than the
-            # choice itself.
-            columns = kept.select("session_id", "request_id", "user_id", "language", F.length("middle").alias("chars"),
-                                  "perplexity").toArrow().to_pydict()
-            survivors = list(zip(columns["session_id"], columns["request_id"], columns["user_id"], columns["language"],
-                                 columns["chars"], columns["perplexity"]))
-            keys = [SampleKey(f"{session}\x1f{request_id}", language, chars)
-                    for session, request_id, _, language, chars, _ in survivors]
-            chosen_idx = set(proportion(
-                keys, edges=cfg.length_bucket_edges, length_shares=cfg.target_length_shares,
-                void_share=cfg.target_void_share, language_shares=cfg.target_language_shares,
-                max_samples=cfg.max_samples, seed=cfg.seed,
-            ))
-            # The split is the user's: hashed once per user, not once per sample.
-            splits = {user: split_of(user, validation_share=cfg.validation_share, seed=cfg.seed)
-                      for user in set(columns["user_id"])}
-            chosen = [
-                (session, request_id, length_bucket(chars, cfg.length_bucket_edges), splits[user], perplexity)
-                for i, (session, request_id, user, _, chars, perplexity) in enumerate(survivors) if i in chosen_idx
-            ]
-            not_chosen = [(session, request_id, "over_target_share")
-                          for i, (session, request_id, *_) in enumerate(survivors) if i not in chosen_idx]
-            chosen_df = _local_frame(spark, chosen, _CHOSEN_COLUMNS)
-            drops = drops.unionByName(_drops_of(
-                verdicts, _local_frame(spark, not_chosen, _REASON_COLUMNS), "proportion"))
+            # In the engine: the strata's counts and the users reach the driver, no sample does.
+            # Staged, as gold and the drops both read it.
+            lakehouse.overwrite(CURATE_CHOICE, choose(spark, kept, cfg))
+            choice = lakehouse.read(CURATE_CHOICE)
+            drops = drops.unionByName(_drops_of(verdicts, choice.filter(~F.col("chosen")).select(
+                *request, F.lit("over_target_share").alias("drop_reason")), "proportion"))
             # The chosen are survivors, so their verdicts need no second pass through the joins that
             # made `kept` (silver's current rows, not duplicates, scored): at 1M, 0.9 s against 1.8.
             gold = lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).join(
-                chosen_df, request, "inner").select(
+                choice.filter(F.col("chosen")).select(*request, "length_bucket", "split", "perplexity"),
+                request, "inner").select(
                 F.sha2(F.concat_ws("\x1f", "session_id", "request_id"), 256).alias("sample_id"),
                 "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix", "middle",
                 (F.col("middle") == "").alias("is_void"), "split", "length_bucket", "committed_chars", "teacher_source",
@@ -526,16 +505,10 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
             with clock.stage("log to MLflow"):
                 metrics["mlflow_run_id"] = log_curation_run(config, lakehouse, metrics, report_dir)
     finally:
-        for scratch in (CURATE_INPUTS, CURATE_STAGING, CURATE_DEDUP, CURATE_DUPLICATES_NEXT, CURATE_PERPLEXITY):
+        for scratch in (CURATE_INPUTS, CURATE_STAGING, CURATE_DEDUP, CURATE_CHOICE, CURATE_DUPLICATES_NEXT, CURATE_PERPLEXITY):
             lakehouse.drop_local(scratch)
     metrics["stage_seconds"] = clock.timings
     return metrics
-
-
-def _local_frame(spark: SparkSession, rows: list[tuple[Any, ...]], columns: tuple[tuple[str, str], ...]) -> DataFrame:
-    """`rows` as a DataFrame of `columns`, handed over as one Arrow table: a list of tuples is
-    converted row by row and value by value on the driver."""
-    return spark.createDataFrame(_arrow_rows(rows, columns), _ddl(columns))
 
 
 def _drops_of(verdicts: DataFrame, ids: DataFrame, stage: str) -> DataFrame:
@@ -616,15 +589,6 @@ def _metrics(lakehouse: Lakehouse, model_path: str | None) -> dict[str, Any]:
         "gold_version": lakehouse.version(SFT_SAMPLES),
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def length_bucket_column(column: str, edges: list[int]) -> Any:
-    """`proportion.length_bucket` of the column's length, as an engine expression (null stays null)."""
-    chars = F.length(column)
-    bucket = F.when(chars == 0, F.lit("void"))
-    for edge in edges:
-        bucket = bucket.when(chars <= edge, F.lit(f"<={edge}"))
-    return F.when(chars.isNotNull(), bucket.otherwise(F.lit(f">{edges[-1]}")))
 
 
 def _length_histograms(lakehouse: Lakehouse, cfg: CurateConfig) -> dict[str, dict[str, int]]:

@@ -6,7 +6,9 @@ the C_N length bucket (void being a bucket of its own, so `target_void_share` is
 bucket) and the language. Iterative proportional fitting turns the observed joint counts into the
 joint distribution closest to them that has the target marginals; the table is then the largest
 one every stratum can fill (capped by max_samples), and each stratum takes its quota in the order
-of a seeded hash of request_id: deterministic, and independent of how rows were partitioned.
+of a seeded SHA-256 of the sample's key (session and request): deterministic, independent of how
+rows were partitioned, and computable by an engine (`rank_key` is what the curate job's window
+orders by), so the choice needs no row on the driver, only the strata's counts.
 
 The train/validation split is by user (a seeded hash of user_id), never by row: the same person's
 near-identical completions on both sides would leak the validation set into training.
@@ -14,6 +16,7 @@ near-identical completions on both sides would leak the validation set into trai
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ _FIT_ROUNDS = 100
 class SampleKey:
     """What proportioning needs of one gap."""
 
+    session_id: str | None
     request_id: str
     language: str | None
     committed_chars: int  # len(C_N); 0 = void
@@ -44,6 +48,41 @@ def length_bucket(chars: int, edges: Sequence[int]) -> str:
     return f">{edges[-1]}"
 
 
+def stratum(committed_chars: int, language: str | None, edges: Sequence[int]) -> tuple[str, str]:
+    """The (length bucket, language) cell a sample is counted and chosen in."""
+    return length_bucket(committed_chars, edges), language or "unknown"
+
+
+def rank_key(seed: int, session_id: str | None, request_id: str | None) -> str:
+    """A sample's place in its stratum's queue: the hex SHA-256 of "proportion", the seed, the session
+    and the request joined by U+001F (a null as empty), the text the engine's
+    `sha2(concat_ws('\x1f', ...), 256)` hashes."""
+    text = "\x1f".join(["proportion", str(seed), session_id or "", request_id or ""])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def quotas(
+    counts: Mapping[tuple[str, str], int],
+    *,
+    edges: Sequence[int],
+    length_shares: Mapping[str, float],
+    void_share: float | None,
+    language_shares: Mapping[str, float],
+    max_samples: int | None,
+) -> dict[tuple[str, str], int]:
+    """How many samples each stratum keeps, from the strata's counts alone. Empty targets keep the
+    observed shares."""
+    buckets = {length_bucket(chars, edges) for chars in [*edges, edges[-1] + 1]}
+    unknown = set(length_shares) - buckets
+    if unknown:
+        raise ValueError(f"length shares for buckets {sorted(unknown)}; the buckets are {sorted(buckets)}")
+    counts = {cell: n for cell, n in counts.items() if n > 0}
+    if not counts:
+        return {}
+    weights = _fit(counts, _bucket_targets(counts, length_shares, void_share), _language_targets(counts, language_shares))
+    return _quotas(counts, weights, max_samples)
+
+
 def proportion(
     keys: Sequence[SampleKey],
     *,
@@ -54,23 +93,18 @@ def proportion(
     max_samples: int | None,
     seed: int,
 ) -> list[int]:
-    """Indices of the chosen samples, ascending. Empty targets keep the observed shares."""
-    buckets = {length_bucket(chars, edges) for chars in [*edges, edges[-1] + 1]}
-    unknown = set(length_shares) - buckets
-    if unknown:
-        raise ValueError(f"length shares for buckets {sorted(unknown)}; the buckets are {sorted(buckets)}")
+    """Indices of the chosen samples, ascending: each stratum's quota (`quotas`), taken in `rank_key`
+    order. The reference the curate job's engine-side choice is tested against."""
     strata: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index, key in enumerate(keys):
-        strata[(length_bucket(key.committed_chars, edges), key.language or "unknown")].append(index)
-    if not strata:
-        return []
-    counts = {cell: len(members) for cell, members in strata.items()}
-    weights = _fit(counts, _bucket_targets(counts, length_shares, void_share), _language_targets(counts, language_shares))
-    quotas = _quotas(counts, weights, max_samples)
+        strata[stratum(key.committed_chars, key.language, edges)].append(index)
+    quota = quotas({cell: len(members) for cell, members in strata.items()}, edges=edges, length_shares=length_shares,
+                   void_share=void_share, language_shares=language_shares, max_samples=max_samples)
     chosen = []
-    for cell, quota in quotas.items():
-        members = sorted(strata[cell], key=lambda i: (stable_hash(("proportion", str(seed), keys[i].request_id)), i))
-        chosen.extend(members[:quota])
+    for cell, n in quota.items():
+        members = sorted(strata[cell], key=lambda i: (rank_key(seed, keys[i].session_id, keys[i].request_id),
+                                                      keys[i].session_id or "", keys[i].request_id or ""))
+        chosen.extend(members[:n])
     return sorted(chosen)
 
 

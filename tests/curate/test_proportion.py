@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from echo_spark.config import CurateConfig
-from echo_spark.curate.proportion import SampleKey, length_bucket, proportion, split_of
+from echo_spark.curate.proportion import SampleKey, length_bucket, proportion, quotas, rank_key, split_of
 
 EDGES = CurateConfig().length_bucket_edges
 
@@ -16,7 +16,7 @@ EDGES = CurateConfig().length_bucket_edges
 def _keys(count: int, seed: int = 1) -> list[SampleKey]:
     rng = random.Random(seed)
     return [
-        SampleKey(f"req-{i}", rng.choice(["python"] * 6 + ["javascript"] * 3 + ["cpp"]),
+        SampleKey(f"session-{i % 7}", f"req-{i}", rng.choice(["python"] * 6 + ["javascript"] * 3 + ["cpp"]),
                   rng.choice([0, 0, 5, 10, 20, 50, 100, 300, 2000]))
         for i in range(count)
     ]
@@ -89,3 +89,21 @@ def test_split_is_by_user() -> None:
     assert all(split_of(u, validation_share=0.1, seed=7) == s for u, s in splits.items())  # every row of a user alike
     assert splits != {u: split_of(u, validation_share=0.1, seed=8) for u in users}
     assert split_of("anyone", validation_share=0.0, seed=7) == "train"
+
+
+def test_quotas_need_only_the_strata_counts() -> None:
+    keys = _keys(3000)
+    counts = Counter((length_bucket(k.committed_chars, EDGES), k.language or "unknown") for k in keys)
+    args = dict(edges=EDGES, length_shares={}, void_share=0.3, language_shares={"python": 0.5, "javascript": 0.5})
+    quota = quotas(counts, max_samples=None, **args)
+    chosen = Counter((length_bucket(keys[i].committed_chars, EDGES), keys[i].language or "unknown")
+                     for i in proportion(keys, max_samples=None, seed=7, **args))
+    assert {cell: n for cell, n in quota.items() if n} == dict(chosen)
+    assert quotas({}, max_samples=None, **args) == {}
+
+
+def test_rank_key_is_the_sha256_the_engine_computes() -> None:
+    import hashlib
+
+    assert rank_key(7, "s", "r") == hashlib.sha256("proportion\x1f7\x1fs\x1fr".encode()).hexdigest()
+    assert rank_key(7, None, "r") == rank_key(7, "", "r") != rank_key(8, "", "r")

@@ -12,9 +12,10 @@ from pyspark.sql import functions as F
 
 from echo_spark.config import CurateConfig, EchoConfig, LakehouseConfig
 from echo_spark.curate.job import (
-    curate, dedup_incrementally, find_duplicates_partitioned, length_bucket_column, metric_counts, perplexity_cutoffs,
+    curate, dedup_incrementally, find_duplicates_partitioned, metric_counts, perplexity_cutoffs,
 )
 from echo_spark.curate.proportion import length_bucket
+from echo_spark.curate.proportion_spark import length_bucket_column
 from echo_spark.curate.records import Gap
 from echo_spark.curate.text import gap_window
 from echo_spark.curate.verifiers.dedup import DedupSketch, dedup_key, find_duplicates, sketch
