@@ -26,7 +26,7 @@ from ..privacy import erased_sessions, opted_out_sessions
 from ..progress import StageClock, Summary, print_summary
 from ..silver_digest import input_digest
 from ..tables import COMPLETIONS, EVENTS, JOB_RUNS, LIFECYCLE_STAGING, ORPHANS, TOMBSTONES
-from ..udf_pool import udf_processes
+from ..udf_pool import udf_processes, warm
 
 JOB = "lifecycle"
 
@@ -44,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
+    if config.engine.kind == "sail":
+        # The embedded engine's UDFs run in this process's worker pool: its workers start and import
+        # the tracker (about 1.2 s each) while the engine starts and finds the sessions to track.
+        warm(partial(prepare_tracker, config.lifecycle), udf_processes(config.engine))
     spark = get_spark(config.engine)
     metrics = lifecycle(spark, Lakehouse(spark, config.lakehouse), config, full=args.full)
     print_summary(summary(metrics))
@@ -74,6 +78,14 @@ def track_table(config: LifecycleConfig, group: Any) -> Any:
 
     schema = to_arrow_schema(LIFECYCLE_STAGING.schema, timezone="UTC")
     return pa.Table.from_pylist(list(staged_rows(group.to_pylist(), config)), schema=schema)
+
+
+def prepare_tracker(config: LifecycleConfig) -> None:
+    """What a UDF worker loads before its first group of `track_table`: the tracker's modules and
+    pandas, which the staging schema's conversion imports."""
+    import pyarrow as pa
+
+    track_table(config, pa.table({}))
 
 
 def _track_group(config: LifecycleConfig, processes: int):
