@@ -7,13 +7,10 @@ to `offload` runs in a pool of worker processes instead: the engine's task threa
 the GIL released, so N tasks keep N cores busy. JVM Spark and Databricks already give every task
 its own Python worker process; there `processes` is 0 and the body runs inline.
 
-Workers are forked by a fork server, never from the host process (it runs the engine's threads,
-which a fork would copy mid-flight): the server starts as a fresh interpreter, imports the modules
-the first `warm` names once, and forks each worker from itself, so N workers share those imports
-instead of paying them N times (a curate worker imports spaCy, presidio and pyarrow: about 1.6 s of
-CPU). Where the platform has no fork server, workers are spawned. Workers live as long as the
-process and exit when it does, killed or not. As with any use of multiprocessing, a script that runs
-a job on the embedded engine guards its entry point with `if __name__ == "__main__":`.
+Workers are started with `spawn` (the host process runs the engine's threads, which a fork would
+copy mid-flight), live as long as the process and exit when it does, killed or not. As with any use
+of multiprocessing, a script that runs a job on the embedded engine guards its entry point with
+`if __name__ == "__main__":`.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Callable
 
 import pyarrow as pa
@@ -48,30 +45,19 @@ def udf_processes(engine: EngineConfig) -> int:
     return (os.cpu_count() or 1) if engine.kind == "sail" else 0
 
 
-def _exit_with(job: int) -> None:
-    """Runs in each worker: a worker whose job died (killed) would otherwise wait forever on the
-    pool's queue, which its sibling workers keep open. And a worker told to stop leaves without
-    tearing its modules down one by one: with the curate stages loaded (spaCy, presidio,
+def _exit_with(parent: int) -> None:
+    """Runs in each worker: a worker whose parent died (a killed job) would otherwise wait forever
+    on the pool's queue, which its sibling workers keep open. And a worker told to stop leaves
+    without tearing its modules down one by one: with the curate stages loaded (spaCy, presidio,
     tree-sitter) that took a third of a second, which every job's exit waited for."""
 
     def watch() -> None:
-        while _alive(job):
+        while os.getppid() == parent:
             time.sleep(1.0)
         os._exit(0)
 
     threading.Thread(target=watch, name="udf-pool-parent-watch", daemon=True).start()
     atexit.register(_leave)
-
-
-def _alive(pid: int) -> bool:
-    """Whether the process exists (a forked worker's parent is the fork server, not the job)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _leave() -> None:
@@ -80,38 +66,26 @@ def _leave() -> None:
     os._exit(0)
 
 
-def _context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
-    """The fork server's context, preloading `preload` (besides `__main__`, its default), or spawn's
-    where there is no fork server. The server starts with the first pool and keeps its preload."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", *preload])
-    return context
-
-
-def _shared_pool(processes: int, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
+def _shared_pool(processes: int) -> ProcessPoolExecutor:
     global _pool, _pool_size
     with _lock:
         if _pool is None or _pool_size != processes:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = ProcessPoolExecutor(processes, mp_context=_context(preload),
+            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_exit_with, initargs=(os.getpid(),))
             _pool_size = processes
         return _pool
 
 
-def warm(task: Callable[[], None], processes: int, preload: Sequence[str] = ()) -> None:
-    """Start the workers now and run `task` (a model to load, a first batch's work) once per worker,
-    without waiting: where the engine runs UDFs in this process (embedded Sail) the job's later
-    batches find them ready, the start overlapped with the stages before. `preload`: modules the
-    fork server imports once for every worker (when this call starts the pool; a missing one is
-    skipped). Best effort: one worker may run the task twice and another not at all; a failure
-    shows again where the batches run it."""
+def warm(task: Callable[[], None], processes: int) -> None:
+    """Start the workers now and run `task` (imports, a model to load) once per worker, without
+    waiting: where the engine runs UDFs in this process (embedded Sail) the job's later batches find
+    them ready, the start overlapped with the stages before. Best effort: one worker may run the
+    task twice and another not at all; a failure shows again where the batches run it."""
     if processes <= 0:
         return
-    pool = _shared_pool(processes, preload)
+    pool = _shared_pool(processes)
     for _ in range(processes):
         pool.submit(task)
 

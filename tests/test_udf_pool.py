@@ -50,7 +50,7 @@ def test_warming_runs_the_task_in_the_workers_that_later_calls_use(tmp_path):
     deadline = time.monotonic() + 30
     while not any(tmp_path.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    workers = {child.pid for child in psutil.Process().children(recursive=True)}  # forked by the fork server
+    workers = {child.pid for child in psutil.Process().children()}
     loaded = {int(p.name) for p in tmp_path.iterdir()}
     assert loaded and loaded <= workers and os.getpid() not in loaded
     assert set(pooled["pid"].to_pylist()) <= workers
@@ -104,32 +104,3 @@ def test_workers_exit_when_their_job_is_killed(tmp_path):
     while psutil.pid_exists(worker) and psutil.Process(worker).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE
-
-
-_PRELOADED = """
-import sys
-from functools import partial
-import pyarrow as pa
-from echo_spark.udf_pool import offload, warm
-from tests.test_udf_pool import modules_loaded
-if __name__ == "__main__":
-    warm(print, processes=2, preload=("colorsys", "no_such_module_here"))
-    loaded = offload(partial(modules_loaded, ("colorsys", "wave")), pa.table({"x": [1]}), processes=2)
-    print(loaded["colorsys"][0].as_py(), loaded["wave"][0].as_py(), "colorsys" in sys.modules)
-"""
-
-
-def modules_loaded(names: tuple[str, ...], table: pa.Table) -> pa.Table:
-    return pa.table({name: [name in sys.modules] for name in names})
-
-
-def test_the_modules_warm_names_are_in_every_worker_before_its_first_task(tmp_path):
-    """Imported by the fork server, once, and not in the job's own process; a module that does
-    not exist is skipped."""
-    script = tmp_path / "job.py"
-    script.write_text(_PRELOADED)
-    repo = Path(__file__).parents[1]
-    out = subprocess.run([sys.executable, str(script)], cwd=repo, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(repo)})
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split()[-3:] == ["True", "False", "False"]
