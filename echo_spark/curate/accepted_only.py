@@ -20,8 +20,7 @@ from ..holdout import Holdout
 from ..holdout_spark import without_heldout
 from ..lakehouse import Lakehouse
 from ..tables import COMPLETIONS, SFT_ACCEPTED_ONLY
-from .proportion_spark import length_bucket_column
-from .proportion import split_of
+from .proportion_spark import length_bucket_column, user_splits
 
 ACCEPTED = "accepted"
 
@@ -32,11 +31,7 @@ def accepted_only(silver: DataFrame, spark: SparkSession, config: EchoConfig) ->
                                Holdout.of(config.evaluate))
     users = [r["user_id"] for r in accepted.select("user_id").distinct().collect()]
     cfg = config.curate
-    splits = spark.createDataFrame(
-        [(u, split_of(u, validation_share=cfg.validation_share, seed=cfg.seed)) for u in users] or [],
-        "user_id string, split string",
-    )
-    return accepted.join(splits, ["user_id"], "left").select(
+    return accepted.join(user_splits(spark, users, cfg), ["user_id"], "left").select(
         F.sha2(F.concat_ws("\x1f", "session_id", "request_id"), 256).alias("sample_id"),
         "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix",
         F.col("proposal").alias("middle"),

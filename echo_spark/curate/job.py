@@ -184,29 +184,16 @@ def as_verdicts(staged: DataFrame, config_sha256: str) -> DataFrame:
     )
 
 
-# A global stage's drops (name, SQL type).
-_REASON_COLUMNS = (("session_id", "string"), ("request_id", "string"), ("drop_reason", "string"))
-
-
-def _ddl(columns: tuple[tuple[str, str], ...]) -> str:
-    return ", ".join(f"{name} {kind}" for name, kind in columns)
-
-
-def _arrow_rows(rows: list[tuple[Any, ...]], columns: tuple[tuple[str, str], ...]) -> Any:
-    """`rows` as an Arrow table of `columns` (string or double)."""
-    import pyarrow as pa
-
-    arrow = {"string": pa.string(), "double": pa.float64()}
-    values = list(zip(*rows)) or [()] * len(columns)
-    return pa.table({name: pa.array(column, arrow[kind]) for (name, kind), column in zip(columns, values)})
-
-
-DEDUP_SCHEMA = _ddl(_REASON_COLUMNS)
+# A global stage's drops: its columns, all strings.
+_REASON_COLUMNS = ("session_id", "request_id", "drop_reason")
+DEDUP_SCHEMA = ", ".join(f"{name} string" for name in _REASON_COLUMNS)
 
 
 def dedup_groups(config: CurateConfig, table: Any) -> Any:
     """Duplicates among the rows of `table` (Arrow), compared only within a `dedup_key` group (same
     language, same whitespace-normalized middle), by the sketches of their windows (the verdicts')."""
+    import pyarrow as pa
+
     from echo_spark.curate.verifiers.dedup import DedupSketch, find_duplicates
 
     # Rows become Python objects one group at a time: the sketches' integers as Python objects
@@ -223,7 +210,8 @@ def dedup_groups(config: CurateConfig, table: Any) -> Any:
         sketches = [DedupSketch(r["dedup_exact"], tuple(r["dedup_shingles"]), tuple(r["dedup_signature"])) for r in rows]
         found = find_duplicates(sketches, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm)
         dropped += [(rows[d.index]["session_id"], rows[d.index]["request_id"], d.reason) for d in found]
-    return _arrow_rows(dropped, _REASON_COLUMNS)
+    values = list(zip(*dropped)) or [()] * len(_REASON_COLUMNS)
+    return pa.table({name: pa.array(column, pa.string()) for name, column in zip(_REASON_COLUMNS, values)})
 
 
 def _dedup_partitions(config: CurateConfig, processes: int):

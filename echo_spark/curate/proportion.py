@@ -25,6 +25,8 @@ from typing import Literal
 from .text import stable_hash
 
 VOID = "void"
+# The stratum of a sample whose language is not known.
+UNKNOWN_LANGUAGE = "unknown"
 _FIT_ROUNDS = 100
 
 
@@ -50,7 +52,7 @@ def length_bucket(chars: int, edges: Sequence[int]) -> str:
 
 def stratum(committed_chars: int, language: str | None, edges: Sequence[int]) -> tuple[str, str]:
     """The (length bucket, language) cell a sample is counted and chosen in."""
-    return length_bucket(committed_chars, edges), language or "unknown"
+    return length_bucket(committed_chars, edges), language or UNKNOWN_LANGUAGE
 
 
 def rank_key(seed: int, session_id: str | None, request_id: str | None) -> str:

@@ -8,7 +8,8 @@ import pytest
 
 from echo_spark.config import CurateConfig
 from echo_spark.curate.proportion import SampleKey, length_bucket, proportion, split_of
-from echo_spark.curate.proportion_spark import CHOICE_COLUMNS, choose
+from echo_spark.curate.proportion_spark import choose
+from echo_spark.tables import CURATE_CHOICE
 
 SURVIVORS = "session_id string, request_id string, user_id string, language string, middle string, perplexity double"
 
@@ -32,7 +33,7 @@ def test_the_engine_chooses_what_the_reference_chooses(spark, settings):
     cfg = CurateConfig(**settings)
     rows = _survivors(1500, seed=len(settings))
     got = {(r["session_id"], r["request_id"]): r for r in choose(spark, spark.createDataFrame(rows, SURVIVORS), cfg).collect()}
-    assert len(got) == len(rows) and list(next(iter(got.values())).asDict()) == list(CHOICE_COLUMNS)
+    assert len(got) == len(rows) and list(next(iter(got.values())).asDict()) == list(CURATE_CHOICE.column_names)
 
     keys = [SampleKey(s, r, language, len(middle)) for s, r, _, language, middle, _ in rows]
     expected = {(rows[i][0], rows[i][1]) for i in proportion(
