@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 import sys
@@ -193,19 +194,25 @@ def dedup_groups(config: CurateConfig, table: Any) -> Any:
     """Duplicates among the rows of `table` (Arrow), compared only within a `dedup_key` group (same
     language, same whitespace-normalized middle), by the sketches of their windows (the verdicts')."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from echo_spark.curate.verifiers.dedup import DedupSketch, find_duplicates
 
     # Rows become Python objects one group at a time: the sketches' integers as Python objects
-    # take several times their Arrow size.
-    members: dict[str, list[int]] = {}
-    for index, key in enumerate(table.column("dedup_key").to_pylist()):
-        members.setdefault(key, []).append(index)
+    # take several times their Arrow size. Sorted by key once, a group is a slice: a `take` per
+    # group reads the whole table, which made dedup quadratic in a partition's rows (at 1M events,
+    # 43,699 candidates in one call: 91.6 s against 3.3 s, the same duplicates).
+    table = table.select(["dedup_key", "session_id", "request_id", "dedup_exact", "dedup_shingles", "dedup_signature"])
+    table = table.take(pc.sort_indices(table, sort_keys=[("dedup_key", "ascending")]))
+    group_keys = table.column("dedup_key").to_pylist()
     dropped: list[tuple[str, str, str]] = []
-    for indices in members.values():
-        if len(indices) < 2:
+    offset = 0
+    for _, group in itertools.groupby(group_keys):
+        size = sum(1 for _ in group)
+        first, offset = offset, offset + size
+        if size < 2:
             continue
-        rows = table.take(indices).to_pylist()
+        rows = table.slice(first, size).to_pylist()
         keys = [f"{r['session_id']}\x1f{r['request_id']}" for r in rows]
         sketches = [DedupSketch(r["dedup_exact"], tuple(r["dedup_shingles"]), tuple(r["dedup_signature"])) for r in rows]
         found = find_duplicates(sketches, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm)
