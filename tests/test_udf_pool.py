@@ -50,7 +50,7 @@ def test_warming_runs_the_task_in_the_workers_that_later_calls_use(tmp_path):
     deadline = time.monotonic() + 30
     while not any(tmp_path.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    workers = {child.pid for child in psutil.Process().children()}
+    workers = {child.pid for child in psutil.Process().children(recursive=True)}  # forked by the fork server
     loaded = {int(p.name) for p in tmp_path.iterdir()}
     assert loaded and loaded <= workers and os.getpid() not in loaded
     assert set(pooled["pid"].to_pylist()) <= workers
@@ -104,3 +104,76 @@ def test_workers_exit_when_their_job_is_killed(tmp_path):
     while psutil.pid_exists(worker) and psutil.Process(worker).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE
+
+
+_PRELOADED = """
+import sys
+from functools import partial
+import pyarrow as pa
+from echo_spark.udf_pool import offload, warm
+from tests.test_udf_pool import modules_loaded
+if __name__ == "__main__":
+    warm(print, processes=2, preload=("colorsys", "no_such_module_here"))
+    loaded = offload(partial(modules_loaded, ("colorsys", "wave")), pa.table({"x": [1]}), processes=2)
+    print(loaded["colorsys"][0].as_py(), loaded["wave"][0].as_py(), "colorsys" in sys.modules)
+"""
+
+
+def modules_loaded(names: tuple[str, ...], table: pa.Table) -> pa.Table:
+    return pa.table({name: [name in sys.modules] for name in names})
+
+
+def test_the_modules_warm_names_are_in_every_worker_before_its_first_task(tmp_path):
+    """Imported by the fork server, once, and not in the job's own process; a module that does
+    not exist is skipped."""
+    script = tmp_path / "job.py"
+    script.write_text(_PRELOADED)
+    repo = Path(__file__).parents[1]
+    out = subprocess.run([sys.executable, str(script)], cwd=repo, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(repo)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-3:] == ["True", "False", "False"]
+
+
+_BUSY_JOB = """
+from functools import partial
+import pyarrow as pa
+from echo_spark.udf_pool import offload, warm
+from tests.test_udf_pool import busy
+if __name__ == "__main__":
+    warm(print, processes=2, preload=("colorsys",))
+    offload(partial(busy, 1.0), pa.table({"x": [1]}), processes=2)
+"""
+
+
+def busy(seconds: float, table: pa.Table) -> pa.Table:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    return table
+
+
+def test_a_finished_job_leaves_no_process_behind_and_its_workers_cpu_is_its_own(tmp_path):
+    """The workers are the fork server's children: at the job's exit the server is ended and waited
+    for, so nothing of the job outlives it (its caller's read of its output ends with it) and the
+    workers' CPU time reaches the job's caller as child time, as with spawned workers."""
+    import resource
+
+    script = tmp_path / "job.py"
+    script.write_text(_BUSY_JOB)
+    repo = Path(__file__).parents[1]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    job = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE, text=True,
+                           env={**os.environ, "PYTHONPATH": str(repo)})
+    descendants: set[int] = set()
+    while job.poll() is None:
+        try:
+            descendants |= {p.pid for p in psutil.Process(job.pid).children(recursive=True)}
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    assert job.returncode == 0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert descendants
+    assert not [pid for pid in descendants if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) >= 0.9

@@ -83,7 +83,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
         # The embedded engine's UDFs run in this process's worker pool: its workers start and load
         # the curator (imports of about 2 s each) while the engine starts and hashes silver.
         warm(partial(prepare_curator, config.curate, config.lifecycle, config.benchmarks),
-             udf_processes(config.engine))
+             udf_processes(config.engine), preload=WORKER_MODULES)
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
     report_dir = Path(args.report_dir) if args.report_dir else Path(config.lakehouse.root) / "reports" / "curate"
@@ -106,6 +106,10 @@ def curate_table(config: CurateConfig, rows: Any, lifecycle: LifecycleConfig | N
     schema = to_arrow_schema(CURATE_STAGING.schema, timezone="UTC")
     return pa.Table.from_pylist(shared_curator(config, lifecycle, benchmarks).curate(rows.to_pylist()), schema=schema)
 
+
+# What every curate UDF worker imports, imported once by the fork server (udf_pool).
+WORKER_MODULES = ("echo_spark.curate.job", "echo_spark.curate.pipeline", "echo_spark.curate.verifiers.secrets",
+                  "pyspark.sql.pandas.types", "pandas", "datasketch")
 
 # A made-up gap that reaches every per-gap stage and the dedup sketch (an e-mail address for the
 # secret scanner's domain check): what `prepare_curator` verifies once in each UDF worker.

@@ -47,7 +47,8 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     if config.engine.kind == "sail":
         # The embedded engine's UDFs run in this process's worker pool: its workers start and import
         # the tracker (about 1.2 s each) while the engine starts and finds the sessions to track.
-        warm(partial(prepare_tracker, config.lifecycle), udf_processes(config.engine))
+        warm(partial(prepare_tracker, config.lifecycle), udf_processes(config.engine),
+             preload=("echo_spark.lifecycle.job", "echo_spark.lifecycle.spark_rows", "pyspark.sql.pandas.types", "pandas"))
     spark = get_spark(config.engine)
     metrics = lifecycle(spark, Lakehouse(spark, config.lakehouse), config, full=args.full)
     print_summary(summary(metrics))
