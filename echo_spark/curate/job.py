@@ -200,27 +200,25 @@ def dedup_groups(config: CurateConfig, table: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from echo_spark.curate.verifiers.dedup import DedupSketch, find_duplicates
+    from echo_spark.curate.duplicates import GroupSketches, find_duplicates
 
-    # Rows become Python objects one group at a time: the sketches' integers as Python objects
-    # take several times their Arrow size. Sorted by key once, a group is a slice: a `take` per
-    # group reads the whole table, which made dedup quadratic in a partition's rows (at 1M events,
-    # 43,699 candidates in one call: 91.6 s against 3.3 s, the same duplicates).
-    table = table.select(["dedup_key", "session_id", "request_id", "dedup_exact", "dedup_shingles", "dedup_signature"])
+    # Sorted by key once, a group is a slice: a `take` per group read the whole table, which made
+    # dedup quadratic in a partition's rows (at 1M events, 43,699 candidates in one call: 91.6 s
+    # against 3.3 s, the same duplicates).
     table = table.take(pc.sort_indices(table, sort_keys=[("dedup_key", "ascending")]))
-    group_keys = table.column("dedup_key").to_pylist()
+    columns = [table.column(f"dedup_{name}").combine_chunks() for name in ("exact", "signature", "shingles")]
+    sketches = GroupSketches.from_arrow(*columns, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm)
+    sessions, requests = table.column("session_id").to_pylist(), table.column("request_id").to_pylist()
+    keys = [f"{session}\x1f{request}" for session, request in zip(sessions, requests)]
     dropped: list[tuple[str, str, str]] = []
     offset = 0
-    for _, group in itertools.groupby(group_keys):
+    for _, group in itertools.groupby(table.column("dedup_key").to_pylist()):
         size = sum(1 for _ in group)
         first, offset = offset, offset + size
         if size < 2:
             continue
-        rows = table.slice(first, size).to_pylist()
-        keys = [f"{r['session_id']}\x1f{r['request_id']}" for r in rows]
-        sketches = [DedupSketch(r["dedup_exact"], tuple(r["dedup_shingles"]), tuple(r["dedup_signature"])) for r in rows]
-        found = find_duplicates(sketches, keys, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm)
-        dropped += [(rows[d.index]["session_id"], rows[d.index]["request_id"], d.reason) for d in found]
+        found = find_duplicates(sketches.slice(first, size), keys[first:offset], threshold=config.dedup_threshold)
+        dropped += [(sessions[first + d.index], requests[first + d.index], d.reason) for d in found]
     values = list(zip(*dropped)) or [()] * len(_REASON_COLUMNS)
     return pa.table({name: pa.array(column, pa.string()) for name, column in zip(_REASON_COLUMNS, values)})
 
@@ -265,17 +263,22 @@ def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes
     return candidates.repartition(partitions, "dedup_key").mapInArrow(_dedup_partitions(config, processes), DEDUP_SCHEMA)
 
 
+# The comparison of a group's samples: a group's stored result is stale once it changes.
+_DEDUP_CODE = Path(__file__).with_name("duplicates.py")
+
+
 def dedup_incrementally(lakehouse: Lakehouse, kept: DataFrame, config: CurateConfig, verdicts_sha256: str,
                         processes: int = 0) -> DataFrame:
     """(session_id, request_id, drop_reason) of every duplicate among the `kept` verdicts.
 
     A group's result depends on its members alone, so `curate_duplicates` keeps every group's
     members and result, and a run dedups again only the groups whose members changed (a sample in
-    or out, a changed verdict) or, when the settings did, all. The candidates are deduped in passes
-    of at most DEDUP_ROWS_PER_PASS, each a share of the groups."""
+    or out, a changed verdict) or, when the settings or the comparison's code did, all. The
+    candidates are deduped in passes of at most DEDUP_ROWS_PER_PASS, each a share of the groups."""
     spark = lakehouse.spark
     settings = hashlib.sha256(json.dumps({
         "threshold": config.dedup_threshold, "num_perm": config.dedup_num_perm, "verdicts": verdicts_sha256,
+        "code": hashlib.sha256(_DEDUP_CODE.read_bytes()).hexdigest(),
     }, sort_keys=True).encode("utf-8")).hexdigest()
     member = ["dedup_key", "session_id", "request_id", "input_sha256"]
     lakehouse.ensure(CURATE_DUPLICATES)

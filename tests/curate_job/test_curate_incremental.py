@@ -11,6 +11,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from echo_spark.config import CurateConfig, EchoConfig, LakehouseConfig
+from echo_spark.curate.duplicates import find_duplicates
 from echo_spark.curate.job import (
     curate, dedup_incrementally, find_duplicates_partitioned, metric_counts, perplexity_cutoffs,
 )
@@ -18,7 +19,7 @@ from echo_spark.curate.proportion import length_bucket
 from echo_spark.curate.proportion_spark import length_bucket_column
 from echo_spark.curate.records import Gap
 from echo_spark.curate.text import gap_window
-from echo_spark.curate.verifiers.dedup import DedupSketch, dedup_key, find_duplicates, sketch
+from echo_spark.curate.verifiers.dedup import DedupSketch, dedup_key, sketch
 from echo_spark.holdout import Holdout
 from echo_spark.lakehouse import Lakehouse
 from echo_spark.silver_digest import input_digest, with_input_digest
@@ -29,6 +30,7 @@ from echo_spark.tables import (
 
 from ..checksums import table_checksums
 from ..curate.stdlib_samples import stdlib_gaps
+from ..curate.test_dedup import as_group
 from .test_curate_job import _silver_row
 
 
@@ -47,8 +49,8 @@ def _old_dedup_by_language(rows: list[dict], config: CurateConfig) -> set[tuple[
             if len(same) < 2:
                 continue
             keys = [f"{r['session_id']}\x1f{r['request_id']}" for r in same]
-            found = find_duplicates([_sketch(r, config) for r in same], keys, threshold=config.dedup_threshold,
-                                    num_perm=config.dedup_num_perm)
+            found = find_duplicates(as_group([_sketch(r, config) for r in same], config), keys,
+                                    threshold=config.dedup_threshold)
             dropped |= {(same[d.index]["session_id"], same[d.index]["request_id"], d.reason) for d in found}
     return dropped
 
