@@ -52,7 +52,7 @@ from ..tables import (
 from ..udf_pool import udf_processes, warm
 from .pipeline import GLOBAL_STAGES, ROW_STAGES, verdicts_digest
 from .proportion_spark import choose, length_bucket_column
-from .report import write_report
+from .report import import_figure_modules, write_report
 from .verifiers.decontam import benchmarks_folder
 
 # Held-out users' completions are recorded as drops of this stage and reason.
@@ -362,6 +362,8 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     depend on); otherwise only silver rows without a current verdict are verified."""
     cfg = config.curate
     clock = StageClock("curate")
+    if report_dir is not None:
+        import_figure_modules()
     # Checked here, on the driver: a folder with no benchmark would fail inside every Spark task.
     benchmarks_folder(config.benchmarks)
     for table in (SFT_SAMPLES, CURATION_DROPS):

@@ -4,6 +4,7 @@ histograms before and after, as Markdown, JSON and a PNG, written beside the tab
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,20 @@ def syntax_drops_by_cause(metrics: dict[str, Any]) -> dict[str, int]:
         key = cause if cause in SYNTAX_CAUSES else "unspecified"
         counts[key] = counts.get(key, 0) + count
     return counts
+
+
+def import_figure_modules() -> None:
+    """Import what the figure needs (matplotlib: 0.3 s) in a thread, while the driver waits on the
+    engine's stages, instead of at the end of the run. Best effort: where matplotlib is missing, the
+    figure's own import says so."""
+    def load() -> None:
+        try:
+            import matplotlib.backends.backend_agg  # noqa: F401
+            import matplotlib.figure  # noqa: F401
+        except ImportError:
+            pass
+
+    threading.Thread(target=load, name="report-imports", daemon=True).start()
 
 
 def write_report(metrics: dict[str, Any], histograms: dict[str, dict[str, int]], out_dir: Path) -> Path:
@@ -70,7 +85,10 @@ def _plot(metrics: dict[str, Any], histograms: dict[str, dict[str, int]], path: 
     # second less to import.
     from matplotlib.figure import Figure
 
+    # Fixed margins rather than `tight_layout`, which draws the figure once more to measure its text
+    # (a plot took 0.18 s without it against 0.27 s): the left one fits the longest stage name.
     fig = Figure(figsize=(12, 4.5))
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92, wspace=0.18)
     left, right = fig.subplots(1, 2)
     stages = list(metrics["dropped_by_stage"])
     left.barh(stages, [sum(metrics["dropped_by_stage"][s].values()) for s in stages], color="#c0504d")
@@ -84,5 +102,4 @@ def _plot(metrics: dict[str, Any], histograms: dict[str, dict[str, int]], path: 
     right.set_xticks(list(x), buckets)
     right.set_title("C_N length (characters); void = silence")
     right.legend()
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
