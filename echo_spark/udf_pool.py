@@ -137,9 +137,13 @@ def warm(task: Callable[[], None], processes: int, preload: Sequence[str] = ()) 
 
     def start() -> None:
         # The first worker waits for the fork server to import `preload` (about 2 s for curate's):
-        # the job goes on meanwhile.
-        for _ in range(processes):
-            pool.submit(task)
+        # the job goes on meanwhile. A job done before that (nothing to verify) stops the server
+        # under this thread at its exit, which is no failure to report.
+        try:
+            for _ in range(processes):
+                pool.submit(task)
+        except (EOFError, OSError, RuntimeError):
+            pass
 
     threading.Thread(target=start, name="udf-pool-warm", daemon=True).start()
 

@@ -177,3 +177,23 @@ def test_a_finished_job_leaves_no_process_behind_and_its_workers_cpu_is_its_own(
     assert descendants
     assert not [pid for pid in descendants if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
     assert (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) >= 0.9
+
+
+_QUICK_JOB = """
+import time
+from echo_spark.udf_pool import warm
+if __name__ == "__main__":
+    warm(print, processes=2, preload=("tests.udf_pool_slow_module",))
+    time.sleep(1)  # the server has started and imports the slow module
+"""
+
+
+def test_a_job_done_before_its_workers_started_exits_quietly(tmp_path):
+    """A job with nothing for its workers (a curate run that reuses every verdict) ends while the
+    fork server still imports: its exit stops the server under the warm-up, without a traceback."""
+    script = tmp_path / "job.py"
+    script.write_text(_QUICK_JOB)
+    repo = Path(__file__).parents[1]
+    out = subprocess.run([sys.executable, str(script)], cwd=repo, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(repo)})
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
