@@ -91,10 +91,10 @@ def test_jobs_killed_mid_write_then_rerun_match_an_uninterrupted_run(spark, tmp_
 
     root = tmp_path / "killed"
     common = ["--lakehouse", str(root)]
-    _run_and_kill(["ingest", "--landing", str(landing.root), *common], "deduplicate and append events", 0.2)
+    _run_and_kill(["ingest", "--landing", str(landing.root), *common], "deduplicate and append events", 0.05)
     lakehouse, config = _lakehouse(spark, root)
     ingest(spark, lakehouse, config, str(landing.root))
-    _run_and_kill(["lifecycle", *common], "write completions and orphans", 0.1)
+    _run_and_kill(["lifecycle", *common], "write completions and orphans", 0.05)
     lifecycle(spark, lakehouse, config)
     _run_and_kill(["curate", "--set", NO_PERPLEXITY, *common], "write gold and drops", 0.05)
     curate(spark, lakehouse, config)
