@@ -78,6 +78,15 @@ def test_batches_come_back_in_order_whatever_the_chunking():
         assert out["x"].to_pylist() == [2 * i for i in range(30)]
 
 
+def _job(tmp_path: Path, source: str, **pipes) -> subprocess.Popen:
+    """`source` run as a job of its own: a script in its own process, importing from this checkout."""
+    script = tmp_path / "job.py"
+    script.write_text(source)
+    repo = Path(__file__).parents[1]
+    return subprocess.Popen([sys.executable, str(script)], cwd=repo, text=True,
+                            env={**os.environ, "PYTHONPATH": str(repo)}, **pipes)
+
+
 _KILLED_PARENT = """
 import os, sys
 from functools import partial
@@ -91,11 +100,7 @@ if __name__ == "__main__":
 
 
 def test_workers_exit_when_their_job_is_killed(tmp_path):
-    script = tmp_path / "job.py"
-    script.write_text(_KILLED_PARENT)
-    repo = Path(__file__).parents[1]
-    job = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           text=True, env={**os.environ, "PYTHONPATH": str(repo)})
+    job = _job(tmp_path, _KILLED_PARENT, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     worker = int(job.stdout.readline())
     assert psutil.pid_exists(worker)
     job.kill()
@@ -126,13 +131,10 @@ def modules_loaded(names: tuple[str, ...], table: pa.Table) -> pa.Table:
 def test_the_modules_warm_names_are_in_every_worker_before_its_first_task(tmp_path):
     """Imported by the fork server, once, and not in the job's own process; a module that does
     not exist is skipped."""
-    script = tmp_path / "job.py"
-    script.write_text(_PRELOADED)
-    repo = Path(__file__).parents[1]
-    out = subprocess.run([sys.executable, str(script)], cwd=repo, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(repo)})
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split()[-3:] == ["True", "False", "False"]
+    job = _job(tmp_path, _PRELOADED, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = job.communicate(timeout=120)
+    assert job.returncode == 0, err[-2000:]
+    assert out.split()[-3:] == ["True", "False", "False"]
 
 
 _BUSY_JOB = """
@@ -159,12 +161,8 @@ def test_a_finished_job_leaves_no_process_behind_and_its_workers_cpu_is_its_own(
     workers' CPU time reaches the job's caller as child time, as with spawned workers."""
     import resource
 
-    script = tmp_path / "job.py"
-    script.write_text(_BUSY_JOB)
-    repo = Path(__file__).parents[1]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    job = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE, text=True,
-                           env={**os.environ, "PYTHONPATH": str(repo)})
+    job = _job(tmp_path, _BUSY_JOB, stdout=subprocess.PIPE)
     descendants: set[int] = set()
     while job.poll() is None:
         try:
@@ -191,9 +189,6 @@ if __name__ == "__main__":
 def test_a_job_done_before_its_workers_started_exits_quietly(tmp_path):
     """A job with nothing for its workers (a curate run that reuses every verdict) ends while the
     fork server still imports: its exit stops the server under the warm-up, without a traceback."""
-    script = tmp_path / "job.py"
-    script.write_text(_QUICK_JOB)
-    repo = Path(__file__).parents[1]
-    out = subprocess.run([sys.executable, str(script)], cwd=repo, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(repo)})
-    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    job = _job(tmp_path, _QUICK_JOB, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = job.communicate(timeout=120)
+    assert job.returncode == 0 and "Traceback" not in err, err[-2000:]

@@ -69,11 +69,12 @@ class GroupSketches:
         signed = lengths == num_perm
         values = signatures.values.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
         matrix = values[offsets[:-1][signed][:, None] + np.arange(bands * rows)]
+        positions = np.flatnonzero(signed).tolist()
         per_band: list[list[bytes | None]] = []
         for band in range(bands):
             keys = np.ascontiguousarray(matrix[:, band * rows:(band + 1) * rows]).view(f"V{8 * rows}").ravel().tolist()
             column: list[bytes | None] = [None] * len(lengths)
-            for position, key in zip(np.flatnonzero(signed).tolist(), keys):
+            for position, key in zip(positions, keys):
                 column[position] = key
             per_band.append(column)
         return cls(exact.to_pylist(), per_band, shingles)

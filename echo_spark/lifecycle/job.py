@@ -39,6 +39,10 @@ TRACKER_COLUMNS = (
 SESSION_FACT_COLUMNS = ("session_position_encoding", "session_end_ts", "session_user_id")
 
 
+# What every lifecycle UDF worker imports, imported once by the fork server (udf_pool).
+WORKER_MODULES = ("echo_spark.lifecycle.job", "echo_spark.lifecycle.spark_rows", "pyspark.sql.pandas.types", "pandas")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true", help="track every session again, not only those with new events")
 
@@ -47,8 +51,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     if config.engine.kind == "sail":
         # The embedded engine's UDFs run in this process's worker pool: its workers start and import
         # the tracker (about 1.2 s each) while the engine starts and finds the sessions to track.
-        warm(partial(prepare_tracker, config.lifecycle), udf_processes(config.engine),
-             preload=("echo_spark.lifecycle.job", "echo_spark.lifecycle.spark_rows", "pyspark.sql.pandas.types", "pandas"))
+        warm(partial(prepare_tracker, config.lifecycle), udf_processes(config.engine), preload=WORKER_MODULES)
     spark = get_spark(config.engine)
     metrics = lifecycle(spark, Lakehouse(spark, config.lakehouse), config, full=args.full)
     print_summary(summary(metrics))
