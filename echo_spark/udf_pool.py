@@ -95,8 +95,11 @@ def _stop_fork_server() -> None:
     """At the job's exit, after its workers were joined (the pool's own exit hook runs first): end
     the fork server and wait for it. Left alone it would outlive the job for its module teardown,
     and the CPU time of the workers, which it waited for, would be nobody's child time (a bench
-    reading its jobs' `RUSAGE_CHILDREN` lost them). A SIGTERM ends it without that teardown."""
-    from multiprocessing import forkserver
+    reading its jobs' `RUSAGE_CHILDREN` lost them). A SIGTERM ends it without that teardown. The
+    resource tracker that multiprocessing started beside it is ended and waited for too: on its own
+    it left once it saw the job gone, and under load a CI run caught it alive after the job."""
+    global _pool
+    from multiprocessing import forkserver, resource_tracker
 
     pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
     if pid is None:
@@ -107,6 +110,8 @@ def _stop_fork_server() -> None:
     except (ProcessLookupError, ChildProcessError):
         pass
     forkserver._forkserver._forkserver_pid = None
+    _pool = None  # its queues' semaphores released before the tracker checks for leaked ones
+    resource_tracker._resource_tracker._stop()
 
 
 atexit.register(_stop_fork_server)
