@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -95,11 +96,9 @@ def _stop_fork_server() -> None:
     """At the job's exit, after its workers were joined (the pool's own exit hook runs first): end
     the fork server and wait for it. Left alone it would outlive the job for its module teardown,
     and the CPU time of the workers, which it waited for, would be nobody's child time (a bench
-    reading its jobs' `RUSAGE_CHILDREN` lost them). A SIGTERM ends it without that teardown. The
-    resource tracker that multiprocessing started beside it is ended and waited for too: on its own
-    it left once it saw the job gone, and under load a CI run caught it alive after the job."""
+    reading its jobs' `RUSAGE_CHILDREN` lost them). A SIGTERM ends it without that teardown."""
     global _pool
-    from multiprocessing import forkserver, resource_tracker
+    from multiprocessing import forkserver
 
     pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
     if pid is None:
@@ -110,11 +109,25 @@ def _stop_fork_server() -> None:
     except (ProcessLookupError, ChildProcessError):
         pass
     forkserver._forkserver._forkserver_pid = None
-    _pool = None  # its queues' semaphores released before the tracker checks for leaked ones
+    _pool = None
+
+
+def _stop_resource_tracker() -> None:
+    """The resource tracker that multiprocessing started beside the fork server, ended and waited
+    for: on its own it left once it saw the job gone, and under load a CI run caught it alive after
+    the job. Last of multiprocessing's exit finalizers, after the pool's semaphores were unlinked
+    (a tracker stopped before took a job's queues, still held by a warm-up thread, for leaked ones:
+    a warning, and a traceback for each when the queues' own finalizers found them gone)."""
+    from multiprocessing import resource_tracker
+
     resource_tracker._resource_tracker._stop()
 
 
+# multiprocessing's own exit function, registered before this module's (importing
+# concurrent.futures.process registers it), runs after `_stop_fork_server`: first its finalizers of
+# priority 0 and up (the semaphores), then the rest by falling priority, this one last.
 atexit.register(_stop_fork_server)
+multiprocessing.util.Finalize(None, _stop_resource_tracker, exitpriority=-1)
 
 
 def _shared_pool(processes: int, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
