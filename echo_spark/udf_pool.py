@@ -19,6 +19,7 @@ a job on the embedded engine guards its entry point with `if __name__ == "__main
 from __future__ import annotations
 
 import atexit
+import gc
 import multiprocessing
 import multiprocessing.util
 import os
@@ -83,12 +84,16 @@ def _leave() -> None:
 
 
 def _context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
-    """The fork server's context, preloading `preload` (besides `__main__`, its default), or spawn's
-    where there is no fork server. The server starts with the first pool and keeps its preload."""
+    """The fork server's context, preloading `preload` (besides `__main__`, its default) through
+    `udf_preload`, or spawn's where there is no fork server. The server starts with the first pool
+    and keeps its preload; it reads the module names from the environment it starts with."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
+    from .udf_preload import MODULES_VARIABLE
+
+    os.environ[MODULES_VARIABLE] = ",".join(preload)
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", *preload])
+    context.set_forkserver_preload(["__main__", "echo_spark.udf_preload"])
     return context
 
 
@@ -159,11 +164,18 @@ def warm(task: Callable[[], None], processes: int, preload: Sequence[str] = ()) 
         # under this thread at its exit, which is no failure to report.
         try:
             for _ in range(processes):
-                pool.submit(task)
+                pool.submit(_warm_up, task)
         except (EOFError, OSError, RuntimeError):
             pass
 
     threading.Thread(target=start, name="udf-pool-warm", daemon=True).start()
+
+
+def _warm_up(task: Callable[[], None]) -> None:
+    """`task` in a worker, then what it loaded frozen: it lives as long as the worker, and the
+    batches' garbage collections need not walk it."""
+    task()
+    gc.freeze()
 
 
 def _discard_pool(broken: ProcessPoolExecutor) -> None:

@@ -138,6 +138,34 @@ def test_the_modules_warm_names_are_in_every_worker_before_its_first_task(tmp_pa
     assert out.split()[-3:] == ["True", "False", "False"]
 
 
+_WORKER_STATE_JOB = """
+import pyarrow as pa
+from echo_spark.udf_pool import offload, warm
+from tests.test_udf_pool import worker_state
+if __name__ == "__main__":
+    warm(print, processes=1, preload=("colorsys",))
+    state = offload(worker_state, pa.table({"x": [1]}), processes=1).to_pylist()[0]
+    print(state["frozen"] > 0, state["collecting"], state["openblas_threads"])
+"""
+
+
+def worker_state(table: pa.Table) -> pa.Table:
+    import gc
+
+    return pa.table({"frozen": [gc.get_freeze_count()], "collecting": [gc.isenabled()],
+                     "openblas_threads": [os.environ.get("OPENBLAS_NUM_THREADS")]})
+
+
+def test_a_worker_starts_with_its_imports_frozen_and_one_openblas_thread(tmp_path):
+    """What the fork server imported (and the warm-up loaded) is frozen out of a worker's garbage
+    collections, which stay on, and numpy's OpenBLAS runs one thread (unless the job's environment
+    says otherwise)."""
+    job = _job(tmp_path, _WORKER_STATE_JOB, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = job.communicate(timeout=120)
+    assert job.returncode == 0, err[-2000:]
+    assert out.split()[-3:] == ["True", "True", os.environ.get("OPENBLAS_NUM_THREADS", "1")]
+
+
 _BUSY_JOB = """
 from functools import partial
 import pyarrow as pa
