@@ -12,13 +12,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-# The silver columns the per-gap stages read.
-SILVER_COLUMNS = (
-    "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix", "proposal", "outcome",
-    "committed", "skipped_reason", "request_event_id", "event_ids", "finalize_reason",
-    # How sure a server log's C_N is (the certainty stage); null with edit telemetry.
-    "gap_open_at_last_sighting", "committed_previous", "max_silence_s", "anchor_choice",
-)
+from .curate.silver_columns import SILVER_COLUMNS
+
 
 
 def input_digest() -> Column:

@@ -8,6 +8,7 @@ dictionary in the README is generated from the descriptions here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pyspark.sql.types import (
     ArrayType,
@@ -46,6 +47,14 @@ class TableDef:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def arrow_schema(self) -> Any:
+        """The schema in Arrow (a `pyarrow.Schema`): what a UDF body returns for this table, built
+        on the driver so that the worker needs no pyspark."""
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        return to_arrow_schema(self.schema, timezone="UTC")
 
 
 def _c(name: str, type_: DataType, meaning: str) -> Column:

@@ -211,16 +211,17 @@ def test_a_prepared_curate_worker_imports_nothing_for_its_first_batch():
 import sys
 import pyarrow as pa
 from echo_spark.config import EchoConfig
-from echo_spark.curate.job import curate_table, prepare_curator
-from echo_spark.silver_digest import SILVER_COLUMNS
-config = EchoConfig()
-prepare_curator(config.curate, config.lifecycle, config.benchmarks)
+from echo_spark.curate.silver_columns import SILVER_COLUMNS
+from echo_spark.curate.worker import curate_table, prepare_curator
+from echo_spark.tables import CURATE_STAGING
+config, schema = EchoConfig(), CURATE_STAGING.arrow_schema
+prepare_curator(config.curate, schema, config.lifecycle, config.benchmarks)
 row = {name: None for name in SILVER_COLUMNS}
 row.update(request_id="r", session_id="s", user_id="u", doc_id="d", language="javascript", outcome="rejected",
            prefix="function greet(name) {\n  ", suffix="\n}\n// mail dev@example.com\n",
            committed="return `Hello, ${name}!`;", request_event_id="e", event_ids=["e"])
 before = set(sys.modules)
-staged = curate_table(config.curate, pa.Table.from_pylist([row]), config.lifecycle, config.benchmarks)
+staged = curate_table(config.curate, schema, pa.Table.from_pylist([row]), config.lifecycle, config.benchmarks)
 assert staged.column("kept").to_pylist() == [True], staged.to_pylist()
 print(sorted(set(sys.modules) - before))
 """

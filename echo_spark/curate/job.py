@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import json
 import math
 import sys
@@ -34,7 +33,7 @@ from ..holdout import Holdout
 from ..holdout_spark import heldout_users
 from ..lakehouse import Lakehouse, rows_with_keys
 from ..progress import StageClock, Summary, print_summary
-from ..silver_digest import SILVER_COLUMNS, with_input_digest
+from ..silver_digest import with_input_digest
 from ..tables import (
     COMPLETIONS,
     CURATE_CHOICE,
@@ -52,8 +51,10 @@ from ..tables import (
 from ..udf_pool import udf_processes, warm
 from .pipeline import GLOBAL_STAGES, ROW_STAGES, verdicts_digest
 from .proportion_spark import choose, length_bucket_column
+from .silver_columns import SILVER_COLUMNS
 from .report import import_figure_modules, write_report
 from .verifiers.decontam import benchmarks_folder
+from .worker import REASON_COLUMNS, curate_table, dedup_groups, prepare_curator, score_table
 
 # Held-out users' completions are recorded as drops of this stage and reason.
 HOLDOUT_STAGE, HOLDOUT_REASON = "holdout", "evaluation_holdout"
@@ -82,7 +83,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     if config.engine.kind == "sail":
         # The embedded engine's UDFs run in this process's worker pool: its workers start and load
         # the curator (imports of about 2 s each) while the engine starts and hashes silver.
-        warm(partial(prepare_curator, config.curate, config.lifecycle, config.benchmarks),
+        warm(partial(prepare_curator, config.curate, CURATE_STAGING.arrow_schema, config.lifecycle, config.benchmarks),
              udf_processes(config.engine), preload=WORKER_MODULES)
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
@@ -92,49 +93,8 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     return metrics
 
 
-def curate_table(config: CurateConfig, rows: Any, lifecycle: LifecycleConfig | None = None,
-                 benchmarks: BenchmarksConfig | None = None) -> Any:
-    """Silver rows (Arrow) -> staged rows (Arrow), with this process's curator for `config`, the
-    configured `lifecycle` (its no-suffix bound tells the teacher where a C_N was cut) and
-    `benchmarks` (what decontamination compares with)."""
-    import pyarrow as pa
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    from echo_spark.curate.pipeline import shared_curator
-    from echo_spark.tables import CURATE_STAGING
-
-    schema = to_arrow_schema(CURATE_STAGING.schema, timezone="UTC")
-    return pa.Table.from_pylist(shared_curator(config, lifecycle, benchmarks).curate(rows.to_pylist()), schema=schema)
-
-
 # What every curate UDF worker imports, imported once by the fork server (udf_pool).
-WORKER_MODULES = ("echo_spark.curate.job", "echo_spark.curate.pipeline", "echo_spark.curate.verifiers.secrets",
-                  "pyspark.sql.pandas.types", "pandas", "datasketch")
-
-# A made-up gap that reaches every per-gap stage and the dedup sketch (an e-mail address for the
-# secret scanner's domain check): what `prepare_curator` verifies once in each UDF worker.
-_WARM_UP_GAP = {
-    **{name: None for name in SILVER_COLUMNS},
-    "request_id": "warm-up", "session_id": "warm-up", "user_id": "warm-up", "doc_id": "warm-up",
-    "language": "python", "outcome": "rejected", "prefix": "def area(width, height):\n    ",
-    "suffix": "\n\nprint(area(2, 3))  # ask ops@example.org\n", "committed": "return width * height",
-    "request_event_id": "warm-up", "event_ids": ["warm-up"],
-}
-
-
-def prepare_curator(config: CurateConfig, lifecycle: LifecycleConfig | None = None,
-                    benchmarks: BenchmarksConfig | None = None) -> None:
-    """Load in a UDF worker, before its first batch of `curate_table`, everything that batch would
-    load on first use: the curator (teacher, benchmark index), the secret scanner (spaCy, presidio)
-    and tldextract's suffix list, datasketch (scipy with it), pandas for the staged schema, and
-    every grammar. Left to the first batch, those after the scanner cost each worker about a second
-    on the job's critical path (a day of 1,402 rows at 1M events). So one made-up gap is verified."""
-    import pyarrow as pa
-
-    from echo_spark.curate.grammars import load_grammars
-
-    curate_table(config, pa.Table.from_pylist([_WARM_UP_GAP]), lifecycle, benchmarks)
-    load_grammars()
+WORKER_MODULES = ("echo_spark.curate.worker", "echo_spark.curate.verifiers.secrets", "pandas", "datasketch")
 
 
 def _offloaded(body: Any, processes: int, chunk_rows: int, label: str, progress: tuple[str, int] | None):
@@ -170,7 +130,8 @@ def verify_gaps(
     columns = [*SILVER_COLUMNS, "input_sha256"] if "input_sha256" in silver.columns else list(SILVER_COLUMNS)
     return (
         silver.select(*columns)
-        .mapInArrow(_offloaded(partial(curate_table, config, lifecycle=lifecycle, benchmarks=benchmarks), processes,
+        .mapInArrow(_offloaded(partial(curate_table, config, CURATE_STAGING.arrow_schema, lifecycle=lifecycle,
+                                       benchmarks=benchmarks), processes,
                                ROWS_PER_TASK, "curate per-gap", progress), CURATE_STAGING.schema)
     )
 
@@ -189,38 +150,7 @@ def as_verdicts(staged: DataFrame, config_sha256: str) -> DataFrame:
     )
 
 
-# A global stage's drops: its columns, all strings.
-_REASON_COLUMNS = ("session_id", "request_id", "drop_reason")
-DEDUP_SCHEMA = ", ".join(f"{name} string" for name in _REASON_COLUMNS)
-
-
-def dedup_groups(config: CurateConfig, table: Any) -> Any:
-    """Duplicates among the rows of `table` (Arrow), compared only within a `dedup_key` group (same
-    language, same whitespace-normalized middle), by the sketches of their windows (the verdicts')."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from echo_spark.curate.duplicates import GroupSketches, find_duplicates
-
-    # Sorted by key once, a group is a slice: a `take` per group read the whole table, which made
-    # dedup quadratic in a partition's rows (at 1M events, 43,699 candidates in one call: 91.6 s
-    # against 3.3 s, the same duplicates).
-    table = table.take(pc.sort_indices(table, sort_keys=[("dedup_key", "ascending")]))
-    columns = [table.column(f"dedup_{name}").combine_chunks() for name in ("exact", "signature", "shingles")]
-    sketches = GroupSketches.from_arrow(*columns, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm)
-    sessions, requests = table.column("session_id").to_pylist(), table.column("request_id").to_pylist()
-    keys = [f"{session}\x1f{request}" for session, request in zip(sessions, requests)]
-    dropped: list[tuple[str, str, str]] = []
-    offset = 0
-    for _, group in itertools.groupby(table.column("dedup_key").to_pylist()):
-        size = sum(1 for _ in group)
-        first, offset = offset, offset + size
-        if size < 2:
-            continue
-        found = find_duplicates(sketches.slice(first, size), keys[first:offset], threshold=config.dedup_threshold)
-        dropped += [(sessions[first + d.index], requests[first + d.index], d.reason) for d in found]
-    values = list(zip(*dropped)) or [()] * len(_REASON_COLUMNS)
-    return pa.table({name: pa.array(column, pa.string()) for name, column in zip(_REASON_COLUMNS, values)})
+DEDUP_SCHEMA = ", ".join(f"{name} string" for name in REASON_COLUMNS)
 
 
 def _dedup_partitions(config: CurateConfig, processes: int):
@@ -309,25 +239,6 @@ def dedup_incrementally(lakehouse: Lakehouse, kept: DataFrame, config: CurateCon
         lakehouse.overwrite(CURATE_DUPLICATES, lakehouse.read(CURATE_DUPLICATES_NEXT))
     return lakehouse.read(CURATE_DUPLICATES).filter(F.col("drop_reason").isNotNull()).select(
         "session_id", "request_id", "drop_reason")
-
-
-def score_table(model_path: str, batch_size: int, context_length: int | None, rows: Any) -> Any:
-    """Samples (Arrow: ids, digests, prefix, suffix, middle) -> staged scores (CURATE_PERPLEXITY's
-    columns): their perplexity under this process's model."""
-    import math
-
-    import pyarrow as pa
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    from echo_spark.curate.scoring import shared_model
-
-    model = shared_model(model_path, context_length)
-    data = rows.to_pydict()
-    scores = model.score_batch([p or "" for p in data["prefix"]], data["suffix"], [m or "" for m in data["middle"]],
-                               batch_size=batch_size)
-    data["perplexity"] = [math.exp(-s) for s in scores]
-    schema = to_arrow_schema(CURATE_PERPLEXITY.schema, timezone="UTC")
-    return pa.Table.from_pydict({name: data[name] for name in schema.names}, schema=schema)
 
 
 def scorer_digest(model_path: str, context_tokens: int | None) -> str:
@@ -457,7 +368,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
                     # Curate's other long stage: in the UDF workers, with progress.
                     lakehouse.overwrite(CURATE_PERPLEXITY, to_score.mapInArrow(
                         _offloaded(partial(score_table, model_path, cfg.perplexity_batch_size,
-                                           cfg.perplexity_context_tokens),
+                                           cfg.perplexity_context_tokens, CURATE_PERPLEXITY.arrow_schema),
                                    processes, PERPLEXITY_ROWS_PER_TASK, "curate perplexity", progress),
                         CURATE_PERPLEXITY.schema))
                     lakehouse.merge(CURATE_SCORES, lakehouse.read(CURATE_PERPLEXITY).withColumn(

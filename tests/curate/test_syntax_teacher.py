@@ -215,9 +215,10 @@ def test_the_job_passes_the_lifecycle_to_the_curator() -> None:
     import pyarrow as pa
 
     from echo_spark.config import CurateConfig, LifecycleConfig
-    from echo_spark.curate.job import curate_table
+    from echo_spark.curate.worker import curate_table
+    from echo_spark.tables import CURATE_STAGING
 
-    rows = pa.Table.from_pylist([_BOUND_ROW])
-    [default] = curate_table(CurateConfig(), rows).to_pylist()
-    [other] = curate_table(CurateConfig(), rows, LifecycleConfig(no_suffix_line_factor=3)).to_pylist()
+    rows, schema = pa.Table.from_pylist([_BOUND_ROW]), CURATE_STAGING.arrow_schema
+    [default] = curate_table(CurateConfig(), schema, rows).to_pylist()
+    [other] = curate_table(CurateConfig(), schema, rows, LifecycleConfig(no_suffix_line_factor=3)).to_pylist()
     assert default["kept"] and (other["kept"], other["drop_reason"]) == (False, UNIT_CUT)

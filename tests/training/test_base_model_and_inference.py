@@ -86,7 +86,9 @@ def test_curate_perplexity_stage_scores_with_the_tiny_base_model(tiny_base, mode
     """What curate's perplexity stage runs on each batch (in a worker process), on the model
     `train.base.dir` points at."""
     from echo_spark.config import EchoConfig
-    from echo_spark.curate.job import score_table, scoring_model
+    from echo_spark.curate.job import scoring_model
+    from echo_spark.curate.worker import score_table
+    from echo_spark.tables import CURATE_PERPLEXITY
 
     path = scoring_model(EchoConfig.model_validate({"train": {"base": {"dir": str(tiny_base)}}}))
     assert path == str(tiny_base)
@@ -97,7 +99,7 @@ def test_curate_perplexity_stage_scores_with_the_tiny_base_model(tiny_base, mode
     ]
     # The verdict's digests and user travel with each score (curate_scores' columns).
     rows = [{**r, "user_id": "u", "input_sha256": f"i{i}", "config_sha256": "c"} for i, r in enumerate(samples)]
-    out = score_table(path, 2, None, pa.Table.from_pylist(rows)).to_pylist()
+    out = score_table(path, 2, None, CURATE_PERPLEXITY.arrow_schema, pa.Table.from_pylist(rows)).to_pylist()
     assert [(r["session_id"], r["request_id"], r["input_sha256"]) for r in out] == [("a", "1", "i0"), ("a", "2", "i1"), ("b", "3", "i2")]
     perplexity = [r["perplexity"] for r in out]
     assert all(1 < p < float("inf") for p in perplexity)
