@@ -216,17 +216,23 @@ def dedup_incrementally(lakehouse: Lakehouse, kept: DataFrame, config: CurateCon
     members = duplicate_candidates(kept).select(*member)
     if known.limit(1).collect():
         old = known.select(*member)
-        changed_keys = [row["dedup_key"] for row in members.join(old, member, "left_anti").select("dedup_key").unionByName(
-            old.join(members, member, "left_anti").select("dedup_key")).distinct().collect()]
+        # Each changed group with its members now (none: it is gone), in one query: the changed
+        # groups' members are the candidates to dedup again.
+        sizes = members.groupBy("dedup_key").agg(F.count(F.lit(1)).alias("members"))
+        changed_groups = members.join(old, member, "left_anti").select("dedup_key").unionByName(
+            old.join(members, member, "left_anti").select("dedup_key")).distinct().join(sizes, ["dedup_key"], "left").collect()
+        changed_keys = [row["dedup_key"] for row in changed_groups]
+        candidates = sum(row["members"] or 0 for row in changed_groups)
         changed = spark.createDataFrame([(key,) for key in changed_keys], "dedup_key string")
         scope = kept.join(changed, ["dedup_key"], "left_semi")
         unchanged = known.join(changed, ["dedup_key"], "left_anti")
     else:
         changed_keys, scope, unchanged = None, kept, None
+        candidates = members.count()
     print("[curate] dedup: every group (no results for these settings yet)" if changed_keys is None else
           f"[curate] dedup: {len(changed_keys):,} of the groups changed, the others' results reused", file=sys.stderr, flush=True)
     if changed_keys != []:
-        passes = max(1, math.ceil(duplicate_candidates(scope).count() / DEDUP_ROWS_PER_PASS))
+        passes = max(1, math.ceil(candidates / DEDUP_ROWS_PER_PASS))
         for part in range(passes):
             found = find_duplicates_partitioned(scope, config, processes, passes=passes, part=part)
             (lakehouse.overwrite if part == 0 else lakehouse.append)(CURATE_DEDUP, found)
