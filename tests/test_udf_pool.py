@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -164,6 +165,44 @@ def test_a_worker_starts_with_its_imports_frozen_and_one_openblas_thread(tmp_pat
     out, err = job.communicate(timeout=120)
     assert job.returncode == 0, err[-2000:]
     assert out.split()[-3:] == ["True", "True", os.environ.get("OPENBLAS_NUM_THREADS", "1")]
+
+
+_SERVER_WARM_UP_JOB = """
+import pyarrow as pa
+from echo_spark.udf_pool import offload, warm
+from tests.test_udf_pool import note_warm_up, warm_ups
+if __name__ == "__main__":
+    warm(note_warm_up, processes=1, preload=("tests.test_udf_pool",))
+    print(offload(warm_ups, pa.table({"x": [1]}), processes=1).column("pid").to_pylist())
+"""
+
+_warm_ups: list[int] = []
+
+
+def note_warm_up() -> None:
+    _warm_ups.append(os.getpid())
+
+
+def warm_ups(table: pa.Table) -> pa.Table:
+    """The processes that ran `note_warm_up` before this one's copy of the list, and this one."""
+    return pa.table({"pid": [*_warm_ups, -os.getpid()]})
+
+
+def test_the_warm_up_runs_once_in_the_fork_server_before_its_workers_are_forked(tmp_path):
+    """A worker starts with what the server's run of the warm-up loaded (then runs it again, finding
+    it done), and the task's pickle, which carries the job's settings, is not left on disk."""
+    import tempfile
+
+    def left() -> set[str]:
+        return {p.name for p in Path(tempfile.gettempdir()).glob("echo-spark-warm-up-*")}
+
+    before = left()
+    job = _job(tmp_path, _SERVER_WARM_UP_JOB, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = job.communicate(timeout=120)
+    assert job.returncode == 0, err[-2000:]
+    pids = json.loads(out.split("\n")[-2])
+    assert pids[0] > 0 and pids[0] != -pids[-1]  # the first run was another process's: the server's
+    assert left() <= before
 
 
 _BUSY_JOB = """
