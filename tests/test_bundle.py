@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 import zipfile
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 from databricks.bundles.jobs import Job

@@ -116,7 +116,7 @@ def test_help_and_version_import_no_job(tmp_path):
     """`echo-spark --help` lists the jobs without importing any of them (nor the engine or the
     configuration's models): that is what keeps it fast."""
     probe = textwrap.dedent(
-        f"""
+        """
         import sys, time
         started = time.perf_counter()
         from echo_spark.cli import main
@@ -125,7 +125,7 @@ def test_help_and_version_import_no_job(tmp_path):
                 main(argv)
             except SystemExit as exit:
                 assert exit.code == 0, exit.code
-        loaded = sorted({{m.partition(".")[0] for m in sys.modules}} | set(m for m in sys.modules if m.startswith("echo_spark.")))
+        loaded = sorted({m.partition(".")[0] for m in sys.modules} | set(m for m in sys.modules if m.startswith("echo_spark.")))
         print("LOADED", ",".join(loaded))
         print("SECONDS", time.perf_counter() - started)
         """

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .bootstrap import Estimate, paired_ratio
-from .metrics import METRICS, SLICES, ArmScores, Columns
+from .metrics import SLICES, ArmScores, Columns
 
 BASE, ACCEPTED_ONLY, ECHO = "base", "accepted-only", "echo"
 TARGET_RATIO = 1.4

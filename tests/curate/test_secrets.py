@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import random
 import re
-import sysconfig
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

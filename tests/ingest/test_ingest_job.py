@@ -5,7 +5,6 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from echo_spark.cli import main
