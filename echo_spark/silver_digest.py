@@ -5,15 +5,25 @@ silver's one writer, stores it with every row it writes (`completions.input_sha2
 run reads one narrow column instead of hashing every silver row's texts again (1M events' silver:
 about 0.6 s a run, 15 s at 10M before the encoding below). A row written before the column existed
 has it null, and curate computes it; a row changed by hand must have it set to null to be seen.
+
+pyspark is imported where an expression is built, not with the module: a curate UDF worker reads
+SILVER_COLUMNS here and never imports the engine's client library (`curate/worker.py`).
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
+from typing import TYPE_CHECKING
 
-from .curate.silver_columns import SILVER_COLUMNS
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
 
+# The silver columns the per-gap stages read.
+SILVER_COLUMNS = (
+    "request_id", "session_id", "user_id", "doc_id", "language", "prefix", "suffix", "proposal", "outcome",
+    "committed", "skipped_reason", "request_event_id", "event_ids", "finalize_reason",
+    # How sure a server log's C_N is (the certainty stage); null with edit telemetry.
+    "gap_open_at_last_sighting", "committed_previous", "max_silence_s", "anchor_choice",
+)
 
 
 def input_digest() -> Column:
@@ -21,6 +31,8 @@ def input_digest() -> Column:
     in characters and a colon, or `~` when null, so each part ends where its length says and no two
     rows share an encoding. Not the row as one JSON object, which cost the engine three times as
     much (1M events' silver: 1.7 s against 0.6)."""
+    from pyspark.sql import functions as F
+
     def part(name: str) -> Column:
         text = F.to_json(F.col(name)) if name == "event_ids" else F.col(name).cast("string")
         return F.coalesce(F.concat(F.length(text).cast("string"), F.lit(":"), text), F.lit("~"))
@@ -34,6 +46,8 @@ def with_input_digest(silver: DataFrame, columns: list[str]) -> DataFrame:
     hashes filters on a null digest, which the Parquet statistics answer for whole row groups, so
     a silver whose digests are all stored is never read past its narrow columns (1M events: 0.09 s
     against 0.39 to 0.85 s for a CASE, which reads every row's texts)."""
+    from pyspark.sql import functions as F
+
     if "input_sha256" not in silver.columns:
         return silver.select(*columns, input_digest().alias("input_sha256"))
     stored = F.col("input_sha256")

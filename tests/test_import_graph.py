@@ -43,7 +43,8 @@ FLOORS: list[tuple[str, frozenset[str]]] = [
     ("bronze and silver", frozenset({"echo_spark.ingest", "echo_spark.lifecycle"})),
     ("gold and models", frozenset({"echo_spark.curate", "echo_spark.forget", "echo_spark.train"})),
     ("evaluate", frozenset({"echo_spark.evaluate"})),
-    ("entry points", frozenset({"echo_spark.cli", "echo_spark.demo"})),
+    # The command line, the demo, and what the UDF fork server runs as it starts (udf_preload).
+    ("entry points", frozenset({"echo_spark.cli", "echo_spark.demo", "echo_spark.udf_preload"})),
 ]
 FLOOR_OF = {room: level for level, (_, rooms) in enumerate(FLOORS) for room in rooms}
 

@@ -211,7 +211,7 @@ def test_a_prepared_curate_worker_imports_nothing_for_its_first_batch():
 import sys
 import pyarrow as pa
 from echo_spark.config import EchoConfig
-from echo_spark.curate.silver_columns import SILVER_COLUMNS
+from echo_spark.silver_digest import SILVER_COLUMNS
 from echo_spark.curate.worker import curate_table, prepare_curator
 from echo_spark.tables import CURATE_STAGING
 config, schema = EchoConfig(), CURATE_STAGING.arrow_schema

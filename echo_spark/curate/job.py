@@ -33,7 +33,7 @@ from ..holdout import Holdout
 from ..holdout_spark import heldout_users
 from ..lakehouse import Lakehouse, rows_with_keys
 from ..progress import StageClock, Summary, print_summary
-from ..silver_digest import with_input_digest
+from ..silver_digest import SILVER_COLUMNS, with_input_digest
 from ..tables import (
     COMPLETIONS,
     CURATE_CHOICE,
@@ -51,7 +51,6 @@ from ..tables import (
 from ..udf_pool import udf_processes, warm
 from .pipeline import GLOBAL_STAGES, ROW_STAGES, verdicts_digest
 from .proportion_spark import choose, length_bucket_column
-from .silver_columns import SILVER_COLUMNS
 from .report import import_figure_modules, write_report
 from .verifiers.decontam import benchmarks_folder
 from .worker import REASON_COLUMNS, curate_table, dedup_groups, prepare_curator, score_table

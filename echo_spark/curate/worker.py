@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import BenchmarksConfig, CurateConfig, LifecycleConfig
+from ..silver_digest import SILVER_COLUMNS
 from .pipeline import shared_curator
-from .silver_columns import SILVER_COLUMNS
 
 
 def curate_table(config: CurateConfig, schema: pa.Schema, rows: pa.Table, lifecycle: LifecycleConfig | None = None,
