@@ -185,7 +185,7 @@ def warm(task: Callable[[], None], processes: int, preload: Sequence[str] = ()) 
     pool = _shared_pool(processes, preload, task)
 
     def start() -> None:
-        # The first worker waits for the fork server to import `preload` (about 2 s for curate's):
+        # The first worker waits for the fork server's preload and warm-up (about 1.4 s for curate's):
         # the job goes on meanwhile. A job done before that (nothing to verify) stops the server
         # under this thread at its exit, which is no failure to report.
         try:
