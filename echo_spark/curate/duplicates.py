@@ -14,17 +14,26 @@ made a `MinHash` first: on the 1M run's 44,076 candidates the same walk took 0.7
 2.4 s, with the same duplicates. Shingles become Python sets only for samples a band brings
 together: most samples of a large group (voids: every void sample of a language is one group) never
 meet a candidate.
+
+`dedup_groups` is the body the job runs on each partition of candidates (in a UDF worker): the
+groups of a partition, each walked here. Both are covered by the dedup settings digest (this file's
+bytes), so a change to either makes the stored group results stale.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from ..config import CurateConfig
 
 
 @dataclass(frozen=True)
@@ -132,3 +141,31 @@ def find_duplicates(sketches: GroupSketches, keys: Sequence[str], *, threshold: 
 
 def _jaccard(a: set[int], b: set[int]) -> float:
     return len(a & b) / len(a | b)
+
+
+# A global stage's drops: its columns, all strings.
+REASON_COLUMNS = ("session_id", "request_id", "drop_reason")
+
+
+def dedup_groups(config: CurateConfig, table: pa.Table) -> pa.Table:
+    """Duplicates among the rows of `table`, compared only within a `dedup_key` group (same
+    language, same whitespace-normalized middle), by the sketches of their windows (the verdicts')."""
+    # Sorted by key once, a group is a slice: a `take` per group read the whole table, which made
+    # dedup quadratic in a partition's rows (at 1M events, 43,699 candidates in one call: 91.6 s
+    # against 3.3 s, the same duplicates).
+    table = table.take(pc.sort_indices(table, sort_keys=[("dedup_key", "ascending")]))
+    columns = [table.column(f"dedup_{name}").combine_chunks() for name in ("exact", "signature", "shingles")]
+    sketches = GroupSketches.from_arrow(*columns, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm)
+    sessions, requests = table.column("session_id").to_pylist(), table.column("request_id").to_pylist()
+    keys = [f"{session}\x1f{request}" for session, request in zip(sessions, requests)]
+    dropped: list[tuple[str, str, str]] = []
+    offset = 0
+    for _, group in itertools.groupby(table.column("dedup_key").to_pylist()):
+        size = sum(1 for _ in group)
+        first, offset = offset, offset + size
+        if size < 2:
+            continue
+        found = find_duplicates(sketches.slice(first, size), keys[first:offset], threshold=config.dedup_threshold)
+        dropped += [(sessions[first + d.index], requests[first + d.index], d.reason) for d in found]
+    values = list(zip(*dropped)) or [()] * len(REASON_COLUMNS)
+    return pa.table({name: pa.array(column, pa.string()) for name, column in zip(REASON_COLUMNS, values)})

@@ -49,11 +49,12 @@ from ..tables import (
     SFT_SAMPLES,
 )
 from ..udf_pool import udf_processes, warm
+from .duplicates import REASON_COLUMNS, dedup_groups
 from .pipeline import GLOBAL_STAGES, ROW_STAGES, verdicts_digest
 from .proportion_spark import choose, length_bucket_column
 from .report import import_figure_modules, write_report
 from .verifiers.decontam import benchmarks_folder
-from .worker import REASON_COLUMNS, curate_table, dedup_groups, prepare_curator, score_table
+from .worker import curate_table, prepare_curator, score_table
 
 # Held-out users' completions are recorded as drops of this stage and reason.
 HOLDOUT_STAGE, HOLDOUT_REASON = "holdout", "evaluation_holdout"
@@ -94,7 +95,8 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
 
 
 # What every curate UDF worker imports, imported once by the fork server (udf_pool).
-WORKER_MODULES = ("echo_spark.curate.worker", "echo_spark.curate.verifiers.secrets", "pandas", "datasketch")
+WORKER_MODULES = ("echo_spark.curate.worker", "echo_spark.curate.duplicates", "echo_spark.curate.verifiers.secrets",
+                  "pandas", "datasketch")
 
 
 def _offloaded(body: Any, processes: int, chunk_rows: int, label: str, progress: tuple[str, int] | None):

@@ -1,5 +1,5 @@
 """What curate runs in its UDF worker processes, Arrow in and Arrow out: the per-gap stages over a
-batch of silver rows, dedup of a partition's groups, perplexity scores.
+batch of silver rows and perplexity scores (dedup's body is `duplicates.dedup_groups`).
 
 Nothing here imports pyspark. The fork server imports this module once for every worker
 (`udf_pool`), and its imports stand between the job's start and the first verified gap: the engine's
@@ -9,11 +9,9 @@ returns is built on the driver (`TableDef.arrow_schema`) and bound into the body
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..config import BenchmarksConfig, CurateConfig, LifecycleConfig
 from ..silver_digest import SILVER_COLUMNS
@@ -51,36 +49,6 @@ def prepare_curator(config: CurateConfig, schema: pa.Schema, lifecycle: Lifecycl
 
     curate_table(config, schema, pa.Table.from_pylist([_WARM_UP_GAP]), lifecycle, benchmarks)
     load_grammars()
-
-
-# A global stage's drops: its columns, all strings.
-REASON_COLUMNS = ("session_id", "request_id", "drop_reason")
-
-
-def dedup_groups(config: CurateConfig, table: pa.Table) -> pa.Table:
-    """Duplicates among the rows of `table`, compared only within a `dedup_key` group (same
-    language, same whitespace-normalized middle), by the sketches of their windows (the verdicts')."""
-    from .duplicates import GroupSketches, find_duplicates
-
-    # Sorted by key once, a group is a slice: a `take` per group read the whole table, which made
-    # dedup quadratic in a partition's rows (at 1M events, 43,699 candidates in one call: 91.6 s
-    # against 3.3 s, the same duplicates).
-    table = table.take(pc.sort_indices(table, sort_keys=[("dedup_key", "ascending")]))
-    columns = [table.column(f"dedup_{name}").combine_chunks() for name in ("exact", "signature", "shingles")]
-    sketches = GroupSketches.from_arrow(*columns, threshold=config.dedup_threshold, num_perm=config.dedup_num_perm)
-    sessions, requests = table.column("session_id").to_pylist(), table.column("request_id").to_pylist()
-    keys = [f"{session}\x1f{request}" for session, request in zip(sessions, requests)]
-    dropped: list[tuple[str, str, str]] = []
-    offset = 0
-    for _, group in itertools.groupby(table.column("dedup_key").to_pylist()):
-        size = sum(1 for _ in group)
-        first, offset = offset, offset + size
-        if size < 2:
-            continue
-        found = find_duplicates(sketches.slice(first, size), keys[first:offset], threshold=config.dedup_threshold)
-        dropped += [(sessions[first + d.index], requests[first + d.index], d.reason) for d in found]
-    values = list(zip(*dropped)) or [()] * len(REASON_COLUMNS)
-    return pa.table({name: pa.array(column, pa.string()) for name, column in zip(REASON_COLUMNS, values)})
 
 
 def score_table(model_path: str, batch_size: int, context_length: int | None, schema: pa.Schema,
