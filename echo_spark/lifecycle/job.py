@@ -49,8 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     if config.engine.kind == "sail":
-        # The embedded engine's UDFs run in this process's worker pool: its workers start and import
-        # the tracker (about 1.2 s each) while the engine starts and finds the sessions to track.
+        # The embedded engine's UDFs run in this process's worker pool: its fork server imports and
+        # prepares the tracker once, while the engine starts and finds the sessions to track, and
+        # forks the workers from that.
         warm(partial(prepare_tracker, config.lifecycle), udf_processes(config.engine), preload=WORKER_MODULES)
     spark = get_spark(config.engine)
     metrics = lifecycle(spark, Lakehouse(spark, config.lakehouse), config, full=args.full)
