@@ -89,6 +89,14 @@ def _job(tmp_path: Path, source: str, **pipes) -> subprocess.Popen:
                             env={**os.environ, "PYTHONPATH": str(repo)}, **pipes)
 
 
+def _job_output(tmp_path: Path, source: str) -> str:
+    """What `source`, run as a job of its own, prints; it must succeed."""
+    job = _job(tmp_path, source, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = job.communicate(timeout=120)
+    assert job.returncode == 0, err[-2000:]
+    return out
+
+
 _KILLED_PARENT = """
 import os, sys
 from functools import partial
@@ -133,9 +141,7 @@ def modules_loaded(names: tuple[str, ...], table: pa.Table) -> pa.Table:
 def test_the_modules_warm_names_are_in_every_worker_before_its_first_task(tmp_path):
     """Imported by the fork server, once, and not in the job's own process; a module that does
     not exist is skipped."""
-    job = _job(tmp_path, _PRELOADED, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = job.communicate(timeout=120)
-    assert job.returncode == 0, err[-2000:]
+    out = _job_output(tmp_path, _PRELOADED)
     assert out.split()[-3:] == ["True", "False", "False"]
 
 
@@ -161,9 +167,7 @@ def test_a_worker_starts_with_its_imports_frozen_and_one_openblas_thread(tmp_pat
     """What the fork server imported (and the warm-up loaded) is frozen out of a worker's garbage
     collections, which stay on, and numpy's OpenBLAS runs one thread (unless the job's environment
     says otherwise)."""
-    job = _job(tmp_path, _WORKER_STATE_JOB, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = job.communicate(timeout=120)
-    assert job.returncode == 0, err[-2000:]
+    out = _job_output(tmp_path, _WORKER_STATE_JOB)
     assert out.split()[-3:] == ["True", "True", os.environ.get("OPENBLAS_NUM_THREADS", "1")]
 
 
@@ -197,9 +201,7 @@ def test_the_warm_up_runs_once_in_the_fork_server_before_its_workers_are_forked(
         return {p.name for p in Path(tempfile.gettempdir()).glob("echo-spark-warm-up-*")}
 
     before = left()
-    job = _job(tmp_path, _SERVER_WARM_UP_JOB, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = job.communicate(timeout=120)
-    assert job.returncode == 0, err[-2000:]
+    out = _job_output(tmp_path, _SERVER_WARM_UP_JOB)
     pids = json.loads(out.split("\n")[-2])
     assert pids[0] > 0 and pids[0] != -pids[-1]  # the first run was another process's: the server's
     assert left() <= before
