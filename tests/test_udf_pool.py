@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from echo_spark.config import EngineConfig
-from echo_spark.udf_pool import offload, offload_batches, udf_processes, warm
+from echo_spark.udf_pool import chunk_size, offload, offload_batches, udf_processes, warm
 
 
 def doubled_with_pid(column: str, table: pa.Table) -> pa.Table:
@@ -77,6 +77,21 @@ def test_batches_come_back_in_order_whatever_the_chunking():
     for processes, chunk_rows in ((0, 3), (2, 3), (2, 100)):
         out = pa.Table.from_batches(list(offload_batches(body, iter(batches), processes, chunk_rows)))
         assert out["x"].to_pylist() == [2 * i for i in range(30)]
+
+
+def rows_of(table: pa.Table) -> pa.Table:
+    return pa.table({"rows": [table.num_rows]})
+
+
+def test_a_small_batch_is_cut_so_that_every_worker_gets_several_chunks():
+    # A day's batch of 828 rows with chunks of 256 gave two workers 4 chunks of unequal work.
+    assert chunk_size(828, 2, 256) == 104
+    assert chunk_size(100_000, 2, 256) == 256  # a first run's batches: chunks of chunk_rows
+    assert chunk_size(40, 2, 256) == 32  # never below the floor...
+    assert chunk_size(10, 2, 8) == 8  # ...unless chunk_rows is smaller still
+    batch = pa.RecordBatch.from_pydict({"x": list(range(828))})
+    calls = pa.Table.from_batches(list(offload_batches(rows_of, iter([batch]), 2, 256)))
+    assert calls["rows"].to_pylist() == [104] * 7 + [100]
 
 
 def _job(tmp_path: Path, source: str, **pipes) -> subprocess.Popen:
