@@ -103,6 +103,13 @@ def _keys_conditions(keys: list[str], values: list[tuple[Any, ...]]) -> list[str
             for start in range(0, len(values), _KEYS_PER_CONDITION)]
 
 
+def has_rows(df: DataFrame) -> bool:
+    """Whether `df` has a row, reading no more of it than its filters need: `limit(1)` over all
+    of a table's columns decodes a whole batch of each (curate's verdicts at 1M events: 0.07 to
+    0.17 s against 0.01 s, on the job's critical path)."""
+    return bool(df.select(F.lit(1)).limit(1).collect())
+
+
 def rows_with_keys(df: DataFrame, keys: list[str], values: list[tuple[Any, ...]]) -> DataFrame:
     """The rows of `df` whose `keys` equal one of the `values` tuples (null equal to null), by a
     filter on literals: a join would read `df`'s every column into a hash table or a shuffle, which

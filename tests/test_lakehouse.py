@@ -207,6 +207,16 @@ def test_rows_with_keys_selects_exactly_the_given_keys_in_conditions_of_few(spar
     assert sorted(got, key=repr) == sorted([(*r, rows.index(r)) for r in wanted], key=repr)
 
 
+def test_has_rows_says_whether_a_filtered_frame_has_a_row(spark):
+    from echo_spark.lakehouse import has_rows
+
+    df = spark.createDataFrame([("a", "x" * 1000), ("b", None)], "k string, text string")
+    assert has_rows(df)
+    assert has_rows(df.filter(F.col("text").isNull()))
+    assert not has_rows(df.filter(F.col("k") == "c"))
+    assert not has_rows(df.limit(0))
+
+
 def test_keys_condition_nests_its_terms_as_a_balanced_tree():
     from echo_spark.lakehouse import keys_condition
 

@@ -31,7 +31,7 @@ from ..config import BenchmarksConfig, CurateConfig, EchoConfig, LifecycleConfig
 from ..engine import get_spark
 from ..holdout import Holdout
 from ..holdout_spark import heldout_users
-from ..lakehouse import Lakehouse, rows_with_keys
+from ..lakehouse import Lakehouse, has_rows, rows_with_keys
 from ..progress import StageClock, Summary, print_summary
 from ..silver_digest import SILVER_COLUMNS, with_input_digest
 from ..tables import (
@@ -216,7 +216,7 @@ def dedup_incrementally(lakehouse: Lakehouse, kept: DataFrame, config: CurateCon
     lakehouse.ensure(CURATE_DUPLICATES)
     known = lakehouse.read(CURATE_DUPLICATES).filter(F.col("settings_sha256") == settings)
     members = duplicate_candidates(kept).select(*member)
-    if known.limit(1).collect():
+    if has_rows(known):
         old = known.select(*member)
         # Each changed group with its members now (none: it is gone), in one query: the changed
         # groups' members are the candidates to dedup again.
@@ -307,8 +307,8 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     inputs = lakehouse.read(CURATE_INPUTS)
 
     with clock.stage("per-gap stages (teacher, boundary, syntax, identifiers, secrets, decontam)"):
-        had_verdicts = not recompute and lakehouse.exists(CURATE_VERDICTS) and bool(
-            lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).limit(1).collect())
+        had_verdicts = not recompute and lakehouse.exists(CURATE_VERDICTS) and has_rows(
+            lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest))
         todo = with_input_digest(trainable, list(SILVER_COLUMNS))
         todo_count = trainable_count = inputs.count()
         if had_verdicts:

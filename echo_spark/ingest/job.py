@@ -29,7 +29,7 @@ from pyspark.sql.window import Window
 from ..config import EchoConfig
 from ..engine import get_spark
 from ..errors import UsageError
-from ..lakehouse import Lakehouse
+from ..lakehouse import Lakehouse, has_rows
 from ..progress import StageClock, Summary, print_summary
 from ..tables import EVENTS, INGEST_STAGING, LANDING_FILES, QUARANTINE, TOMBSTONES
 from ..telemetry.parse import ParseLimits
@@ -384,7 +384,7 @@ def _erased_lines(lakehouse: Lakehouse, lines: DataFrame, started: datetime) -> 
     when its session has a line of an erased user in this batch (a late session whose other
     events carry no user_id); such sessions become tombstones too, so later files drop them."""
     tombstones = lakehouse.read(TOMBSTONES).select("kind", F.col("subject_sha256").alias("_h"))
-    if not tombstones.limit(1).collect():
+    if not has_rows(tombstones):
         return []
     keyed = lines.select(
         "source_file",

@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from ..config import EchoConfig, LifecycleConfig
 from ..engine import get_spark
-from ..lakehouse import Lakehouse
+from ..lakehouse import Lakehouse, has_rows
 from ..privacy import erased_sessions, opted_out_sessions
 from ..progress import StageClock, Summary, print_summary
 from ..silver_digest import input_digest
@@ -140,7 +140,7 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
         marked = scope.join(opted_out_sessions(scope, config.privacy).withColumn("_opted_out", F.lit(True)),
                             "session_id", "left")
         tombstones = lakehouse.read(TOMBSTONES)
-        if tombstones.limit(1).collect():
+        if has_rows(tombstones):
             marked = marked.join(erased_sessions(scope, tombstones).withColumn("_erased", F.lit(True)), "session_id", "left")
         else:
             marked = marked.withColumn("_erased", F.lit(None).cast("boolean"))
