@@ -74,8 +74,8 @@ class LakehouseConfig(Section):
         description="An upsert (silver's completions and orphans, curate's verdicts) deletes the rows it "
                     "replaces by their keys and appends; past this many replaced rows (a full re-run) it "
                     "rebuilds the table in one overwrite (not a MERGE, which Sail runs holding the whole table "
-                    "in memory). Also the most keys curate picks silver's rows to verify by (as literals; past "
-                    "it, by an anti-join).")
+                    "in memory). Also the most keys curate picks silver's rows to verify by (a semi join with "
+                    "them; past it, an anti-join).")
 
 
 class IngestConfig(Section):

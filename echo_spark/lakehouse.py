@@ -14,11 +14,9 @@ storage. No other module builds a table's path.
 from __future__ import annotations
 
 import hashlib
-import operator
 import shutil
 import uuid
 from dataclasses import replace
-from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -108,15 +106,6 @@ def has_rows(df: DataFrame) -> bool:
     of a table's columns decodes a whole batch of each (curate's verdicts at 1M events: 0.07 to
     0.17 s against 0.01 s, on the job's critical path)."""
     return bool(df.select(F.lit(1)).limit(1).collect())
-
-
-def rows_with_keys(df: DataFrame, keys: list[str], values: list[tuple[Any, ...]]) -> DataFrame:
-    """The rows of `df` whose `keys` equal one of the `values` tuples (null equal to null), by a
-    filter on literals: a join would read `df`'s every column into a hash table or a shuffle, which
-    for a few keys among wide rows (silver's texts) costs more than the rows wanted."""
-    if not values:
-        return df.limit(0)
-    return df.filter(reduce(operator.or_, [F.expr(c) for c in _keys_conditions(keys, values)]))
 
 
 def _join_on_keys(target: DataFrame, rows: DataFrame, keys: list[str], how: str) -> DataFrame:

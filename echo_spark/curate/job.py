@@ -31,7 +31,7 @@ from ..config import BenchmarksConfig, CurateConfig, EchoConfig, LifecycleConfig
 from ..engine import get_spark
 from ..holdout import Holdout
 from ..holdout_spark import heldout_users
-from ..lakehouse import Lakehouse, has_rows, rows_with_keys
+from ..lakehouse import Lakehouse, has_rows
 from ..progress import StageClock, Summary, print_summary
 from ..silver_digest import SILVER_COLUMNS, with_input_digest
 from ..tables import (
@@ -314,12 +314,16 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
         if had_verdicts:
             valid = lakehouse.read(CURATE_VERDICTS).filter(F.col("config_sha256") == digest).select(*current)
             stale = inputs.join(valid, current, "left_anti").select(*request)
-            todo_count = stale.count()
+            found = stale.limit(config.lakehouse.upsert_keys_max + 1).collect()
+            todo_count = len(found)
             if todo_count <= config.lakehouse.upsert_keys_max:
-                # A day's rows, picked by their keys as literals: only they are hashed again.
-                todo = with_input_digest(rows_with_keys(trainable, request, [tuple(r) for r in stale.collect()]),
-                                         list(SILVER_COLUMNS))
+                # A day's rows, picked by a semi join with their keys as a local relation: only they
+                # are hashed again (the keys as literals in a filter took the engine 0.2 to 0.3 s at
+                # 1M events for a day's 1,359, and 3.6 s against 1.75 s at 10M for 14,000).
+                keys = spark.createDataFrame([tuple(r) for r in found], "session_id string, request_id string")
+                todo = with_input_digest(trainable.join(keys, request, "left_semi"), list(SILVER_COLUMNS))
             else:
+                todo_count = stale.count()
                 # Builds on the narrow verdict keys: joining silver's texts to the keys to verify
                 # instead could build on the texts.
                 todo = todo.join(valid, current, "left_anti")
