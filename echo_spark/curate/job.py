@@ -217,12 +217,14 @@ def dedup_incrementally(lakehouse: Lakehouse, kept: DataFrame, config: CurateCon
     known = lakehouse.read(CURATE_DUPLICATES).filter(F.col("settings_sha256") == settings)
     members = duplicate_candidates(kept).select(*member)
     if has_rows(known):
-        old = known.select(*member)
-        # Each changed group with its members now (none: it is gone), in one query: the changed
-        # groups' members are the candidates to dedup again.
-        sizes = members.groupBy("dedup_key").agg(F.count(F.lit(1)).alias("members"))
-        changed_groups = members.join(old, member, "left_anti").select("dedup_key").unionByName(
-            old.join(members, member, "left_anti").select("dedup_key")).distinct().join(sizes, ["dedup_key"], "left").collect()
+        # Each changed group with its members now (0: it is gone), in one query over one outer join
+        # of the members now and as stored (two anti-joins and the sizes read the members three
+        # times): the changed groups' members are the candidates to dedup again.
+        now, stored = F.col("_now").isNotNull(), F.col("_stored").isNotNull()
+        changed_groups = members.withColumn("_now", F.lit(True)).join(
+            known.select(*member).withColumn("_stored", F.lit(True)), member, "full_outer").groupBy("dedup_key").agg(
+            F.count(F.when(now, F.lit(1))).alias("members"), F.bool_or(~now | ~stored).alias("_changed"),
+        ).filter("_changed").collect()
         changed_keys = [row["dedup_key"] for row in changed_groups]
         candidates = sum(row["members"] or 0 for row in changed_groups)
         changed = spark.createDataFrame([(key,) for key in changed_keys], "dedup_key string")
