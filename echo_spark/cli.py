@@ -17,9 +17,9 @@ import gc
 import importlib
 import json
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn, Sequence
 
-from . import __version__
+from . import __version__, udf_server
 
 if TYPE_CHECKING:
     from .config import EchoConfig
@@ -46,6 +46,13 @@ VERSION = f"echo-spark {__version__}"
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=VERSION)
+    _config_options(parser)
+    parser.add_argument("--metrics-json", metavar="FILE", help="also write the job's metrics as JSON")
+    parser.add_argument("--quiet", action="store_true", help="do not print the effective configuration (on stderr)")
+
+
+def _config_options(parser: argparse.ArgumentParser) -> None:
+    """The options `effective_config` reads."""
     parser.add_argument("--conf", metavar="FILE", help="YAML configuration (default: conf/echo.yaml if present)")
     parser.add_argument(
         "--set",
@@ -58,8 +65,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lakehouse", metavar="DIR", help="local lakehouse root (sets lakehouse.root)")
     parser.add_argument("--engine", choices=["sail", "spark-connect", "spark-local"], help="sets engine.kind")
     parser.add_argument("--remote", metavar="sc://HOST:PORT", help="Spark Connect URL (sets engine.remote)")
-    parser.add_argument("--metrics-json", metavar="FILE", help="also write the job's metrics as JSON")
-    parser.add_argument("--quiet", action="store_true", help="do not print the effective configuration (on stderr)")
 
 
 def build_parser(jobs: Iterable[str] | None = None) -> argparse.ArgumentParser:
@@ -96,6 +101,33 @@ def effective_config(args: argparse.Namespace) -> EchoConfig:
     return load_config(args.conf, overrides)
 
 
+class _PreParser(argparse.ArgumentParser):
+    """Reads the configuration's options ahead of the job's parser, and says nothing: what it
+    cannot read, the job's parser reports."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
+def start_udf_workers_early(job: str | None, argv: Sequence[str]) -> bool:
+    """Start the job's UDF fork server (`udf_server`) before the job's module and the engine's client
+    are imported, where its settings run UDFs in worker processes: its imports then use the core
+    that the command's own imports leave idle. Returns whether it started. Best effort: a command
+    line or a configuration the job rejects is left to the job to report."""
+    if job not in udf_server.WORKER_MODULES or not udf_server.available() or {"-h", "--help", "--version"} & set(argv):
+        return False
+    parser = _PreParser(add_help=False)
+    _config_options(parser)
+    try:
+        workers = effective_config(parser.parse_known_args(list(argv))[0]).engine.udf_workers
+    except Exception:  # noqa: BLE001 - reported by the job's own parsing
+        return False
+    if workers <= 0:
+        return False
+    udf_server.start(udf_server.WORKER_MODULES[job])
+    return True
+
+
 def run_job(name: str, argv: Sequence[str]) -> int:
     return main([name, *argv])
 
@@ -103,6 +135,7 @@ def run_job(name: str, argv: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     job = named_job(argv)
+    start_udf_workers_early(job, argv)
     parser = build_parser([job] if job in JOBS else [])
     args = parser.parse_args(argv)
     from .config import ConfigError, dump_config

@@ -59,6 +59,14 @@ class EngineConfig(Section):
                     "core on sail, which runs UDFs in its own process under one GIL; 0 elsewhere, where Spark gives "
                     "every task its own Python worker process. 0 = run them inline.")
 
+    @property
+    def udf_workers(self) -> int:
+        """Worker processes for UDF bodies (`udf_pool`): `udf_processes`, or by default one per core on
+        the embedded Sail engine (in-process UDFs) and none elsewhere (the engine has its own workers)."""
+        if self.udf_processes is not None:
+            return self.udf_processes
+        return (os.cpu_count() or 1) if self.kind == "sail" else 0
+
 
 class LakehouseConfig(Section):
     root: str = Field(

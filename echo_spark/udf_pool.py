@@ -20,15 +20,11 @@ a job on the embedded engine guards its entry point with `if __name__ == "__main
 from __future__ import annotations
 
 import atexit
-import contextlib
 import gc
 import multiprocessing
 import multiprocessing.util
 import os
-import pickle
-import signal
 import sys
-import tempfile
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -38,26 +34,13 @@ from typing import Callable
 
 import pyarrow as pa
 
-from .config import EngineConfig
+from . import udf_server
 
 ArrowBody = Callable[[pa.Table], pa.Table]
-
-# How the fork server's `echo_spark.udf_preload` learns the job's worker modules and warm-up task.
-# (Importing that module runs it: the job's process never does.)
-MODULES_VARIABLE = "ECHO_SPARK_UDF_PRELOAD"
-WARM_UP_VARIABLE = "ECHO_SPARK_UDF_WARM_UP"
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
-
-
-def udf_processes(engine: EngineConfig) -> int:
-    """Worker processes for UDF bodies: `engine.udf_processes`, or by default one per core on the
-    embedded Sail engine (in-process UDFs) and none elsewhere (the engine has its own workers)."""
-    if engine.udf_processes is not None:
-        return engine.udf_processes
-    return (os.cpu_count() or 1) if engine.kind == "sail" else 0
 
 
 def _exit_with(job: int) -> None:
@@ -93,52 +76,22 @@ def _leave() -> None:
 
 
 def _context(preload: Sequence[str], warm_up: Callable[[], None] | None = None) -> multiprocessing.context.BaseContext:
-    """The fork server's context, preloading `preload` (besides `__main__`, its default) through
-    `udf_preload`, which then runs `warm_up` once in the server, or spawn's where there is no fork
-    server. The server starts with the first pool and keeps its preload; it finds the module names
-    and the pickled task (in a file of this user's only: it carries the job's settings) through the
-    environment it starts with."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    """The fork server's context (`udf_server`: preloading `preload`, then running `warm_up` once,
+    which it is handed here), or spawn's where there is no fork server. A server the command
+    started early already has its preload, and waits for this task."""
+    if not udf_server.available():
         return multiprocessing.get_context("spawn")
-    os.environ[MODULES_VARIABLE] = ",".join(preload)
-    _remove_warm_up_file()
-    if warm_up is not None:
-        descriptor, path = tempfile.mkstemp(prefix="echo-spark-warm-up-", suffix=".pickle")
-        with os.fdopen(descriptor, "wb") as handle:
-            pickle.dump(warm_up, handle)
-        os.environ[WARM_UP_VARIABLE] = path
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", "echo_spark.udf_preload"])
+    context = udf_server.prepare(preload)
+    udf_server.hand_over(warm_up)
     return context
 
 
 def _stop_fork_server() -> None:
-    """At the job's exit, after its workers were joined (the pool's own exit hook runs first): end
-    the fork server and wait for it. Left alone it would outlive the job for its module teardown,
-    and the CPU time of the workers, which it waited for, would be nobody's child time (a bench
-    reading its jobs' `RUSAGE_CHILDREN` lost them). A SIGTERM ends it without that teardown."""
+    """At the job's exit, after its workers were joined (the pool's own exit hook runs first): the
+    fork server ended and waited for (`udf_server.stop`), and no pool left to use it."""
     global _pool
-    from multiprocessing import forkserver
-
-    _remove_warm_up_file()
-    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
-    if pid is None:
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
-    forkserver._forkserver._forkserver_pid = None
+    udf_server.stop()
     _pool = None
-
-
-def _remove_warm_up_file() -> None:
-    """The pickled warm-up task the fork server did not read (it deletes the file it reads)."""
-    path = os.environ.pop(WARM_UP_VARIABLE, None)
-    if path:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
 
 
 def _stop_resource_tracker() -> None:

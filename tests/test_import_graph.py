@@ -25,7 +25,7 @@ FLOORS: list[tuple[str, frozenset[str]]] = [
     # are handed in).
     ("foundations", frozenset({
         "echo_spark", "echo_spark.config", "echo_spark.errors", "echo_spark.tables", "echo_spark.silver_digest",
-        "echo_spark.units",
+        "echo_spark.units", "echo_spark.udf_server",
         "echo_spark.telemetry", "echo_spark.progress", "echo_spark.durable", "training",
     })),
     # The engine and the policies every stage applies.

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from echo_spark.config import EngineConfig
-from echo_spark.udf_pool import chunk_size, offload, offload_batches, udf_processes, warm
+from echo_spark.udf_pool import chunk_size, offload, offload_batches, warm
 
 
 def doubled_with_pid(column: str, table: pa.Table) -> pa.Table:
@@ -64,11 +64,11 @@ def test_a_killed_worker_fails_its_call_and_the_next_call_gets_a_fresh_pool():
 
 
 def test_workers_by_default_only_where_the_engine_runs_udfs_in_its_own_process():
-    assert udf_processes(EngineConfig(kind="sail")) == (os.cpu_count() or 1)
-    assert udf_processes(EngineConfig(kind="spark-local")) == 0
-    assert udf_processes(EngineConfig(kind="cluster")) == 0
-    assert udf_processes(EngineConfig(kind="sail", udf_processes=0)) == 0
-    assert udf_processes(EngineConfig(kind="cluster", udf_processes=3)) == 3
+    assert EngineConfig(kind="sail").udf_workers == (os.cpu_count() or 1)
+    assert EngineConfig(kind="spark-local").udf_workers == 0
+    assert EngineConfig(kind="cluster").udf_workers == 0
+    assert EngineConfig(kind="sail", udf_processes=0).udf_workers == 0
+    assert EngineConfig(kind="cluster", udf_processes=3).udf_workers == 3
 
 
 def test_batches_come_back_in_order_whatever_the_chunking():
@@ -220,6 +220,70 @@ def test_the_warm_up_runs_once_in_the_fork_server_before_its_workers_are_forked(
     pids = json.loads(out.split("\n")[-2])
     assert pids[0] > 0 and pids[0] != -pids[-1]  # the first run was another process's: the server's
     assert left() <= before
+
+
+_EARLY_SERVER_JOB = """
+import time
+import pyarrow as pa
+from echo_spark import udf_server
+from echo_spark.udf_pool import offload, warm
+from tests.test_udf_pool import note_warm_up, warm_ups
+if __name__ == "__main__":
+    udf_server.start(("tests.test_udf_pool",))
+    time.sleep(0.5)  # the server imports, then waits for the task that the job has yet to make
+    warm(note_warm_up, processes=1, preload=("unused.by.a.started.server",))
+    print(offload(warm_ups, pa.table({"x": [1]}), processes=1).column("pid").to_pylist())
+"""
+
+
+def test_a_server_started_before_the_job_made_its_warm_up_runs_it_before_forking(tmp_path):
+    """The command starts the server first (`udf_server.start`), the job's first pool hands it the
+    task later: it still runs once in the server, before its workers are forked, and its file goes."""
+    import tempfile
+
+    def left() -> set[str]:
+        return {p.name for p in Path(tempfile.gettempdir()).glob("echo-spark-warm-up-*")}
+
+    before = left()
+    pids = json.loads(_job_output(tmp_path, _EARLY_SERVER_JOB).split("\n")[-2])
+    assert pids[0] > 0 and pids[0] != -pids[-1]
+    assert left() <= before
+
+
+_EARLY_SERVER_NO_TASK_JOB = """
+from functools import partial
+import pyarrow as pa
+from echo_spark import udf_server
+from echo_spark.udf_pool import offload
+from tests.test_udf_pool import doubled_with_pid
+if __name__ == "__main__":
+    udf_server.start(("colorsys",))
+    print(offload(partial(doubled_with_pid, "x"), pa.table({"x": [4]}), processes=1)["x"].to_pylist())
+"""
+
+
+def test_a_server_started_early_forks_at_once_for_a_pool_that_brings_no_warm_up(tmp_path):
+    # Without the pool's empty hand-over the server would wait out udf_server.WARM_UP_WAIT_S (60 s).
+    job = _job(tmp_path, _EARLY_SERVER_NO_TASK_JOB, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = job.communicate(timeout=45)
+    assert job.returncode == 0 and out.split("\n")[-2] == "[8]", err[-2000:]
+
+
+_EARLY_START_JOB = """
+from echo_spark import udf_server
+from echo_spark.cli import start_udf_workers_early
+if __name__ == "__main__":
+    print(start_udf_workers_early("curate", ["curate", "--engine", "spark-local"]),  # the engine runs its own workers
+          start_udf_workers_early("ingest", ["ingest"]),  # no UDF workers
+          start_udf_workers_early("curate", ["curate", "--help"]),
+          start_udf_workers_early("curate", ["curate", "--set", "no_such.key=1"]),  # the job reports it
+          start_udf_workers_early("curate", ["--quiet", "curate", "--set", "engine.udf_processes=1"]),
+          udf_server.running())
+"""
+
+
+def test_the_command_starts_the_fork_server_first_only_where_the_job_runs_udf_workers(tmp_path):
+    assert _job_output(tmp_path, _EARLY_START_JOB).split() == ["False", "False", "False", "False", "True", "True"]
 
 
 _BUSY_JOB = """

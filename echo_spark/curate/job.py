@@ -48,7 +48,8 @@ from ..tables import (
     CURATION_DROPS,
     SFT_SAMPLES,
 )
-from ..udf_pool import udf_processes, warm
+from ..udf_pool import warm
+from ..udf_server import WORKER_MODULES
 from .duplicates import REASON_COLUMNS, dedup_groups
 from .pipeline import GLOBAL_STAGES, ROW_STAGES, verdicts_digest
 from .proportion_spark import choose, length_bucket_column
@@ -85,7 +86,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
         # the workers' modules and builds the curator (about 1.4 s) while the engine starts and
         # reads silver's digests, and forks the workers from that.
         warm(partial(prepare_curator, config.curate, CURATE_STAGING.arrow_schema, config.lifecycle, config.benchmarks),
-             udf_processes(config.engine), preload=WORKER_MODULES)
+             config.engine.udf_workers, preload=WORKER_MODULES["curate"])
     spark = get_spark(config.engine)
     lakehouse = Lakehouse(spark, config.lakehouse)
     report_dir = Path(args.report_dir) if args.report_dir else Path(config.lakehouse.root) / "reports" / "curate"
@@ -94,9 +95,6 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
     return metrics
 
 
-# What every curate UDF worker imports, imported once by the fork server (udf_pool).
-WORKER_MODULES = ("echo_spark.curate.worker", "echo_spark.curate.duplicates", "echo_spark.curate.verifiers.secrets",
-                  "pandas", "datasketch")
 
 
 def _offloaded(body: Any, processes: int, chunk_rows: int, label: str, progress: tuple[str, int] | None):
@@ -292,7 +290,7 @@ def curate(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, rep
     for table in (CURATE_STAGING, CURATE_VERDICTS):
         lakehouse.add_missing_columns(table)  # written before the dedup sketches were kept
     silver = lakehouse.read(COMPLETIONS)
-    processes = udf_processes(config.engine)
+    processes = config.engine.udf_workers
 
     # The evaluation holdout is policy: its users' completions never reach a training table.
     with clock.stage("evaluation holdout"):

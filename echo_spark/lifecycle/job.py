@@ -26,7 +26,8 @@ from ..privacy import erased_sessions, opted_out_sessions
 from ..progress import StageClock, Summary, print_summary
 from ..silver_digest import input_digest
 from ..tables import COMPLETIONS, EVENTS, JOB_RUNS, LIFECYCLE_STAGING, ORPHANS, TOMBSTONES
-from ..udf_pool import udf_processes, warm
+from ..udf_pool import warm
+from ..udf_server import WORKER_MODULES
 
 JOB = "lifecycle"
 
@@ -39,8 +40,6 @@ TRACKER_COLUMNS = (
 SESSION_FACT_COLUMNS = ("session_position_encoding", "session_end_ts", "session_user_id")
 
 
-# What every lifecycle UDF worker imports, imported once by the fork server (udf_pool).
-WORKER_MODULES = ("echo_spark.lifecycle.job", "echo_spark.lifecycle.spark_rows", "pyspark.sql.pandas.types", "pandas")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +51,7 @@ def run(config: EchoConfig, args: argparse.Namespace) -> dict[str, Any]:
         # The embedded engine's UDFs run in this process's worker pool: its fork server imports and
         # prepares the tracker once, while the engine starts and finds the sessions to track, and
         # forks the workers from that.
-        warm(partial(prepare_tracker, config.lifecycle), udf_processes(config.engine), preload=WORKER_MODULES)
+        warm(partial(prepare_tracker, config.lifecycle), config.engine.udf_workers, preload=WORKER_MODULES["lifecycle"])
     spark = get_spark(config.engine)
     metrics = lifecycle(spark, Lakehouse(spark, config.lakehouse), config, full=args.full)
     print_summary(summary(metrics))
@@ -166,7 +165,7 @@ def lifecycle(spark: SparkSession, lakehouse: Lakehouse, config: EchoConfig, *, 
         metrics.update(requests=0, completions=0, orphans=0, stage_seconds=clock.timings)
         return metrics
 
-    processes = udf_processes(config.engine)
+    processes = config.engine.udf_workers
     for part in range(passes):
         label = f"track {sessions} sessions" + (f", pass {part + 1} of {passes}" if passes > 1 else "")
         with clock.stage(label):
