@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 
 from echo_spark.config import LifecycleConfig
 from echo_spark.ingest.job import ingest
-from echo_spark.lifecycle.job import lifecycle, summary_counts, summary_measures, track_documents
+from echo_spark.lifecycle.job import lifecycle, sessions_with_new_events, summary_counts, summary_measures, track_documents
 from echo_spark.silver_digest import input_digest
 from echo_spark.tables import COMPLETIONS, EVENTS, JOB_RUNS, ORPHANS
 
@@ -118,6 +118,21 @@ def test_tracking_runs_on_every_backend(spark):
     staged = track_documents(df, LifecycleConfig()).collect()
     completions = [r for r in staged if r["record_kind"] == "completion"]
     assert [(r["request_id"], r["committed"], r["tracking_mode"]) for r in completions] == [("s9-r1", "42", "edits")]
+
+
+def test_the_sessions_with_new_events_come_whole_by_their_ids_or_past_the_bound_by_a_join(spark):
+    day = lambda d: datetime(2026, 1, d, tzinfo=timezone.utc)  # noqa: E731
+    events = spark.createDataFrame(
+        [("e1", "s1", day(1)), ("e2", "s1", day(3)), ("e3", "s2", day(1)), ("e4", "s3", day(4)), ("e5", "s3", day(2))],
+        "event_id string, session_id string, ingested_at timestamp")
+
+    def picked(since: datetime, literals_max: int) -> list[str]:
+        return sorted(r["event_id"] for r in sessions_with_new_events(events, since, literals_max).collect())
+
+    for literals_max in (20_000, 1):  # s1 and s3 by their ids; past one id, by the semi join
+        assert picked(day(2), literals_max) == ["e1", "e2", "e4", "e5"]
+    assert picked(day(3), 1) == ["e4", "e5"]
+    assert picked(day(9), 20_000) == []
 
 
 def test_the_summary_comes_from_one_aggregation_of_requests_and_staged_rows(spark):
