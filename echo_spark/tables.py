@@ -424,12 +424,15 @@ CURATE_VERDICTS = TableDef(
 CURATE_DEDUP = TableDef(
     name="_curate_dedup",
     layer="internal",
-    meaning="One curate run's duplicates, staged so dedup runs once.",
+    meaning="One curate run's deduped groups, every member with its result, staged so dedup runs once.",
     keys=("session_id", "request_id"),
     columns=(
+        _c("dedup_key", StringType(), "The group."),
         _c("session_id", StringType(), "Session."),
         _c("request_id", StringType(), "Request."),
-        _c("drop_reason", StringType(), "exact_duplicate or near_duplicate."),
+        _c("input_sha256", StringType(), "The member's verdict's input_sha256."),
+        _c("user_id", StringType(), "Its user."),
+        _c("drop_reason", StringType(), "exact_duplicate or near_duplicate; null when the sample stays."),
     ),
 )
 

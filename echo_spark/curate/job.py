@@ -50,7 +50,7 @@ from ..tables import (
 )
 from ..udf_pool import warm
 from ..udf_server import WORKER_MODULES
-from .duplicates import REASON_COLUMNS, dedup_groups
+from .duplicates import MEMBER_COLUMNS, RESULT_COLUMNS, dedup_groups
 from .pipeline import GLOBAL_STAGES, ROW_STAGES, verdicts_digest
 from .proportion_spark import choose, length_bucket_column
 from .report import import_figure_modules, write_report
@@ -150,7 +150,7 @@ def as_verdicts(staged: DataFrame, config_sha256: str) -> DataFrame:
     )
 
 
-DEDUP_SCHEMA = ", ".join(f"{name} string" for name in REASON_COLUMNS)
+DEDUP_SCHEMA = ", ".join(f"{name} string" for name in RESULT_COLUMNS)
 
 
 def _dedup_partitions(config: CurateConfig, processes: int):
@@ -180,13 +180,13 @@ def duplicate_candidates(kept: DataFrame) -> DataFrame:
 
 def find_duplicates_partitioned(kept: DataFrame, config: CurateConfig, processes: int = 0, *,
                                 passes: int = 1, part: int = 0) -> DataFrame:
-    """(session_id, request_id, drop_reason) of every duplicate among `kept` verdicts (of the groups
-    in pass `part` of `passes`, when more than one). The candidates are hash-partitioned by
+    """Every member of a group of `kept` verdicts (`duplicates.RESULT_COLUMNS`: its ids, input digest
+    and user, and drop_reason, null when it stays), of the groups in pass `part` of `passes` when
+    more than one. The candidates are hash-partitioned by
     `dedup_key`, so each group is whole in one partition and groups spread over every core (by
     language, one task would hold all of a language). The same groups as grouping by language and then by normalized
     middle, so the same result: `find_duplicates` orders each group by key, not by arrival."""
-    candidates = duplicate_candidates(kept).select(
-        "session_id", "request_id", "dedup_key", "dedup_exact", "dedup_shingles", "dedup_signature")
+    candidates = duplicate_candidates(kept).select(*MEMBER_COLUMNS, "dedup_exact", "dedup_shingles", "dedup_signature")
     if passes > 1:
         candidates = candidates.filter(F.pmod(F.xxhash64("dedup_key"), F.lit(passes)) == part)
     partitions = max(processes, 1) * DEDUP_PARTITIONS_PER_PROCESS
@@ -235,13 +235,13 @@ def dedup_incrementally(lakehouse: Lakehouse, kept: DataFrame, config: CurateCon
           f"[curate] dedup: {len(changed_keys):,} of the groups changed, the others' results reused", file=sys.stderr, flush=True)
     if changed_keys != []:
         passes = max(1, math.ceil(candidates / DEDUP_ROWS_PER_PASS))
+        lakehouse.drop_local(CURATE_DEDUP)  # scratch, maybe left by a killed run with older columns
         for part in range(passes):
             found = find_duplicates_partitioned(scope, config, processes, passes=passes, part=part)
             (lakehouse.overwrite if part == 0 else lakehouse.append)(CURATE_DEDUP, found)
         if passes > 1:
             print(f"[curate] dedup ran in {passes} passes", file=sys.stderr, flush=True)
-        fresh = duplicate_candidates(scope).select(*member, "user_id").join(
-            lakehouse.read(CURATE_DEDUP), ["session_id", "request_id"], "left").withColumn("settings_sha256", F.lit(settings))
+        fresh = lakehouse.read(CURATE_DEDUP).withColumn("settings_sha256", F.lit(settings))
         # Made from the table it replaces: staged first.
         lakehouse.overwrite(CURATE_DUPLICATES_NEXT, fresh if unchanged is None else unchanged.unionByName(fresh))
         lakehouse.overwrite(CURATE_DUPLICATES, lakehouse.read(CURATE_DUPLICATES_NEXT))

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from echo_spark.config import CurateConfig, EchoConfig, LakehouseConfig
 from echo_spark.curate.duplicates import find_duplicates
 from echo_spark.curate.job import (
-    curate, dedup_incrementally, find_duplicates_partitioned, metric_counts, perplexity_cutoffs,
+    curate, dedup_incrementally, duplicate_candidates, find_duplicates_partitioned, metric_counts, perplexity_cutoffs,
 )
 from echo_spark.curate.proportion import length_bucket
 from echo_spark.curate.proportion_spark import length_bucket_column
@@ -100,15 +100,19 @@ def test_dedup_partitioned_by_middle_gives_the_per_language_result(spark, proces
     expected = _old_dedup_by_language(rows, config)
     kinds = {reason for _, _, reason in expected}
     assert kinds == {"exact_duplicate", "near_duplicate"} and len(expected) >= 15, expected
-    sketched = [{**r, "dedup_exact": s.exact, "dedup_shingles": list(s.shingles), "dedup_signature": list(s.signature)}
-                for r in rows for s in [_sketch(r, config)]]
-    df = spark.createDataFrame(sketched, "session_id string, request_id string, language string, prefix string, "
-                                         "suffix string, middle string, dedup_key string, dedup_exact bigint, "
-                                         "dedup_shingles array<bigint>, dedup_signature array<bigint>")
-    assert {tuple(r) for r in find_duplicates_partitioned(df, config, processes).collect()} == expected
+    df = _sketched_kept(spark, rows, config)
+
+    def duplicates(found) -> set[tuple[str, str, str]]:
+        return {(r["session_id"], r["request_id"], r["drop_reason"]) for r in found.collect() if r["drop_reason"]}
+
+    every = find_duplicates_partitioned(df, config, processes)
+    assert duplicates(every) == expected
+    # Every member of a group of two or more comes back, with its digest and user, for curate_duplicates.
+    members = {(r["session_id"], r["request_id"], r["input_sha256"], r["user_id"]) for r in every.collect()}
+    assert members == {(r["session_id"], r["request_id"], r["input_sha256"], r["user_id"])
+                       for r in duplicate_candidates(df).collect()}
     # In passes (as when the candidates outnumber DEDUP_ROWS_PER_PASS), each pass a share of the groups.
-    found = [{tuple(r) for r in find_duplicates_partitioned(df, config, processes, passes=3, part=part).collect()}
-             for part in range(3)]
+    found = [duplicates(find_duplicates_partitioned(df, config, processes, passes=3, part=part)) for part in range(3)]
     assert set().union(*found) == expected and sum(map(len, found)) == len(expected) and all(found)
 
 
