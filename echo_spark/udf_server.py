@@ -76,9 +76,13 @@ def start(preload: Sequence[str]) -> None:
 
 
 def running() -> bool:
+    return _server_pid() is not None
+
+
+def _server_pid() -> int | None:
     from multiprocessing import forkserver
 
-    return getattr(forkserver._forkserver, "_forkserver_pid", None) is not None
+    return getattr(forkserver._forkserver, "_forkserver_pid", None)
 
 
 def stop() -> None:
@@ -89,7 +93,7 @@ def stop() -> None:
     from multiprocessing import forkserver
 
     remove_warm_up_file()
-    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    pid = _server_pid()
     if pid is None:
         return
     try:

@@ -207,19 +207,21 @@ def warm_ups(table: pa.Table) -> pa.Table:
     return pa.table({"pid": [*_warm_ups, -os.getpid()]})
 
 
+def _warm_up_files() -> set[str]:
+    """The pickled warm-up tasks (and their partial writes) in the temporary folder."""
+    import tempfile
+
+    return {p.name for p in Path(tempfile.gettempdir()).glob("echo-spark-warm-up-*")}
+
+
 def test_the_warm_up_runs_once_in_the_fork_server_before_its_workers_are_forked(tmp_path):
     """A worker starts with what the server's run of the warm-up loaded (then runs it again, finding
     it done), and the task's pickle, which carries the job's settings, is not left on disk."""
-    import tempfile
-
-    def left() -> set[str]:
-        return {p.name for p in Path(tempfile.gettempdir()).glob("echo-spark-warm-up-*")}
-
-    before = left()
+    before = _warm_up_files()
     out = _job_output(tmp_path, _SERVER_WARM_UP_JOB)
     pids = json.loads(out.split("\n")[-2])
     assert pids[0] > 0 and pids[0] != -pids[-1]  # the first run was another process's: the server's
-    assert left() <= before
+    assert _warm_up_files() <= before
 
 
 _EARLY_SERVER_JOB = """
@@ -239,15 +241,10 @@ if __name__ == "__main__":
 def test_a_server_started_before_the_job_made_its_warm_up_runs_it_before_forking(tmp_path):
     """The command starts the server first (`udf_server.start`), the job's first pool hands it the
     task later: it still runs once in the server, before its workers are forked, and its file goes."""
-    import tempfile
-
-    def left() -> set[str]:
-        return {p.name for p in Path(tempfile.gettempdir()).glob("echo-spark-warm-up-*")}
-
-    before = left()
+    before = _warm_up_files()
     pids = json.loads(_job_output(tmp_path, _EARLY_SERVER_JOB).split("\n")[-2])
     assert pids[0] > 0 and pids[0] != -pids[-1]
-    assert left() <= before
+    assert _warm_up_files() <= before
 
 
 _EARLY_SERVER_NO_TASK_JOB = """
